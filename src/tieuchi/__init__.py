@@ -1,0 +1,20 @@
+"""tieuchi — Vietnam's multidimensional poverty standard as dated, cited rules."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from tieuchi.errors import DataError, RulesError, TieuchiError, UsageError  # noqa: E402
+
+__all__ = ["classify", "Result", "load_rules", "TieuchiError", "UsageError", "RulesError", "DataError", "__version__"]
+
+
+def __getattr__(name):  # lazy: keep `import tieuchi` light for the CLI's --help
+    if name in ("classify", "Result"):
+        from tieuchi import api
+
+        return getattr(api, name)
+    if name == "load_rules":
+        from tieuchi.loader import load_rules
+
+        return load_rules
+    raise AttributeError(name)

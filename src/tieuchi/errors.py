@@ -1,0 +1,37 @@
+"""Errors a user sees. Each says what, where, and what to do next; the CLI turns them into exit codes.
+
+Exit codes follow the data contract §3: 1 data problems, 2 usage, 3 invalid rules/overlay/plan, 4 failed cases.
+"""
+from __future__ import annotations
+
+
+class TieuchiError(Exception):
+    """Base class. `message` says what and where; `hint` says what to do next."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.message + (f"\n  → {self.hint}" if self.hint else "")
+
+
+class UsageError(TieuchiError):
+    """Bad options, unreadable file, missing required column, or a date no regime covers (exit 2)."""
+
+    exit_code = 2
+
+
+class RulesError(TieuchiError):
+    """An invalid rule file, overlay or plan (exit 3)."""
+
+    exit_code = 3
+
+
+class DataError(TieuchiError):
+    """Rows were rejected, or --strict refused the survey (exit 1)."""
+
+    exit_code = 1

@@ -1,0 +1,471 @@
+"""The one module that reads rule files.
+
+YAML is parsed with a safe loader that builds only plain data (no tags, so a rule file can never run code), refuses
+duplicate keys, and remembers the line of every key so that errors say `file:line`. Pydantic models then validate the
+shape (unknown keys refused, with a "did you mean" suggestion), and cross-checks tie names together: every parameter,
+variable, field and instrument a rule names must exist.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import functools
+import hashlib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from tieuchi import model as m
+from tieuchi.errors import RulesError, UsageError
+
+# ----------------------------------------------------------------------------------------------------------------
+# YAML with line numbers
+
+
+class _Map(dict):
+    """A mapping that remembers the line of itself and of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict
+
+
+class _Seq(list):
+    line: int = 0
+
+
+class _SafeLineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _SafeLineLoader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    out = _Map()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in out:
+            raise _YamlProblem(key_node.start_mark.line + 1,
+                               f"duplicate key '{key}' (first given at line {out.key_lines[key]})",
+                               "keep one of them")
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+def _construct_sequence(loader: _SafeLineLoader, node: yaml.SequenceNode) -> _Seq:
+    out = _Seq(loader.construct_object(child, deep=True) for child in node.value)
+    out.line = node.start_mark.line + 1
+    return out
+
+
+def _refuse_tag(loader, suffix, node):
+    raise _YamlProblem(node.start_mark.line + 1, f"YAML tag '{node.tag}' is not allowed in rule files",
+                       "rule files hold plain data only; remove the tag")
+
+
+_SafeLineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_SafeLineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_SafeLineLoader.add_multi_constructor("!", _refuse_tag)
+_SafeLineLoader.add_multi_constructor("tag:yaml.org,2002:python", _refuse_tag)
+
+
+class _YamlProblem(Exception):
+    def __init__(self, line: int, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.line, self.message, self.hint = line, message, hint
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file into plain data with line numbers; errors are RulesError with file:line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})", "save the rule file as UTF-8")
+    try:
+        return yaml.load(text, Loader=_SafeLineLoader)  # noqa: S506 - a SafeLoader subclass that refuses every tag
+    except _YamlProblem as exc:
+        raise RulesError(f"{path}:{exc.line}: {exc.message}", exc.hint) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        raise RulesError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}",
+                         "check indentation and quoting near that line") from None
+
+
+def _line_of(data: Any, loc: tuple) -> int:
+    """Follow a pydantic error location through the parsed data to the nearest line."""
+    line = getattr(data, "line", 0)
+    node = data
+    for part in loc:
+        if isinstance(node, _Map):
+            key = part if part in node else {"not_": "not", "in_": "in", "is_": "is"}.get(part, part)
+            if key in node:
+                line = node.key_lines.get(key, line)
+                node = node[key]
+                line = getattr(node, "line", line) or line
+                continue
+            if isinstance(part, str) and part[:1].isupper():  # a discriminator tag: stays on this node
+                continue
+            break
+        elif isinstance(node, _Seq) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            line = getattr(node, "line", line) or line
+        else:
+            if isinstance(part, str) and part[:1].isupper():
+                continue
+            break
+    return line
+
+
+def _allowed_keys(model_cls: type[BaseModel]) -> list[str]:
+    keys = []
+    for name, info in model_cls.model_fields.items():
+        keys.append(info.alias or name)
+    return keys
+
+
+def validate(model_cls: type[BaseModel], data: Any, path: Path):
+    """Validate parsed YAML against a model; every problem is reported with file:line and a suggestion."""
+    try:
+        return model_cls.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line = _line_of(data, loc)
+            where = ".".join(str(p) for p in loc if not (isinstance(p, str) and p[:1].isupper())) or "(top)"
+            msg = err["msg"]
+            hint = ""
+            if err["type"] == "extra_forbidden":
+                known = _known_keys_near(loc)
+                close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+                hint = f" — did you mean '{close[0]}'?" if close else (f" — allowed: {', '.join(known)}" if 0 < len(known) <= 12 else "")
+                msg = f"unknown key '{loc[-1]}'"
+            elif err["type"] == "missing":
+                msg = f"required key '{loc[-1]}' is missing"
+            lines.append(f"{path}:{line}: {where}: {msg}{hint}")
+        first = lines[0]
+        more = "\n".join(lines[1:])
+        raise RulesError(first + ("\n" + more if more else ""), "fix the rule file; see rules/README.md") from None
+
+
+_ALL_MODELS = [m.Labels, m.Citation, m.Validity, m.Parameter, m.DatedValue, m.Derived, m.Indicator,
+               m.Classification, m.ClassRule, m.Ruleset, m.Instrument, m.Compare, m.CountMembers,
+               m.ShareOfMembers, m.CountOf, m.CountDeprived]
+
+
+def _known_keys_near(loc: tuple) -> list[str]:
+    for part in reversed(loc[:-1]):
+        if isinstance(part, str) and part[:1].isupper() and hasattr(m, part):
+            return _allowed_keys(getattr(m, part))
+    keys: set[str] = set()
+    for cls in _ALL_MODELS:
+        keys.update(_allowed_keys(cls))
+    keys.update(m.CONDITION_HEADS)
+    return sorted(keys)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Where the rules are
+
+
+def rules_root() -> Path:
+    """The rules shipped in the package (wheel: tieuchi/_rules), or the source tree's rules/ (editable/dev)."""
+    packaged = resources.files("tieuchi") / "_rules"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    source = Path(__file__).resolve().parents[2] / "rules"
+    if source.is_dir():
+        return source
+    raise UsageError("the rules shipped with tieuchi were not found",
+                     "reinstall tieuchi (pip install .); the wheel carries them as tieuchi/_rules")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# A regime, read and checked
+
+
+@dataclass
+class Regime:
+    """Every declaration of one regime, validated and cross-checked; `at(date)` resolves dated values."""
+
+    root: Path
+    ruleset: m.Ruleset
+    instruments: dict[str, m.Instrument]
+    parameters: dict[str, m.Parameter]
+    derived: dict[str, m.Derived]
+    indicators: dict[str, m.Indicator]
+    classification: m.Classification
+    files: dict[str, Path] = field(default_factory=dict)  # rule id -> file
+    version: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.ruleset.id
+
+    def at(self, day: dt.date) -> "RulesAt":
+        if not self.ruleset.validity.covers(day):
+            raise UsageError(f"regime {self.id} covers {self.ruleset.validity}, not {day.isoformat()}")
+        values = {}
+        provisional = set()
+        for pid, p in self.parameters.items():
+            dv = p.at(day)
+            if dv is None:
+                raise RulesError(f"{self.files.get(pid)}: parameter '{pid}' has no value on {day.isoformat()} "
+                                 f"(its first value starts {p.values[0].start})",
+                                 "add a value whose 'from' is on or before the start of the regime")
+            values[pid] = dv.value
+            if dv.provisional:
+                provisional.add(pid)
+        return RulesAt(regime=self, day=day, params=values, provisional_params=provisional)
+
+
+@dataclass
+class RulesAt:
+    """A regime resolved at one reference date: what the backends compile."""
+
+    regime: Regime
+    day: dt.date
+    params: dict[str, Any]
+    provisional_params: set[str]
+
+    @property
+    def indicators(self) -> list[m.Indicator]:
+        return [self.regime.indicators[i] for i in self.regime.ruleset.indicators]
+
+    @property
+    def version(self) -> str:
+        return self.regime.version
+
+
+def _load_kind(folder: Path, model_cls, what: str, files: dict) -> dict:
+    out = {}
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.yaml")):
+        data = read_yaml(path)
+        obj = validate(model_cls, data, path)
+        if obj.id != path.stem:
+            raise RulesError(f"{path}:{getattr(data, 'key_lines', {}).get('id', 1)}: {what} id '{obj.id}' differs "
+                             f"from the file name '{path.stem}'", f"rename the file to {obj.id}.yaml or fix the id")
+        if obj.id in files:
+            raise RulesError(f"{path}: id '{obj.id}' is already used by {files[obj.id]}", "ids must be unique")
+        files[obj.id] = path
+        out[obj.id] = obj
+    return out
+
+
+def load_instruments(root: Path) -> dict[str, m.Instrument]:
+    path = root / "instruments.yaml"
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise RulesError(f"{path}:1: expected a mapping of instrument id -> instrument")
+    return {key: validate(m.Instrument, value, path) for key, value in data.items()}
+
+
+@functools.lru_cache(maxsize=16)
+def load_regime(folder: Path) -> Regime:
+    folder = Path(folder)
+    root = folder.parents[1]
+    instruments = load_instruments(root)
+    files: dict[str, Path] = {}
+    rs_path = folder / "ruleset.yaml"
+    ruleset = validate(m.Ruleset, read_yaml(rs_path), rs_path)
+    parameters = _load_kind(folder / "parameters", m.Parameter, "parameter", files)
+    derived = _load_kind(folder / "derived", m.Derived, "derived variable", files)
+    indicators = _load_kind(folder / "indicators", m.Indicator, "indicator", files)
+    cl_path = folder / "classification.yaml"
+    classification = validate(m.Classification, read_yaml(cl_path), cl_path)
+    files[classification.id] = cl_path
+    files[ruleset.id] = rs_path
+    regime = Regime(folder, ruleset, instruments, parameters, derived, indicators, classification, files)
+    _cross_check(regime)
+    regime.version = f"{ruleset.id}@{_content_hash(folder, root)}"
+    return regime
+
+
+def _content_hash(folder: Path, root: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted([root / "instruments.yaml", *folder.rglob("*.yaml")]):
+        if "cases" in path.relative_to(root).parts:
+            continue  # cases do not change results
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def discover_regimes(root: Path | None = None) -> list[Path]:
+    root = root or rules_root()
+    return sorted(p.parent for p in (root / "poverty").glob("*/ruleset.yaml"))
+
+
+def load_rules(on: dt.date, rules: str | Path | None = None) -> RulesAt:
+    """The regime in force on `on`, resolved at that date. A date no regime covers is a UsageError naming the windows."""
+    if rules is not None:
+        folder = Path(rules)
+        if not (folder / "ruleset.yaml").is_file():
+            raise UsageError(f"{folder}: not a regime folder (no ruleset.yaml)",
+                             "pass a folder such as rules/poverty/vn_2022_2026")
+        return load_regime(folder.resolve()).at(on)
+    regimes = [load_regime(p) for p in discover_regimes()]
+    covering = [r for r in regimes if r.ruleset.validity.covers(on)]
+    if not covering:
+        windows = "; ".join(f"{r.id}: {r.ruleset.validity}" for r in regimes)
+        raise UsageError(f"no regime covers {on.isoformat()}; the rules have: {windows}",
+                         "choose a reference date inside one of these windows (--on DATE or --for-year YEAR)")
+    if len(covering) > 1:
+        raise RulesError(f"regimes overlap on {on.isoformat()}: {', '.join(r.id for r in covering)}",
+                         "fix their validity windows so that exactly one covers each date")
+    return covering[0].at(on)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Cross-checks: names a rule uses must exist, at the right level
+
+HOUSEHOLD_BUILTINS = {"member_count"}
+MEMBER_BUILTINS = {"age"}
+
+
+def _contract_fields() -> tuple[set[str], set[str]]:
+    try:
+        from tieuchi.io.columns import field_names  # the contract's column table (shared with the reader)
+
+        hh, mem = field_names()
+        return set(hh), set(mem)
+    except ImportError:  # pragma: no cover - during bootstrap only
+        return None
+
+
+def walk(cond) -> list:
+    """Every node of a condition tree, depth first."""
+    out = [cond]
+    for child in children(cond):
+        out.extend(walk(child))
+    return out
+
+
+def children(cond) -> list:
+    if isinstance(cond, m.AllOf):
+        return list(cond.all)
+    if isinstance(cond, m.AnyOf):
+        return list(cond.any)
+    if isinstance(cond, m.Not):
+        return [cond.not_]
+    if isinstance(cond, m.AnyMember):
+        return [cond.any_member]
+    if isinstance(cond, m.AllMembers):
+        return [cond.all_members]
+    if isinstance(cond, m.CountMembers):
+        return [cond.count_members]
+    if isinstance(cond, m.ShareOfMembers):
+        return [cond.share_of_members]
+    if isinstance(cond, m.CountOf):
+        return list(cond.count_of)
+    return []
+
+
+def _cross_check(r: Regime) -> None:
+    contract = _contract_fields()
+    if contract is None:
+        return
+    hh_fields, mem_fields = contract
+    hh_fields |= HOUSEHOLD_BUILTINS
+    mem_fields |= MEMBER_BUILTINS
+    for cid, inst in [(r.ruleset.id, r.ruleset.citation)] + [(x.id, x.citation) for x in
+                                                           [*r.derived.values(), *r.indicators.values(),
+                                                            r.classification]] + \
+            [(c.id, c.citation) for c in r.classification.classes] + \
+            [(p.id, v.citation) for p in r.parameters.values() for v in p.values]:
+        if inst.instrument not in r.instruments:
+            close = difflib.get_close_matches(inst.instrument, list(r.instruments), n=1)
+            raise RulesError(f"{r.files.get(cid, r.root)}: {cid}: citation names unknown instrument "
+                             f"'{inst.instrument}'" + (f" — did you mean '{close[0]}'?" if close else ""),
+                             "add it to rules/instruments.yaml or fix the id")
+    order = r.ruleset.indicators
+    missing = [i for i in order if i not in r.indicators]
+    extra = [i for i in r.indicators if i not in order]
+    if missing or extra:
+        raise RulesError(f"{r.files[r.ruleset.id]}: indicators listed and indicator files differ: "
+                         f"listed without a file {missing}, files not listed {extra}")
+    for pid in r.ruleset.not_established:
+        if pid not in r.parameters:
+            raise RulesError(f"{r.files[r.ruleset.id]}: not_established names unknown parameter '{pid}'")
+    for p in r.parameters.values():
+        if p.keyed_by is not None and p.keyed_by not in hh_fields | mem_fields:
+            raise RulesError(f"{r.files[p.id]}: parameter '{p.id}' is keyed by unknown field '{p.keyed_by}'")
+
+    def check(owner: str, cond, level: str) -> None:
+        where = r.files.get(owner, r.root)
+        _check_node(r, where, owner, cond, level, hh_fields, mem_fields)
+
+    for d in r.derived.values():
+        check(d.id, d.condition, d.level)
+        if d.enabled_by and d.enabled_by not in r.parameters:
+            raise RulesError(f"{r.files[d.id]}: enabled_by names unknown parameter '{d.enabled_by}'")
+    for ind in r.indicators.values():
+        check(ind.id, ind.deprived_when, "household")
+    for c in r.classification.classes:
+        check(r.classification.id, c.when, "household")
+    if r.classification.income_line not in r.parameters:
+        raise RulesError(f"{r.files[r.classification.id]}: income_line names unknown parameter "
+                         f"'{r.classification.income_line}'")
+
+
+def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, mem: set) -> None:
+    def fail(msg: str, choices=()):
+        close = difflib.get_close_matches(msg.split("'")[1] if "'" in msg else "", list(choices), n=1)
+        raise RulesError(f"{where}: {owner}: {msg}" + (f" — did you mean '{close[0]}'?" if close else ""),
+                         "fix the name in the rule file")
+
+    def param(ref) -> None:
+        if isinstance(ref, m.ParamRef) and ref.param not in r.parameters:
+            fail(f"unknown parameter '{ref.param}'", r.parameters)
+
+    def field_ok(name: str) -> None:
+        allowed = hh | mem if level == "member" else hh
+        if name not in allowed:
+            if level == "household" and name in mem:
+                fail(f"member field '{name}' used outside a member aggregation (any_member, count_members …)")
+            fail(f"unknown field '{name}'", allowed)
+
+    if isinstance(cond, m.Compare):
+        field_ok(cond.field)
+        if cond.per:
+            field_ok(cond.per)
+        param(cond.op[1])
+    elif isinstance(cond, (m.Missing, m.Present)):
+        field_ok(cond.missing if isinstance(cond, m.Missing) else cond.present)
+    elif isinstance(cond, m.Var):
+        d = r.derived.get(cond.var)
+        if d is None:
+            fail(f"unknown variable '{cond.var}'", r.derived)
+        if d.level == "member" and level == "household":
+            fail(f"member variable '{cond.var}' used outside a member aggregation")
+        if d.id == owner:
+            fail(f"variable '{cond.var}' refers to itself")
+    elif isinstance(cond, m.Flag):
+        if cond.flag not in r.parameters:
+            fail(f"unknown parameter '{cond.flag}'", r.parameters)
+        if r.parameters[cond.flag].unit != "bool":
+            fail(f"flag '{cond.flag}' is not a bool parameter")
+    elif isinstance(cond, m.ReachedAge):
+        param(cond.reached_age)
+        if level != "member":
+            fail("reached_age is a member condition; use it inside a member aggregation")
+    elif isinstance(cond, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
+        if level == "member":
+            fail("member aggregations cannot be nested")
+        if isinstance(cond, (m.CountMembers, m.ShareOfMembers)):
+            param(cond.op[1])
+        for child in children(cond):
+            _check_node(r, where, owner, child, "member", hh, mem)
+        return
+    elif isinstance(cond, (m.CountOf, m.CountDeprived)):
+        param(cond.op[1])
+    for child in children(cond):
+        _check_node(r, where, owner, child, level, hh, mem)

@@ -1,0 +1,331 @@
+"""The vocabulary of rule files, as pydantic models. Imports nothing but pydantic and the standard library.
+
+A rule file is data: citations, validity windows, dated parameters, a tree of conditions, indicators and ordered
+classifications. Backends compile the same tree; nothing here evaluates anything.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+Strict = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is", "contains_any")
+COUNT_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
+
+
+class Labels(BaseModel):
+    model_config = Strict
+    vi: str
+    en: str
+
+
+class Citation(BaseModel):
+    """Where the law says it: instrument id (see instruments.yaml), article (Điều), clause (khoản), point (điểm)."""
+
+    model_config = Strict
+    instrument: str
+    article: int | str | None = None
+    clause: int | str | None = None
+    point: str | None = None
+    appendix: str | None = None
+    item: str | None = None  # a numbered item of an appendix table (mục)
+    note: str | None = None
+
+
+class Validity(BaseModel):
+    model_config = Strict
+    start: dt.date = Field(alias="from")
+    end: dt.date | None = Field(default=None, alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"validity ends ({self.end}) before it starts ({self.start})")
+        return self
+
+    def covers(self, day: dt.date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()} → {self.end.isoformat() if self.end else '…'}"
+
+
+class Instrument(BaseModel):
+    model_config = Strict
+    kind: Labels  # "Nghị định" / "Decree"
+    number: str  # "07/2021/NĐ-CP"
+    signed: dt.date | None = None
+    issuer: Labels | None = None
+    title: Labels
+    in_force: dt.date | None = None
+    amended_by: list[str] = []
+    status: Literal["law", "agreed", "likely", "open"] = "law"
+    notes: str | None = None
+
+
+Confidence = Literal["law", "agreed", "likely", "open"]
+Scalar = Union[bool, int, float, str, dt.date]
+ParamValue = Union[Scalar, list[str], dict[str, Union[Scalar, list[str]]]]
+
+
+class DatedValue(BaseModel):
+    model_config = Strict
+    start: dt.date = Field(alias="from")
+    value: ParamValue
+    citation: Citation
+    provisional: bool = False
+
+
+class Parameter(BaseModel):
+    """A dated, cited value. `keyed_by` makes the value depend on a household or member field (area, sex)."""
+
+    model_config = Strict
+    id: str
+    label: Labels
+    unit: Literal["vnd_per_person_month", "months", "years", "share", "m2_per_person", "bool", "codes", "points",
+                  "count"]
+    keyed_by: str | None = None
+    confidence: Confidence
+    notes: str | None = None
+    values: list[DatedValue] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _sorted(self):
+        starts = [v.start for v in self.values]
+        if starts != sorted(starts) or len(set(starts)) != len(starts):
+            raise ValueError("values must be listed by increasing, distinct 'from' dates")
+        return self
+
+    def at(self, day: dt.date) -> DatedValue | None:
+        found = None
+        for v in self.values:
+            if v.start <= day:
+                found = v
+        return found
+
+
+class ParamRef(BaseModel):
+    model_config = Strict
+    param: str
+
+
+Operand = Union[ParamRef, bool, int, float, str, dt.date, list[str]]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The condition tree. Each node is a mapping with one head key; `_head` picks the model.
+
+def _head(raw: Any) -> str | None:
+    if isinstance(raw, BaseModel):
+        return type(raw).__name__
+    if not isinstance(raw, dict):
+        return None
+    for key in CONDITION_HEADS:
+        if key in raw:
+            return CONDITION_HEADS[key]
+    return None
+
+
+class _Node(BaseModel):
+    model_config = Strict
+
+
+class AllOf(_Node):
+    all: list["Condition"] = Field(min_length=1)
+
+
+class AnyOf(_Node):
+    any: list["Condition"] = Field(min_length=1)
+
+
+class Not(_Node):
+    not_: "Condition" = Field(alias="not")
+
+
+class _Compared(_Node):
+    eq: Operand | None = None
+    ne: Operand | None = None
+    lt: Operand | None = None
+    le: Operand | None = None
+    gt: Operand | None = None
+    ge: Operand | None = None
+
+    @property
+    def op(self) -> tuple[str, Any]:
+        for name in COUNT_OPS:
+            value = getattr(self, name)
+            if value is not None:
+                return name, value
+        raise AssertionError("validated")
+
+    @model_validator(mode="after")
+    def _one_op(self):
+        ops = [o for o in self._allowed_ops() if getattr(self, o, None) is not None]
+        if len(ops) != 1:
+            raise ValueError(f"give exactly one comparison among {', '.join(self._allowed_ops())} (found {ops or 'none'})")
+        return self
+
+    @classmethod
+    def _allowed_ops(cls) -> tuple[str, ...]:
+        return COUNT_OPS
+
+
+class Compare(_Compared):
+    """`{field: age, ge: 16}`; `{field: floor_area_m2, per: member_count, lt: {param: min_floor_area_per_person}}`."""
+
+    field: str
+    per: str | None = None  # compare field / per (done exactly as field < value × per)
+    in_: Operand | None = Field(default=None, alias="in")
+    not_in: Operand | None = None
+    is_: bool | None = Field(default=None, alias="is")
+    contains_any: Operand | None = None
+
+    @classmethod
+    def _allowed_ops(cls) -> tuple[str, ...]:
+        return ("eq", "ne", "lt", "le", "gt", "ge", "in_", "not_in", "is_", "contains_any")
+
+    @property
+    def op(self) -> tuple[str, Any]:
+        for name in self._allowed_ops():
+            value = getattr(self, name)
+            if value is not None:
+                return name.rstrip("_"), value
+        raise AssertionError("validated")
+
+
+class Missing(_Node):
+    """True when the input field is empty (always known)."""
+
+    missing: str
+
+
+class Present(_Node):
+    present: str
+
+
+class Var(_Node):
+    """A derived variable declared in the rule set (`derived/`), e.g. `{var: working_age}`."""
+
+    var: str
+
+
+class Flag(_Node):
+    """A boolean parameter, e.g. a switch for a branch the sources leave open: `{flag: employment_counts_no_contract}`."""
+
+    flag: str
+
+
+class AnyMember(_Node):
+    any_member: "Condition"
+
+
+class AllMembers(_Node):
+    all_members: "Condition"
+
+
+class CountMembers(_Compared):
+    count_members: "Condition"
+
+
+class ShareOfMembers(_Compared):
+    share_of_members: "Condition"
+
+
+class CountOf(_Compared):
+    count_of: list["Condition"] = Field(min_length=1)
+
+
+class CountDeprived(_Compared):
+    """Number of deprived indicators of the regime; with unknowns it is a range [known, known + unknown]."""
+
+    count_deprived: Literal["all"]
+
+
+class ReachedAge(_Node):
+    """Member-level: birth date + the age in the parameter (months, keyed by sex) is on or before the reference date."""
+
+    reached_age: ParamRef
+
+
+CONDITION_HEADS = {
+    "all": "AllOf", "any": "AnyOf", "not": "Not", "any_member": "AnyMember", "all_members": "AllMembers",
+    "count_members": "CountMembers", "share_of_members": "ShareOfMembers", "count_of": "CountOf",
+    "count_deprived": "CountDeprived", "missing": "Missing", "present": "Present", "var": "Var", "flag": "Flag",
+    "reached_age": "ReachedAge", "field": "Compare",
+}
+
+Condition = Annotated[
+    Union[
+        Annotated[AllOf, Tag("AllOf")], Annotated[AnyOf, Tag("AnyOf")], Annotated[Not, Tag("Not")],
+        Annotated[Compare, Tag("Compare")], Annotated[Missing, Tag("Missing")], Annotated[Present, Tag("Present")],
+        Annotated[Var, Tag("Var")], Annotated[Flag, Tag("Flag")], Annotated[AnyMember, Tag("AnyMember")],
+        Annotated[AllMembers, Tag("AllMembers")], Annotated[CountMembers, Tag("CountMembers")],
+        Annotated[ShareOfMembers, Tag("ShareOfMembers")], Annotated[CountOf, Tag("CountOf")],
+        Annotated[CountDeprived, Tag("CountDeprived")], Annotated[ReachedAge, Tag("ReachedAge")],
+    ],
+    Discriminator(_head, custom_error_type="unknown_condition",
+                  custom_error_message="a condition needs one of the keys: " + ", ".join(CONDITION_HEADS)),
+]
+
+for _m in (AllOf, AnyOf, Not, AnyMember, AllMembers, CountMembers, ShareOfMembers, CountOf):
+    _m.model_rebuild()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Rules
+
+class _Rule(BaseModel):
+    model_config = Strict
+    id: str
+    label: Labels
+    validity: Validity
+    citation: Citation
+    confidence: Confidence = "law"
+    notes: str | None = None
+
+
+class Derived(_Rule):
+    """A named condition over a household or one member, reused by indicators and classes."""
+
+    level: Literal["household", "member"]
+    condition: Condition
+    output: str | None = None  # result column it is written to, if any
+    enabled_by: str | None = None  # boolean parameter: when false at the date, the output is empty (not false)
+
+
+class Indicator(_Rule):
+    dimension: Labels
+    deprived_when: Condition
+    reason: Labels  # short phrase: what deprivation means for this household
+
+
+class ClassRule(BaseModel):
+    model_config = Strict
+    id: str
+    label: Labels
+    when: Condition
+    citation: Citation
+    reason: Labels
+
+
+class Classification(_Rule):
+    """Ordered classes: the first whose condition is true wins; an unknown condition before it gives `unknown`."""
+
+    classes: list[ClassRule] = Field(min_length=1)
+    unknown: Labels
+    income_line: str  # parameter id of the line written to the `income_line` column
+
+
+class Ruleset(BaseModel):
+    model_config = Strict
+    id: str
+    label: Labels
+    validity: Validity
+    citation: Citation
+    indicators: list[str] = Field(min_length=1)  # order of the indicators in results
+    member_count_field: str = "member_count"
+    not_formalised: list[Labels] = []
+    not_established: list[str] = []  # ids of parameters whose default the sources leave open
