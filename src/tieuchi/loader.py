@@ -333,10 +333,9 @@ MEMBER_BUILTINS = {"age"}
 
 def _contract_fields() -> tuple[set[str], set[str]]:
     try:
-        from tieuchi.io.columns import field_names  # the contract's column table (shared with the reader)
+        from tieuchi.io.columns import columns  # the contract's column table (shared with the reader)
 
-        hh, mem = field_names()
-        return set(hh), set(mem)
+        return set(columns("households")), set(columns("members"))
     except ImportError:  # pragma: no cover - during bootstrap only
         return None
 
@@ -438,6 +437,7 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
         if cond.per:
             field_ok(cond.per)
         param(cond.op[1])
+        _check_codes(r, where, owner, cond)
     elif isinstance(cond, (m.Missing, m.Present)):
         field_ok(cond.missing if isinstance(cond, m.Missing) else cond.present)
     elif isinstance(cond, m.Var):
@@ -469,3 +469,27 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
         param(cond.op[1])
     for child in children(cond):
         _check_node(r, where, owner, child, level, hh, mem)
+
+
+def _check_codes(r: Regime, where: Path, owner: str, cond: m.Compare) -> None:
+    """Code values a rule compares a coded field with must be codes of that field (contract §1)."""
+    try:
+        from tieuchi.io.columns import columns
+    except ImportError:  # pragma: no cover
+        return
+    spec = columns("members").get(cond.field) or columns("households").get(cond.field)
+    if spec is None or not spec.codes:
+        return
+    op, operand = cond.op
+    if op not in ("eq", "ne", "in", "not_in", "contains_any"):
+        return
+    value = r.parameters[operand.param].values if isinstance(operand, m.ParamRef) else None
+    values = [v.value for v in value] if value is not None else [operand]
+    allowed = set(spec.codes)
+    for v in values:
+        for code in (v if isinstance(v, list) else [v]):
+            if str(code) not in allowed:
+                close = difflib.get_close_matches(str(code), sorted(allowed), n=1)
+                raise RulesError(f"{where}: {owner}: '{code}' is not a code of {cond.field}"
+                                 + (f" — did you mean '{close[0]}'?" if close else ""),
+                                 f"allowed: {', '.join(spec.codes)}")

@@ -1,0 +1,553 @@
+"""The vectorized backend: compiles the condition tree into numpy operations over whole tables.
+
+Three-valued (Kleene) logic throughout: a condition's value is a pair of boolean arrays (t, f) — known true, known
+false; neither means unknown. Member aggregations count known-true and unknown members per household with
+`np.bincount`, so `count_members` and `share_of_members` become ranges [known, known + unknown] that are decided only
+when every possible value agrees. Nothing here knows about poverty: it only reads the declarations.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tieuchi import model as m
+from tieuchi.loader import RulesAt
+
+Tri = tuple[np.ndarray, np.ndarray]
+HOUSEHOLD, MEMBER = "household", "member"
+
+
+@dataclass
+class Col:
+    kind: str  # num | bool | cat
+    values: np.ndarray
+    missing: np.ndarray | None  # None: nothing missing
+    categories: list | None = None
+
+
+def _as_col(s: pd.Series) -> Col:
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy()
+        missing = codes < 0
+        return Col("cat", codes, missing if missing.any() else None, [str(c) for c in dtype.categories])
+    if isinstance(dtype, pd.BooleanDtype):
+        arr = s.array
+        return Col("bool", arr._data, arr._mask if arr._mask.any() else None)
+    if isinstance(s.array, pd.arrays.IntegerArray) or isinstance(s.array, pd.arrays.FloatingArray):
+        arr = s.array
+        return Col("num", arr._data, arr._mask if arr._mask.any() else None)
+    if pd.api.types.is_bool_dtype(dtype):
+        return Col("bool", s.to_numpy(), None)
+    if pd.api.types.is_numeric_dtype(dtype):
+        values = s.to_numpy()
+        missing = np.isnan(values) if values.dtype.kind == "f" else None
+        return Col("num", values, missing if missing is not None and missing.any() else None)
+    # text codes that were not normalised (a caller that skipped validation): treat as categories
+    cat = pd.Categorical(s)
+    codes = np.asarray(cat.codes)
+    missing = codes < 0
+    return Col("cat", codes, missing if missing.any() else None, [str(c) for c in cat.categories])
+
+
+def age_in_months(birth: np.ndarray, day: dt.date) -> np.ndarray:
+    """Full months of age at `day`; a birthday falling on a day the month lacks is the month's last day."""
+    b = birth.astype("datetime64[D]")
+    bm = b.astype("datetime64[M]")
+    bday = (b - bm.astype("datetime64[D]")).astype(np.int64) + 1
+    ref_mi = (day.year - 1970) * 12 + day.month - 1
+    months = ref_mi - bm.astype(np.int64)
+    next_month = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    dim = (next_month - dt.timedelta(days=1)).day
+    return months - (np.minimum(bday, dim) > day.day)
+
+
+def _const(n: int, value: bool) -> Tri:
+    t = np.full(n, bool(value))
+    return t, ~t
+
+
+def _range_compare(lo, hi, op: str, k) -> Tri:
+    """Decide `x op k` for every x in [lo, hi] (arrays); t when all agree true, f when all agree false."""
+    if op == "ge":
+        return lo >= k, hi < k
+    if op == "gt":
+        return lo > k, hi <= k
+    if op == "le":
+        return hi <= k, lo > k
+    if op == "lt":
+        return hi < k, lo >= k
+    if op == "eq":
+        exact = lo == hi
+        return exact & (lo == k), (k < lo) | (k > hi)
+    if op == "ne":
+        exact = lo == hi
+        return (k < lo) | (k > hi), exact & (lo == k)
+    raise ValueError(op)
+
+
+_NUM_OPS = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
+            "ge": np.greater_equal}
+
+
+class Evaluator:
+    """Evaluates one regime at one date over typed tables. Results of variables and indicators are memoised."""
+
+    def __init__(self, rules: RulesAt, households: pd.DataFrame, members: pd.DataFrame, member_hh_pos: np.ndarray,
+                 birth: np.ndarray):
+        self.rules = rules
+        self.regime = rules.regime
+        self.hh = households
+        self.mem = members
+        self.pos = np.asarray(member_hh_pos, dtype=np.int64)
+        self.n_h = len(households)
+        self.n_m = len(members)
+        self.member_count = np.bincount(self.pos, minlength=self.n_h)
+        self.age_months = age_in_months(birth, rules.day)
+        self.age = self.age_months // 12
+        self._cols: dict[tuple[str, str], Col] = {}
+        self.memo: dict[tuple, Tri] = {}
+        self.used_params: set[str] = set()
+
+    # -------------------------------------------------------------------------------------------- inputs
+    def col(self, name: str, level: str) -> tuple[Col, str]:
+        """The column `name`, from the members table when at member level and it is a member field.
+        An optional column the survey does not have is read as all answers missing (unknown, never false)."""
+        if level == MEMBER and (name in self.mem.columns or name == "age" or name in _member_fields()):
+            key = (MEMBER, name)
+            if key not in self._cols:
+                if name == "age":
+                    self._cols[key] = Col("num", self.age, None)
+                elif name in self.mem.columns:
+                    self._cols[key] = _as_col(self.mem[name])
+                else:
+                    self._cols[key] = Col("absent", np.zeros(self.n_m), np.ones(self.n_m, dtype=bool), [])
+            return self._cols[key], MEMBER
+        key = (HOUSEHOLD, name)
+        if key not in self._cols:
+            if name == "member_count":
+                self._cols[key] = Col("num", self.member_count, None)
+            elif name in self.hh.columns:
+                self._cols[key] = _as_col(self.hh[name])
+            else:  # an optional column the survey does not have: every answer is missing
+                self._cols[key] = Col("absent", np.zeros(self.n_h), np.ones(self.n_h, dtype=bool), [])
+        return self._cols[key], HOUSEHOLD
+
+    def has_field(self, name: str, level: str) -> bool:
+        return (level == MEMBER and (name in self.mem.columns or name == "age")) or name in self.hh.columns \
+            or name == "member_count"
+
+    def missing(self, name: str, level: str) -> np.ndarray:
+        c, lvl = self.col(name, level)
+        n = self.n_m if lvl == MEMBER else self.n_h
+        miss = c.missing if c.missing is not None else np.zeros(n, dtype=bool)
+        return self._to_level(miss, lvl, level)
+
+    def _to_level(self, arr, from_level: str, to_level: str):
+        if from_level == HOUSEHOLD and to_level == MEMBER and isinstance(arr, np.ndarray) and arr.ndim:
+            return arr[self.pos]
+        return arr
+
+    def _tri_to_level(self, tri: Tri, from_level: str, to_level: str) -> Tri:
+        return self._to_level(tri[0], from_level, to_level), self._to_level(tri[1], from_level, to_level)
+
+    def param(self, ref, level: str):
+        """A parameter's value at the reference date: a scalar, a list, or an array when keyed by a field."""
+        if not isinstance(ref, m.ParamRef):
+            return ref
+        self.used_params.add(ref.param)
+        value = self.rules.params[ref.param]
+        p = self.regime.parameters[ref.param]
+        if p.keyed_by is None:
+            return value
+        key, lvl = self.col(p.keyed_by, level)
+        lut = np.array([float(value.get(c, np.nan)) for c in key.categories] + [np.nan])
+        return self._to_level(lut[key.values], lvl, level)  # code -1 (missing key) -> the trailing NaN
+
+    # -------------------------------------------------------------------------------------------- evaluation
+    def n(self, level: str) -> int:
+        return self.n_m if level == MEMBER else self.n_h
+
+    def eval(self, node, level: str) -> Tri:
+        key = (id(node), level)
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit
+        out = self._eval(node, level)
+        self.memo[key] = out
+        return out
+
+    def var(self, name: str, level: str) -> Tri:
+        d = self.regime.derived[name]
+        tri = self.eval(d.condition, d.level)
+        return self._tri_to_level(tri, d.level, level)
+
+    def indicator(self, ind: m.Indicator) -> Tri:
+        return self.eval(ind.deprived_when, HOUSEHOLD)
+
+    def _eval(self, node, level: str) -> Tri:  # noqa: C901 - one branch per node type
+        if isinstance(node, m.AllOf):
+            t, f = self.eval(node.all[0], level)
+            for child in node.all[1:]:
+                ct, cf = self.eval(child, level)
+                t, f = t & ct, f | cf
+            return t, f
+        if isinstance(node, m.AnyOf):
+            t, f = self.eval(node.any[0], level)
+            for child in node.any[1:]:
+                ct, cf = self.eval(child, level)
+                t, f = t | ct, f & cf
+            return t, f
+        if isinstance(node, m.Not):
+            t, f = self.eval(node.not_, level)
+            return f, t
+        if isinstance(node, m.Compare):
+            return self._compare(node, level)
+        if isinstance(node, m.Missing):
+            miss = self.missing(node.missing, level)
+            return miss, ~miss
+        if isinstance(node, m.Present):
+            miss = self.missing(node.present, level)
+            return ~miss, miss
+        if isinstance(node, m.Var):
+            return self.var(node.var, level)
+        if isinstance(node, m.Flag):
+            self.used_params.add(node.flag)
+            return _const(self.n(level), bool(self.rules.params[node.flag]))
+        if isinstance(node, m.ReachedAge):
+            months = self.param(node.reached_age, MEMBER)
+            reached = self.age_months >= months  # NaN months (sex missing) compare false:
+            known = ~np.isnan(months) if isinstance(months, np.ndarray) else np.ones(self.n_m, dtype=bool)
+            return reached & known, ~reached & known
+        if isinstance(node, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
+            return self._aggregate(node)
+        if isinstance(node, m.CountOf):
+            lo = np.zeros(self.n(level), dtype=np.int64)
+            unk = np.zeros(self.n(level), dtype=np.int64)
+            for child in node.count_of:
+                ct, cf = self.eval(child, level)
+                lo += ct
+                unk += ~(ct | cf)
+            op, k = node.op
+            return _range_compare(lo, lo + unk, op, self.param(k, level))
+        if isinstance(node, m.CountDeprived):
+            lo, unk = self.deprivation_counts()
+            op, k = node.op
+            return _range_compare(lo, lo + unk, op, self.param(k, HOUSEHOLD))
+        raise TypeError(f"no vectorized compilation for {type(node).__name__}")
+
+    def deprivation_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        key = ("deprivation_counts",)
+        if key not in self.memo:
+            known = np.zeros(self.n_h, dtype=np.int8)
+            unknown = np.zeros(self.n_h, dtype=np.int8)
+            for ind in self.rules.indicators:
+                t, f = self.indicator(ind)
+                known += t
+                unknown += ~(t | f)
+            self.memo[key] = (known, unknown)
+        return self.memo[key]
+
+    def _aggregate(self, node) -> Tri:
+        child = _child(node)
+        t, f = self.eval(child, MEMBER)
+        t = np.broadcast_to(t, (self.n_m,))
+        f = np.broadcast_to(f, (self.n_m,))
+        n = self.member_count
+        n_true = np.bincount(self.pos[t], minlength=self.n_h)
+        n_unknown = np.bincount(self.pos[~(t | f)], minlength=self.n_h)
+        if isinstance(node, m.AnyMember):
+            return n_true > 0, (n_true == 0) & (n_unknown == 0)
+        if isinstance(node, m.AllMembers):
+            n_false = n - n_true - n_unknown
+            return n_true == n, n_false > 0
+        op, k = node.op
+        k = self.param(k, HOUSEHOLD)
+        if isinstance(node, m.CountMembers):
+            return _range_compare(n_true, n_true + n_unknown, op, k)
+        # share of members, exactly: n_true / n  op  p / q   <=>  n_true * q  op  p * n
+        frac = Fraction(str(k)) if not isinstance(k, Fraction) else k
+        return _range_compare(n_true * frac.denominator, (n_true + n_unknown) * frac.denominator, op,
+                              frac.numerator * n)
+
+    def _compare(self, node: m.Compare, level: str) -> Tri:
+        op, operand = node.op
+        c, lvl = self.col(node.field, level)
+        if lvl != level:  # a household field used at member level: evaluate once per household, then broadcast
+            return self._tri_to_level(self.eval(node, HOUSEHOLD), HOUSEHOLD, level)
+        value = self.param(operand, level)
+        if c.kind == "absent":
+            nothing = np.zeros(self.n(level), dtype=bool)
+            return nothing, nothing
+        known = ~c.missing if c.missing is not None else None
+        if c.kind == "cat":
+            result = self._categorical(c, op, value)
+        elif c.kind == "bool" or op == "is":
+            if op == "is":
+                result = c.values == bool(value)
+            elif op in ("eq", "ne"):
+                result = _NUM_OPS[op](c.values, bool(value))
+            else:
+                raise TypeError(f"{node.field}: operator '{op}' does not apply to a yes/no field")
+        else:
+            v = c.values
+            if op in ("in", "not_in"):
+                result = np.isin(v, np.asarray(value, dtype=float))
+                result = ~result if op == "not_in" else result
+            else:
+                if node.per:
+                    per, _ = self.col(node.per, level)
+                    value = value * per.values  # field / per  op  value   <=>  field  op  value × per  (per > 0)
+                    if per.missing is not None:
+                        known = ~per.missing if known is None else known & ~per.missing
+                result = _NUM_OPS[op](v, value)
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                bad = np.isnan(value)
+                if bad.any():
+                    known = ~bad if known is None else known & ~bad
+        if known is None:
+            return result, ~result
+        return result & known, ~result & known
+
+    @staticmethod
+    def _categorical(c: Col, op: str, value) -> np.ndarray:
+        cats = c.categories
+        if op in ("eq", "ne"):
+            lut = np.array([x == str(value) for x in cats] + [False])
+        elif op in ("in", "not_in"):
+            wanted = {str(x) for x in value}
+            lut = np.array([x in wanted for x in cats] + [False])
+        elif op == "contains_any":
+            wanted = {str(x) for x in value}
+            lut = np.array([bool(wanted & set(x.split(";"))) for x in cats] + [False])
+        else:
+            raise TypeError(f"operator '{op}' does not apply to a coded field")
+        result = lut[c.values]  # code -1 (missing) -> trailing False; masked as unknown by the caller
+        return ~result if op in ("ne", "not_in") else result
+
+
+_EVERY_INDICATOR = m.CountDeprived.model_validate({"count_deprived": "all", "ge": 0})
+
+
+def _member_fields() -> set[str]:
+    from tieuchi.io.columns import columns
+
+    return set(columns("members"))
+
+
+def _child(node):
+    for attr in ("any_member", "all_members", "count_members", "share_of_members"):
+        if hasattr(node, attr):
+            return getattr(node, attr)
+    raise TypeError(type(node).__name__)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Which empty inputs would decide an unknown
+
+
+def undecided_fields(ev: Evaluator, node, level: str, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """For each input column, a mask over `rows` (positions at `level`) where that column is empty and feeds an
+    unknown part of `node`. Only the unknown parts are followed: known variables and indicators are not."""
+    out: dict[str, np.ndarray] = {}
+
+    def add(name: str, mask: np.ndarray) -> None:
+        if mask.any():
+            out[name] = out[name] | mask if name in out else mask
+
+    def unknown(tri: Tri) -> np.ndarray:
+        return ~(np.broadcast_to(tri[0], tri[0].shape) | tri[1])
+
+    def visit(nd, lvl: str, where: np.ndarray) -> None:
+        """`where`: bool mask at level `lvl` of the rows still being explained."""
+        if not where.any():
+            return
+        if isinstance(nd, m.Compare):
+            for name in (nd.field, nd.per):
+                if name and name not in ("age", "member_count") and ev.has_field(name, lvl):
+                    add_level(name, ev.missing(name, lvl) & where, lvl)
+                elif name and name not in ("age", "member_count"):
+                    add_level(name, where, lvl)  # a column the survey lacks entirely
+            operand = nd.op[1]
+            if isinstance(operand, m.ParamRef):
+                p = ev.regime.parameters[operand.param]
+                if p.keyed_by:
+                    add_level(p.keyed_by, ev.missing(p.keyed_by, lvl) & where, lvl)
+            return
+        if isinstance(nd, (m.Missing, m.Present)):
+            return  # always known
+        if isinstance(nd, m.Var):
+            d = ev.regime.derived[nd.var]
+            tri = ev.var(nd.var, lvl)
+            visit(d.condition, d.level, _from_level(ev, unknown(tri) & where, lvl, d.level))
+            return
+        if isinstance(nd, m.CountDeprived):
+            for ind in ev.rules.indicators:
+                visit(ind.deprived_when, HOUSEHOLD, unknown(ev.indicator(ind)) & where)
+            return
+        if isinstance(nd, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
+            child = _child(nd)
+            member_where = where[ev.pos] & unknown(ev.eval(child, MEMBER))
+            visit(child, MEMBER, member_where)
+            return
+        for child in _children(nd):
+            if isinstance(nd, m.AnyOf):  # inside an unknown `any` a false branch may hold the empty input too
+                visit(child, lvl, where)  # (income empty: the "income given" branch is false, yet income decides)
+            else:
+                visit(child, lvl, where & unknown(ev.eval(child, lvl)))
+
+    def add_level(name: str, mask: np.ndarray, lvl: str) -> None:
+        if lvl == MEMBER:
+            mask = np.bincount(ev.pos[mask], minlength=ev.n_h) > 0
+        add(name, mask)
+
+    start = np.zeros(ev.n(level), dtype=bool)
+    start[rows] = True
+    visit(node, level, start)
+    return {k: v[rows] for k, v in out.items()}
+
+
+def _from_level(ev: Evaluator, mask: np.ndarray, from_level: str, to_level: str) -> np.ndarray:
+    if from_level == to_level:
+        return mask
+    if from_level == HOUSEHOLD and to_level == MEMBER:
+        return mask[ev.pos]
+    return np.bincount(ev.pos[mask], minlength=ev.n_h) > 0
+
+
+def _children(node) -> list:
+    from tieuchi.loader import children
+
+    return children(node)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Whole-table classification
+
+
+def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFrame, member_hh_pos: np.ndarray,
+                    birth: np.ndarray, lang: str = "vi") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Result columns (contract §2.1/§2.2, classification part) for typed, validated tables."""
+    from tieuchi.explain import BASIS_INCOME, BASIS_NONE, BASIS_SCORE, household_reason
+
+    ev = Evaluator(rules, households, members, member_hh_pos, birth)
+    regime = rules.regime
+    n = ev.n_h
+    out: dict[str, Any] = {}
+    ind_ids = regime.ruleset.indicators
+    dep_mask = np.zeros(n, dtype=np.int64)
+    unk_mask = np.zeros(n, dtype=np.int64)
+    deprived_cols = {}
+    for bit, ind in enumerate(rules.indicators):
+        t, f = ev.indicator(ind)
+        unknown = ~(t | f)
+        deprived_cols[f"deprived_{ind.id}"] = pd.arrays.BooleanArray(t.copy(), unknown)
+        if t.any():
+            dep_mask |= t.astype(np.int64) << bit
+        if unknown.any():
+            unk_mask |= unknown.astype(np.int64) << bit
+    known, unknown_count = ev.deprivation_counts()
+
+    classes = regime.classification.classes
+    class_ids = [c.id for c in classes] + ["unknown"]
+    UNKNOWN = len(classes)
+    cls = np.full(n, UNKNOWN, dtype=np.int8)
+    open_ = np.ones(n, dtype=bool)
+    deciding = np.full(n, -1, dtype=np.int8)  # the class whose unknown condition stopped the search
+    for i, c in enumerate(classes):
+        t, f = ev.eval(c.when, HOUSEHOLD)
+        hit = open_ & t
+        cls[hit] = i
+        stuck = open_ & ~t & ~f
+        deciding[stuck] = i
+        open_ &= f
+    # rows still open were false for every class: a gap in the rules; they stay unknown with no deciding class
+
+    line = ev.param(m.ParamRef(param=regime.classification.income_line), HOUSEHOLD)
+    line = np.broadcast_to(np.asarray(line, dtype=float), (n,))
+
+    # which empty inputs would decide each unknown household
+    undecided_code = np.zeros(n, dtype=np.int64)
+    undecided_names: list[str] = [""]
+    unknown_rows = np.flatnonzero(cls == UNKNOWN)
+    if len(unknown_rows):
+        combos = np.zeros(len(unknown_rows), dtype=object)
+        combos[:] = ""
+        fields: dict[str, np.ndarray] = {}
+        for i, c in enumerate(classes):
+            rows = unknown_rows[deciding[unknown_rows] == i]
+            if not len(rows):
+                continue
+            # the contract: every empty input feeding the unknown income test or an unknown indicator
+            found = undecided_fields(ev, c.when, HOUSEHOLD, rows)
+            for name, mask in undecided_fields(ev, _EVERY_INDICATOR, HOUSEHOLD, rows).items():
+                found[name] = found[name] | mask if name in found else mask
+            sel = np.isin(unknown_rows, rows)
+            for name, mask in found.items():
+                full = np.zeros(len(unknown_rows), dtype=bool)
+                full[np.flatnonzero(sel)[mask]] = True
+                fields[name] = fields[name] | full if name in fields else full
+        for name in sorted(fields):
+            combos[fields[name]] = combos[fields[name]] + (";" + name)
+        codes, uniques = pd.factorize(pd.Series(combos, dtype=object))
+        undecided_names += [u.lstrip(";") for u in uniques]
+        undecided_code[unknown_rows] = codes + 1
+    und_cat = pd.Categorical.from_codes(undecided_code - 1, categories=undecided_names[1:])
+
+    # reasons: one rendering per distinct situation
+    area_col, _ = ev.col("area", HOUSEHOLD) if "area" in households.columns else (None, None)
+    area_code = area_col.values.astype(np.int64) + 1 if area_col is not None else np.zeros(n, dtype=np.int64)
+    inc_missing = ev.missing("income_per_capita_month", HOUSEHOLD)
+    score_missing = ev.missing("income_score_a", HOUSEHOLD)
+    basis = np.where(~inc_missing, BASIS_INCOME, np.where(~score_missing, BASIS_SCORE, BASIS_NONE))
+    key = (undecided_code << 40) | (unk_mask << 24) | (dep_mask << 8) | (basis.astype(np.int64) << 6) | \
+          (area_code << 3) | cls.astype(np.int64)
+    rcodes, ukeys = pd.factorize(key)
+    area_names = [None] + (area_col.categories if area_col is not None else [])
+    texts = []
+    for k in ukeys:
+        k = int(k)
+        c_i, a_i, b_i = k & 7, (k >> 3) & 7, (k >> 6) & 3
+        dm, um, uc = (k >> 8) & 0xFFFF, (k >> 24) & 0xFFFF, k >> 40
+        area = area_names[a_i] if a_i < len(area_names) else None
+        lv = rules.params[regime.classification.income_line]
+        line_v = lv.get(area) if isinstance(lv, dict) else lv
+        texts.append(household_reason(
+            regime=regime, class_id=class_ids[c_i], area=area, line=line_v, basis=b_i,
+            deprived=[ind_ids[b] for b in range(len(ind_ids)) if dm >> b & 1],
+            unknown=[ind_ids[b] for b in range(len(ind_ids)) if um >> b & 1],
+            undecided=undecided_names[uc].split(";") if uc else [], params=rules.params, lang=lang))
+    distinct = list(dict.fromkeys(texts))
+    remap = np.array([distinct.index(t) for t in texts], dtype=np.int32)
+    reasons = pd.Categorical.from_codes(remap[rcodes], categories=distinct)
+
+    provisional = bool(rules.provisional_params & ev.used_params)
+    out["household_class"] = pd.Categorical.from_codes(cls, categories=class_ids)
+    no_line = np.isnan(line)
+    out["income_line"] = pd.arrays.IntegerArray(np.where(no_line, 0, line).astype(np.int64), no_line)
+    out["deprivation_count"] = known
+    out["unknown_count"] = unknown_count
+    out.update(deprived_cols)
+    out["undecided_by"] = und_cat
+    out["provisional"] = np.full(n, provisional)
+    out["reasons"] = reasons
+
+    mem: dict[str, Any] = {"age": ev.age.astype(np.int16)}
+    for d in regime.derived.values():
+        if not d.output:
+            continue
+        if d.enabled_by and not rules.params[d.enabled_by]:
+            mem[d.output] = pd.arrays.BooleanArray(np.zeros(ev.n(d.level), dtype=bool),
+                                                   np.ones(ev.n(d.level), dtype=bool))
+            continue
+        t, f = ev.eval(d.condition, d.level)
+        t = np.broadcast_to(t, (ev.n(d.level),)).copy()
+        f = np.broadcast_to(f, (ev.n(d.level),))
+        col = pd.arrays.BooleanArray(t, ~(t | f))
+        (mem if d.level == MEMBER else out)[d.output] = col
+    return out, mem
