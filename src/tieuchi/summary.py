@@ -1,0 +1,267 @@
+"""The short summary printed after a classification: households per class and the poverty rates.
+
+Domain §7: poor-household rate = poor / all resident households × 100; near-poor rate likewise; the ministry's
+multidimensional poverty rate (tỷ lệ nghèo đa chiều) = (poor + near-poor) / all households. The denominator is the
+sum of ``households_total`` of the communes table for the communes in the survey (``communes``); without it, the
+surveyed (accepted) households (``surveyed``), and the summary says so. A commune that the table lacks, or whose
+``households_total`` is empty, counts its surveyed households instead and the denominator is ``mixed``. Unknown
+households stay in the denominator; unknown and rejected counts are shown beside every rate.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+CLASSES = ("poor", "near_poor", "average_living", "other", "unknown")
+
+LABELS = {
+    "vi": {
+        "poor": "Hộ nghèo",
+        "near_poor": "Hộ cận nghèo",
+        "average_living": "Hộ có mức sống trung bình",
+        "other": "Hộ không thuộc các diện trên",
+        "unknown": "Chưa xác định",
+        "surveyed": "Hộ được phân loại",
+        "rejected": "Hộ bị loại (dữ liệu lỗi)",
+        "poor_rate": "Tỷ lệ hộ nghèo",
+        "near_poor_rate": "Tỷ lệ hộ cận nghèo",
+        "poor_or_near_poor_rate": "Tỷ lệ nghèo đa chiều (nghèo + cận nghèo)",
+        "denominator": "Mẫu số",
+        "title": "Kết quả phân loại hộ",
+        "rates_title": "Tỷ lệ",
+        "class": "Phân loại",
+        "households": "Số hộ",
+        "share": "Tỷ trọng",
+        "rate": "Tỷ lệ",
+        "beside": "Chưa xác định / bị loại",
+        "regime": "Bộ tiêu chí",
+        "date": "Ngày tham chiếu",
+        "src_communes": "tổng số hộ cư trú của {n} xã (bảng xã, cột households_total)",
+        "src_surveyed": "số hộ được điều tra và phân loại — không có tổng số hộ của xã, nên tỷ lệ này có thể "
+                        "cao hơn tỷ lệ trên toàn bộ hộ cư trú",
+        "src_mixed": "tổng số hộ cư trú của {n} xã; {m} xã không có tổng số hộ nên dùng số hộ được điều tra ({codes})",
+        "n_a": "không tính được (mẫu số bằng 0)",
+        "over": "Cảnh báo: xã {codes} có số hộ được điều tra lớn hơn tổng số hộ trong bảng xã.",
+    },
+    "en": {
+        "poor": "Poor",
+        "near_poor": "Near-poor",
+        "average_living": "Average living standard",
+        "other": "None of the above",
+        "unknown": "Unknown (undecided)",
+        "surveyed": "Households classified",
+        "rejected": "Households rejected (bad data)",
+        "poor_rate": "Poor-household rate",
+        "near_poor_rate": "Near-poor household rate",
+        "poor_or_near_poor_rate": "Multidimensional poverty rate (poor + near-poor)",
+        "denominator": "Denominator",
+        "title": "Household classification",
+        "rates_title": "Rates",
+        "class": "Class",
+        "households": "Households",
+        "share": "Share",
+        "rate": "Rate",
+        "beside": "Unknown / rejected",
+        "regime": "Regime",
+        "date": "Reference date",
+        "src_communes": "all resident households of {n} commune(s) (communes table, households_total)",
+        "src_surveyed": "surveyed and classified households — no commune totals were given, so the rates "
+                        "may overstate the rates over all resident households",
+        "src_mixed": "all resident households of {n} commune(s); {m} commune(s) without a total use their surveyed "
+                     "households ({codes})",
+        "n_a": "not computable (denominator is 0)",
+        "over": "Warning: commune(s) {codes} have more surveyed households than their households_total.",
+    },
+}
+
+
+@dataclass
+class Rate:
+    id: str
+    numerator: int
+    denominator: int
+    value: float | None  # a fraction 0–1; None when the denominator is 0
+
+
+@dataclass
+class Summary:
+    counts: dict[str, int]  # households per class, over accepted households
+    n_households_in: int
+    n_surveyed: int  # accepted (classified) households
+    n_rejected: int  # rejected households
+    n_unknown: int
+    denominator: int
+    denominator_source: str  # "communes" | "surveyed" | "mixed"
+    communes_with_total: list[str] = field(default_factory=list)
+    communes_surveyed_denominator: list[str] = field(default_factory=list)  # communes that fell back
+    communes_over_total: list[str] = field(default_factory=list)  # surveyed > households_total
+    rates: dict[str, Rate] = field(default_factory=dict)
+    regime: str | None = None
+    reference_date: dt.date | None = None
+    by_commune: pd.DataFrame | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("by_commune")
+        if self.reference_date is not None:
+            d["reference_date"] = self.reference_date.isoformat()
+        return d
+
+
+def summarize(result: Any) -> Summary:
+    hh = result.households
+    cls = hh["household_class"].astype("string") if len(hh) else pd.Series([], dtype="string")
+    vc = cls.value_counts(dropna=False)
+    counts = {c: int(vc.get(c, 0)) for c in CLASSES}
+    counts["unknown"] += int(cls.isna().sum())  # a missing class is unknown, never dropped
+    n_surveyed = len(hh)
+    n_in = getattr(result, "n_households_in", None)
+    n_rejected = _rejected_households(result, n_surveyed, n_in)
+    if n_in is None:
+        n_in = n_surveyed + n_rejected
+
+    denominator, source, with_total, fell_back, over, by_commune = _denominator(hh, cls, getattr(result, "communes", None))
+    poor, near = counts["poor"], counts["near_poor"]
+    rates = {
+        "poor_rate": _rate("poor_rate", poor, denominator),
+        "near_poor_rate": _rate("near_poor_rate", near, denominator),
+        "poor_or_near_poor_rate": _rate("poor_or_near_poor_rate", poor + near, denominator),
+    }
+    return Summary(counts=counts, n_households_in=int(n_in), n_surveyed=n_surveyed, n_rejected=n_rejected,
+                   n_unknown=counts["unknown"], denominator=denominator, denominator_source=source,
+                   communes_with_total=with_total, communes_surveyed_denominator=fell_back, communes_over_total=over,
+                   rates=rates, regime=getattr(result, "regime", None),
+                   reference_date=getattr(result, "reference_date", None), by_commune=by_commune)
+
+
+def _rate(id_: str, num: int, den: int) -> Rate:
+    return Rate(id_, int(num), int(den), (num / den) if den else None)
+
+
+def _rejected_households(result: Any, n_surveyed: int, n_in: int | None) -> int:
+    """Every input household row is in the results or the rejects (contract §2), so the difference is exact."""
+    if n_in is not None:
+        return max(int(n_in) - n_surveyed, 0)
+    rej = getattr(result, "rejects", None)
+    if rej is None or not len(rej):
+        return 0
+    return int(rej.loc[rej["table"] == "households", "row"].nunique())
+
+
+def _denominator(hh: pd.DataFrame, cls: pd.Series, communes: pd.DataFrame | None):
+    n = len(hh)
+    if "commune_code" not in hh.columns:
+        return n, "surveyed", [], [], [], None
+    code = hh["commune_code"].astype("string")
+    per = pd.DataFrame({"commune_code": code, "poor": (cls == "poor").fillna(False),
+                        "near_poor": (cls == "near_poor").fillna(False),
+                        "unknown": (cls == "unknown").fillna(True)})
+    by = per.groupby("commune_code", dropna=False, sort=True).agg(
+        surveyed=("poor", "size"), poor=("poor", "sum"), near_poor=("near_poor", "sum"), unknown=("unknown", "sum"))
+    by["households_total"] = pd.array([pd.NA] * len(by), dtype="Int64")
+    if communes is not None and "households_total" in communes.columns and "commune_code" in communes.columns:
+        totals = pd.to_numeric(communes["households_total"], errors="coerce")
+        totals.index = communes["commune_code"].astype("string")
+        totals = totals[~totals.index.duplicated()]
+        by["households_total"] = pd.array(totals.reindex(by.index).to_numpy(), dtype="Float64").astype("Int64")
+    has_total = by["households_total"].notna()
+    by["denominator"] = by["households_total"].where(has_total, by["surveyed"]).astype("int64")
+    by["denominator_source"] = ["communes" if t else "surveyed" for t in has_total]
+    for col, num in (("poor_rate", by["poor"]), ("near_poor_rate", by["near_poor"]),
+                     ("poor_or_near_poor_rate", by["poor"] + by["near_poor"])):
+        by[col] = (num / by["denominator"].where(by["denominator"] > 0)).astype("Float64")
+    by = by.reset_index()
+    with_total = [str(c) for c in by.loc[has_total.to_numpy(), "commune_code"]]
+    fell_back = [str(c) for c in by.loc[~has_total.to_numpy(), "commune_code"]]
+    over = [str(c) for c in by.loc[has_total.to_numpy() & (by["surveyed"] > by["households_total"].fillna(0)).to_numpy(),
+                                   "commune_code"]]
+    if not with_total:
+        return n, "surveyed", [], fell_back, [], by
+    source = "communes" if not fell_back else "mixed"
+    return int(by["denominator"].sum()), source, with_total, fell_back, over, by
+
+
+# --------------------------------------------------------------------------------------------------------------
+# rendering
+
+
+def _pct(v: float | None, lang: str) -> str:
+    if v is None:
+        return "—"
+    s = f"{v * 100:.2f}%"
+    return s.replace(".", ",") if lang == "vi" else s
+
+
+def _int(n: int, lang: str) -> str:
+    s = f"{n:,}"
+    return s.replace(",", ".") if lang == "vi" else s
+
+
+def denominator_text(s: Summary, lang: str = "vi") -> str:
+    L = LABELS.get(lang, LABELS["en"])
+    if s.denominator_source == "communes":
+        return L["src_communes"].format(n=len(s.communes_with_total))
+    if s.denominator_source == "mixed":
+        codes = ", ".join(s.communes_surveyed_denominator[:10]) + ("…" if len(s.communes_surveyed_denominator) > 10 else "")
+        return L["src_mixed"].format(n=len(s.communes_with_total), m=len(s.communes_surveyed_denominator), codes=codes)
+    return L["src_surveyed"]
+
+
+def render(s: Summary, lang: str = "vi"):
+    """A rich renderable: the class table, the rates table (each with unknown / rejected beside it) and notes."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    L = LABELS.get(lang, LABELS["en"])
+    head = Text(L["title"], style="bold")
+    if s.regime or s.reference_date:
+        when = s.reference_date.isoformat() if s.reference_date else "?"
+        head.append(f"\n{L['regime']}: {s.regime or '?'} · {L['date']}: {when}", style="not bold")
+    classes = Table()
+    classes.add_column(L["class"])
+    classes.add_column(L["households"], justify="right")
+    classes.add_column(L["share"], justify="right")
+    for c in CLASSES:
+        classes.add_row(L[c], _int(s.counts[c], lang), _pct(s.counts[c] / s.n_surveyed if s.n_surveyed else None, lang))
+    classes.add_section()
+    classes.add_row(L["surveyed"], _int(s.n_surveyed, lang), "")
+    classes.add_row(L["rejected"], _int(s.n_rejected, lang), "")
+
+    rates = Table(title=L["rates_title"], title_justify="left")
+    rates.add_column("")
+    rates.add_column(L["rate"], justify="right")
+    rates.add_column(L["households"], justify="right")
+    rates.add_column(L["denominator"], justify="right")
+    rates.add_column(L["beside"], justify="right")
+    beside = f"{_int(s.n_unknown, lang)} / {_int(s.n_rejected, lang)}"
+    for r in s.rates.values():
+        rates.add_row(L[r.id], _pct(r.value, lang), _int(r.numerator, lang), _int(r.denominator, lang), beside)
+
+    notes = [Text(f"{L['denominator']}: {denominator_text(s, lang)}.")]
+    if s.denominator == 0:
+        notes.append(Text(f"{L['rate']}: {L['n_a']}."))
+    if s.communes_over_total:
+        codes = ", ".join(s.communes_over_total[:10]) + ("…" if len(s.communes_over_total) > 10 else "")
+        notes.append(Text(L["over"].format(codes=codes), style="yellow"))
+    return Group(head, classes, rates, *notes)
+
+
+def render_text(s: Summary, lang: str = "vi", width: int = 100) -> str:
+    """The same as :func:`render`, as plain text."""
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=_Null(), color_system=None)
+    console.print(render(s, lang))
+    return console.export_text()
+
+
+class _Null:
+    def write(self, _s: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
