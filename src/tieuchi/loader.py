@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import functools
 import hashlib
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -68,6 +69,13 @@ def _refuse_tag(loader, suffix, node):
                        "rule files hold plain data only; remove the tag")
 
 
+# YAML 1.1 reads yes/no/on/off as booleans (so a key `on:` would become True): only true/false are booleans here.
+_SafeLineLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_SafeLineLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                      list("tTfF"))
 _SafeLineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _SafeLineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 _SafeLineLoader.add_multi_constructor("!", _refuse_tag)

@@ -1,0 +1,184 @@
+"""YAML cases: households with expected results, named as sentences, kept beside the rules they pin down.
+
+A case file (`rules/**/cases/*.yaml`):
+
+    rule: housing_area            # the rule (indicator, variable, class or parameter id) the cases pin down
+    on: 2024-12-01                # default reference date
+    extends: default              # a base household from `_bases.yaml` in the same folder (optional)
+    household: {...}              # changes to the base for every case of the file (optional)
+    cases:
+      - name: A household of four with 32 m² (exactly 8 m² per person) is not deprived on housing area
+        covers: [min_floor_area_per_person]   # more rule ids this case pins down (optional)
+        household: {floor_area_m2: 32}        # merged onto the base; `members` replaces the list
+        members: {1: {has_health_insurance: null}}   # or: changes per member number, merged
+        expect:
+          household_class: near_poor
+          deprived_housing_area: false
+          undecided_by: []
+          members: {1: {working_age: true}}
+
+`null` is an empty answer. Expected keys are result columns (data contract §2.1/§2.2).
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tieuchi.errors import RulesError
+from tieuchi.loader import read_yaml
+
+CASE_KEYS = {"name", "on", "household", "members", "expect", "covers", "add_members", "remove_members"}
+FILE_KEYS = {"rule", "on", "extends", "household", "cases"}
+
+
+@dataclass
+class Case:
+    name: str
+    rule: str
+    on: dt.date
+    household: dict
+    expect: dict
+    covers: list[str] = field(default_factory=list)
+    path: Path | None = None
+    line: int = 0
+
+
+def _plain(x):
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_plain(v) for v in x]
+    return x
+
+
+def _merge_members(members: list[dict], changes: dict) -> list[dict]:
+    out = [dict(mb) for mb in members]
+    for no, change in changes.items():
+        target = next((mb for mb in out if int(mb.get("member_no", -1)) == int(no)), None)
+        if target is None:
+            raise KeyError(f"member {no} is not in the base household")
+        target.update(change)
+    return out
+
+
+def _apply(base: dict, change: dict | None, members: Any = None) -> dict:
+    hh = copy.deepcopy(base)
+    change = dict(change or {})
+    if "members" in change:
+        hh["members"] = change.pop("members")
+    hh.update(change)
+    if isinstance(members, list):
+        hh["members"] = members
+    elif isinstance(members, dict):
+        hh["members"] = _merge_members(hh.get("members", []), members)
+    return hh
+
+
+def load_case_file(path: Path) -> list[Case]:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise RulesError(f"{path}:1: a case file is a mapping with 'rule' and 'cases'")
+    unknown = set(data) - FILE_KEYS
+    if unknown:
+        raise RulesError(f"{path}:{data.key_lines[sorted(unknown)[0]]}: unknown key '{sorted(unknown)[0]}'",
+                         f"allowed: {', '.join(sorted(FILE_KEYS))}")
+    base: dict = {}
+    if data.get("extends"):
+        bases = read_yaml(path.parent / "_bases.yaml")
+        if data["extends"] not in bases:
+            raise RulesError(f"{path}:{data.key_lines['extends']}: no base '{data['extends']}' in _bases.yaml")
+        base = _plain(bases[data["extends"]])
+    base = _apply(base, _plain(data.get("household")))
+    out = []
+    for raw in data.get("cases") or []:
+        bad = set(raw) - CASE_KEYS
+        if bad:
+            raise RulesError(f"{path}:{raw.line}: unknown key '{sorted(bad)[0]}' in a case",
+                             f"allowed: {', '.join(sorted(CASE_KEYS))}")
+        for key in ("name", "expect"):
+            if key not in raw:
+                raise RulesError(f"{path}:{raw.line}: a case needs '{key}'")
+        try:
+            hh = _apply(base, _plain(raw.get("household")), _plain(raw.get("members")))
+        except KeyError as exc:
+            raise RulesError(f"{path}:{raw.line}: {exc.args[0]}") from None
+        on = raw.get("on", data.get("on"))
+        if not isinstance(on, dt.date):
+            raise RulesError(f"{path}:{raw.line}: case '{raw['name']}' has no reference date 'on'")
+        out.append(Case(name=raw["name"], rule=data.get("rule", path.stem), on=on, household=hh,
+                        expect=_plain(raw["expect"]), covers=list(raw.get("covers") or []), path=path,
+                        line=raw.line))
+    return out
+
+
+def case_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("cases/*.yaml") if not p.name.startswith("_"))
+
+
+def tables(documents: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Households as JSON documents (data contract §1.4) → raw households and members tables."""
+    from tieuchi.io.read import _json_cell, canonicalise
+
+    hh_rows, mem_rows = [], []
+    for doc in documents:
+        hh_rows.append({k: _json_cell(v) for k, v in doc.items() if k != "members"})
+        for mb in doc.get("members") or []:
+            mem_rows.append({"household_id": _json_cell(doc.get("household_id")),
+                             **{k: _json_cell(v) for k, v in mb.items()}})
+    hh = pd.DataFrame(hh_rows, dtype="str")
+    mem = pd.DataFrame(mem_rows, dtype="str") if mem_rows else pd.DataFrame({"household_id": []}, dtype="str")
+    return canonicalise(hh, "households", "case"), canonicalise(mem, "members", "case")
+
+
+def _norm(v):
+    if v is pd.NA or v is None or (isinstance(v, float) and v != v):
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+    return v
+
+
+def compare(case: Case, hh_row: dict, members: dict[int, dict]) -> list[str]:
+    """Differences between a case's expectations and the results, as sentences."""
+    problems = []
+    for key, want in case.expect.items():
+        if key == "members":
+            for no, cols in want.items():
+                got_m = members.get(int(no))
+                if got_m is None:
+                    problems.append(f"member {no}: not in the results")
+                    continue
+                for col, w in cols.items():
+                    g = _norm(got_m.get(col))
+                    if g != w:
+                        problems.append(f"member {no} {col}: expected {w!r}, got {g!r}")
+            continue
+        if key not in hh_row:
+            problems.append(f"{key}: no such result column")
+            continue
+        got = _norm(hh_row[key])
+        if key == "undecided_by":
+            got = sorted(got.split(";")) if got else []
+            want = sorted(want or [])
+        if got != want:
+            problems.append(f"{key}: expected {want!r}, got {got!r}")
+    return problems
+
+
+def run_case(case: Case) -> list[str]:
+    """Run one case; returns the list of differences (empty when it passes)."""
+    from tieuchi.api import classify
+
+    hh, mem = tables([case.household])
+    result = classify(hh, mem, on=case.on, lang="en")
+    if len(result.rejects):
+        rej = result.rejects.iloc[0]
+        return [f"the case household was rejected: {rej['column']}={rej['value']!r}: {rej['problem']}"]
+    hh_row = result.households.iloc[0].to_dict()
+    members = {int(r["member_no"]): r for r in result.members.to_dict("records")}
+    return compare(case, hh_row, members)

@@ -1,0 +1,112 @@
+"""The one module that reads rule files: safe, strict, and precise about where a problem is."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tieuchi.errors import RulesError, UsageError
+from tieuchi.loader import load_regime, load_rules, read_yaml, rules_root
+
+REGIME = rules_root() / "poverty" / "vn_2022_2026"
+
+
+def copy_regime(tmp_path: Path) -> Path:
+    root = tmp_path / "rules"
+    shutil.copytree(rules_root(), root, ignore=shutil.ignore_patterns("cases"))
+    return root / "poverty" / "vn_2022_2026"
+
+
+def test_the_shipped_regime_loads_and_resolves_its_parameters_at_a_date():
+    rules = load_rules(dt.date(2024, 12, 1))
+    assert rules.regime.id == "vn_2022_2026"
+    assert rules.params["income_line"] == {"rural": 1500000, "urban": 2000000}
+    assert rules.params["retirement_age"] == {"male": 732, "female": 676}
+    assert rules.version.startswith("vn_2022_2026@")
+
+
+def test_a_date_no_regime_covers_is_a_usage_error_naming_the_windows():
+    with pytest.raises(UsageError) as err:
+        load_rules(dt.date(2019, 6, 1))
+    assert "vn_2022_2026: 2022-01-01 → 2026-12-31" in err.value.message
+    assert err.value.exit_code == 2
+
+
+def test_a_dated_parameter_takes_the_value_in_force_on_the_reference_date():
+    assert load_rules(dt.date(2025, 2, 23)).params["low_income_worker_in_force"] is False
+    assert load_rules(dt.date(2025, 2, 24)).params["low_income_worker_in_force"] is True
+
+
+def test_a_duplicate_key_is_refused_with_its_line(tmp_path):
+    f = tmp_path / "x.yaml"
+    f.write_text("id: a\nlabel: {vi: a, en: a}\nid: b\n", encoding="utf-8")
+    with pytest.raises(RulesError, match=r"x.yaml:3: duplicate key 'id' \(first given at line 1\)"):
+        read_yaml(f)
+
+
+@pytest.mark.parametrize("text", ["a: !!python/object/apply:os.system ['echo hacked']\n", "a: !custom 1\n"])
+def test_a_rule_file_cannot_run_code_every_tag_is_refused(tmp_path, text):
+    f = tmp_path / "x.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(RulesError, match="not allowed"):
+        read_yaml(f)
+
+
+def test_yes_no_on_off_are_words_not_booleans_in_rule_files(tmp_path):
+    f = tmp_path / "x.yaml"
+    f.write_text("on: 2024-12-01\nx: yes\ny: true\n", encoding="utf-8")
+    assert read_yaml(f) == {"on": dt.date(2024, 12, 1), "x": "yes", "y": True}
+
+
+def test_an_unknown_key_is_refused_with_file_line_and_a_suggestion(tmp_path):
+    folder = copy_regime(tmp_path)
+    p = folder / "indicators" / "water.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("reason:", "reasn:"), encoding="utf-8")
+    with pytest.raises(RulesError) as err:
+        load_regime(folder)
+    assert "water.yaml:" in err.value.message and "unknown key 'reasn'" in err.value.message
+    assert "did you mean 'reason'" in err.value.message
+
+
+def test_an_unknown_field_in_a_condition_is_refused_with_a_suggestion(tmp_path):
+    folder = copy_regime(tmp_path)
+    p = folder / "indicators" / "health_insurance.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("has_health_insurance", "has_health_insurence"), "utf-8")
+    with pytest.raises(RulesError, match="did you mean 'has_health_insurance'"):
+        load_regime(folder)
+
+
+def test_an_unknown_code_value_in_a_parameter_is_refused(tmp_path):
+    folder = copy_regime(tmp_path)
+    p = folder / "parameters" / "safe_water_sources.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("drilled_well", "drilled_wel"), "utf-8")
+    with pytest.raises(RulesError, match="did you mean 'drilled_well'"):
+        load_regime(folder)
+
+
+def test_a_member_field_outside_a_member_aggregation_is_refused(tmp_path):
+    folder = copy_regime(tmp_path)
+    (folder / "indicators" / "water.yaml").write_text(
+        (folder / "indicators" / "water.yaml").read_text("utf-8").replace(
+            "{field: water_source, not_in: {param: safe_water_sources}}", "{field: has_health_insurance, is: false}"),
+        "utf-8")
+    with pytest.raises(RulesError, match="member field 'has_health_insurance' used outside a member aggregation"):
+        load_regime(folder)
+
+
+def test_a_citation_must_name_a_known_instrument(tmp_path):
+    folder = copy_regime(tmp_path)
+    p = folder / "indicators" / "water.yaml"
+    p.write_text(p.read_text("utf-8").replace("instrument: nd_07_2021", "instrument: nd_07_2012"), "utf-8")
+    with pytest.raises(RulesError, match="unknown instrument 'nd_07_2012'"):
+        load_regime(folder)
+
+
+def test_a_condition_with_two_comparisons_is_refused(tmp_path):
+    folder = copy_regime(tmp_path)
+    p = folder / "indicators" / "health_insurance.yaml"
+    p.write_text(p.read_text("utf-8").replace("{field: age, ge: 6}", "{field: age, ge: 6, lt: 9}"), "utf-8")
+    with pytest.raises(RulesError, match="exactly one comparison"):
+        load_regime(folder)

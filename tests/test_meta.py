@@ -1,0 +1,72 @@
+"""Meta-tests: every rule is cited and pinned down by cases; regimes neither overlap nor leave gaps."""
+from __future__ import annotations
+
+import datetime as dt
+
+from tieuchi.cases import case_files, load_case_file
+from tieuchi.loader import discover_regimes, load_regime, rules_root, walk
+from tieuchi import model as m
+
+
+def regimes():
+    return [load_regime(p) for p in discover_regimes()]
+
+
+def test_every_rule_and_every_parameter_value_carries_a_citation():
+    for r in regimes():
+        for rule in [*r.derived.values(), *r.indicators.values(), r.classification]:
+            assert rule.citation.instrument in r.instruments, rule.id
+        for c in r.classification.classes:
+            assert c.citation.instrument in r.instruments, c.id
+        for p in r.parameters.values():
+            for v in p.values:
+                assert v.citation.instrument in r.instruments, p.id
+
+
+def test_every_open_or_likely_parameter_says_why_in_a_note_or_is_listed_as_not_established():
+    for r in regimes():
+        for p in r.parameters.values():
+            if p.confidence in ("open", "likely"):
+                assert p.notes or p.id in r.ruleset.not_established or any(v.citation.note for v in p.values), p.id
+        for pid in r.ruleset.not_established:
+            assert r.parameters[pid].confidence == "open", pid
+
+
+def test_every_rule_and_every_parameter_is_covered_by_cases():
+    for r in regimes():
+        cases = [c for f in case_files(r.root) for c in load_case_file(f)]
+        covered = {c.rule for c in cases} | {x for c in cases for x in c.covers}
+        rules = set(r.indicators) | {d for d in r.derived} | {"classification"} | {c.id for c in
+                                                                                   r.classification.classes}
+        # a class is covered by a case that expects it
+        covered |= {c.expect.get("household_class") for c in cases}
+        missing_rules = sorted(rules - covered)
+        assert not missing_rules, f"rules without cases: {missing_rules}"
+        missing_params = sorted(set(r.parameters) - covered)
+        assert not missing_params, f"parameters without cases: {missing_params}"
+
+
+def test_every_indicator_has_cases_for_deprived_not_deprived_and_unknown():
+    for r in regimes():
+        cases = [c for f in case_files(r.root) for c in load_case_file(f)]
+        for ind in r.indicators:
+            seen = {c.expect.get(f"deprived_{ind}", "absent") for c in cases}
+            assert {True, False, None} <= seen, f"{ind}: cases cover {seen}"
+
+
+def test_regimes_neither_overlap_nor_leave_gaps_between_them():
+    windows = sorted((r.ruleset.validity.start, r.ruleset.validity.end) for r in regimes())
+    for (s1, e1), (s2, e2) in zip(windows, windows[1:]):
+        assert e1 is not None and e1 + dt.timedelta(days=1) == s2, (e1, s2)
+
+
+def test_the_rules_ship_with_the_package_folder_and_hold_only_yaml():
+    root = rules_root()
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert files and all(p.suffix == ".yaml" for p in files), [p for p in files if p.suffix != ".yaml"]
+
+
+def test_every_condition_node_in_the_rules_is_one_the_model_knows():
+    for r in regimes():
+        for rule in [*r.derived.values()]:
+            assert all(isinstance(n, m.BaseModel) for n in walk(rule.condition))
