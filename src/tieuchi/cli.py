@@ -1,0 +1,397 @@
+"""The `tieuchi` command: a thin layer over the public API (read → classify → write → summarise).
+
+No rule logic lives here. Exit codes follow the data contract §3: 0 done, 1 rows rejected or --strict refusal,
+2 usage, 3 invalid rules, 70 an internal error (a bug: please report it; TIEUCHI_DEBUG=1 shows the traceback).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+from tieuchi import __version__
+from tieuchi.errors import DataError, TieuchiError, UsageError
+
+LANGS = ("vi", "en")
+FORMATS = ("csv", "parquet", "xlsx")
+EXIT_INTERNAL = 70
+SCREEN_REJECTS = 20
+
+app = typer.Typer(
+    name="tieuchi",
+    help="Phân loại hộ nghèo đa chiều theo chuẩn nghèo của Việt Nam / Classify Vietnamese households under the "
+         "multidimensional poverty standard.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+T = {
+    "vi": {
+        "error": "Lỗi",
+        "internal": "Lỗi nội bộ của tieuchi ({what}). Đây là lỗi của chương trình, không phải của dữ liệu — "
+                    "vui lòng báo lại (please report) kèm lệnh đã chạy; đặt TIEUCHI_DEBUG=1 để xem chi tiết.",
+        "interrupted": "Đã dừng.",
+        "need_date": "cần đúng một trong hai tuỳ chọn --on NGÀY hoặc --for-year NĂM",
+        "need_date_hint": "ví dụ: --on 2025-01-01 hoặc --for-year 2025",
+        "both_dates": "chỉ dùng một trong hai: --on hoặc --for-year (--for-year 2025 nghĩa là --on 2025-01-01)",
+        "bad_date": "--on '{v}' không phải là ngày",
+        "bad_date_hint": "viết ngày dạng YYYY-MM-DD (hoặc DD/MM/YYYY), ví dụ 2025-01-01",
+        "bad_year": "--for-year {v} không phải là một năm hợp lệ",
+        "bad_choice": "{opt} '{v}' không hợp lệ",
+        "bad_choice_hint": "dùng một trong: {choices}",
+        "written": "Đã ghi",
+        "rejected": "{n} dòng dữ liệu bị loại ({h} hộ). Các hộ khác vẫn được phân loại.",
+        "rejects_first": "{k} lỗi đầu tiên (tất cả {n} lỗi trong {path}):",
+        "rejects_file": "Danh sách đầy đủ: {path}",
+        "strict_written": "Không phân loại hộ nào (--strict). Danh sách lỗi: {path}",
+        "row": "Dòng", "household": "Hộ", "column": "Cột", "value": "Giá trị", "problem": "Lỗi",
+        "table": "Bảng",
+        "read_notes": "Lưu ý khi đọc dữ liệu",
+        "template_done": "Đã ghi mẫu nhập liệu: {path}",
+        "stage_read": "đọc dữ liệu", "stage_validate": "kiểm tra", "stage_classify": "phân loại",
+        "stage_write": "ghi kết quả",
+    },
+    "en": {
+        "error": "Error",
+        "internal": "Internal error in tieuchi ({what}). This is a bug in the program, not in your data — please "
+                    "report it with the command you ran; set TIEUCHI_DEBUG=1 to see the details.",
+        "interrupted": "Interrupted.",
+        "need_date": "give exactly one of --on DATE or --for-year YEAR",
+        "need_date_hint": "e.g. --on 2025-01-01 or --for-year 2025",
+        "both_dates": "give only one of --on and --for-year (--for-year 2025 means --on 2025-01-01)",
+        "bad_date": "--on '{v}' is not a date",
+        "bad_date_hint": "write the date as YYYY-MM-DD (or DD/MM/YYYY), e.g. 2025-01-01",
+        "bad_year": "--for-year {v} is not a valid year",
+        "bad_choice": "{opt} '{v}' is not valid",
+        "bad_choice_hint": "use one of: {choices}",
+        "written": "Written",
+        "rejected": "{n} data row(s) rejected ({h} household(s)). The other households were classified.",
+        "rejects_first": "First {k} problems (all {n} in {path}):",
+        "rejects_file": "Full list: {path}",
+        "strict_written": "Nothing was classified (--strict). Problems: {path}",
+        "row": "Row", "household": "Household", "column": "Column", "value": "Value", "problem": "Problem",
+        "table": "Table",
+        "read_notes": "Notes from reading",
+        "template_done": "Data-entry template written: {path}",
+        "stage_read": "reading", "stage_validate": "checking", "stage_classify": "classifying",
+        "stage_write": "writing results",
+    },
+}
+
+# the API's progress stages -> our labels
+STAGES = {"read": "stage_read", "validate": "stage_validate", "classify": "stage_classify",
+          "assemble": "stage_classify", "write": "stage_write"}
+
+
+def _t(lang: str, key: str, **kw: Any) -> str:
+    return T.get(lang, T["vi"])[key].format(**kw)
+
+
+def _out():
+    from rich.console import Console
+
+    return Console(file=sys.stdout, soft_wrap=False, highlight=False)
+
+
+def _err():
+    from rich.console import Console
+
+    return Console(file=sys.stderr, stderr=True, highlight=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# error handling: every TieuchiError is a message and an exit code, never a traceback
+
+
+def _run(lang: str, body: Callable[[], int]) -> None:
+    try:
+        code = body()
+    except TieuchiError as e:
+        _print_error(e, lang)
+        code = e.exit_code
+    except KeyboardInterrupt:
+        _err().print(_t(lang, "interrupted"), markup=False)
+        code = 130
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as e:  # a bug: short message, traceback only on request
+        if os.environ.get("TIEUCHI_DEBUG") == "1":
+            import traceback
+
+            traceback.print_exc()
+        _err().print(_t(lang, "internal", what=f"{type(e).__name__}: {e}"), markup=False)
+        code = EXIT_INTERNAL
+    raise typer.Exit(code)
+
+
+def _print_error(e: TieuchiError, lang: str) -> None:
+    console = _err()
+    console.print(f"[bold red]{_t(lang, 'error')}:[/] ", end="")
+    console.print(e.message, markup=False)
+    if e.hint:
+        console.print(f"  → {e.hint}", markup=False)
+
+
+def _choice(lang: str, opt: str, value: str, choices: tuple[str, ...]) -> str:
+    v = value.strip().lower()
+    if v not in choices:
+        raise UsageError(_t(lang, "bad_choice", opt=opt, v=value),
+                         _t(lang, "bad_choice_hint", choices=", ".join(choices)))
+    return v
+
+
+def _lang(value: str) -> str:
+    v = (value or "vi").strip().lower()
+    return v if v in LANGS else "vi"
+
+
+def reference_date(on: Optional[str], for_year: Optional[int], lang: str = "vi") -> dt.date:
+    """--on DATE or --for-year YEAR (= YEAR-01-01); exactly one of them."""
+    if on is None and for_year is None:
+        raise UsageError(_t(lang, "need_date"), _t(lang, "need_date_hint"))
+    if on is not None and for_year is not None:
+        raise UsageError(_t(lang, "both_dates"))
+    if for_year is not None:
+        if not 1900 <= for_year <= 2200:
+            raise UsageError(_t(lang, "bad_year", v=for_year), _t(lang, "need_date_hint"))
+        return dt.date(for_year, 1, 1)
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(on.strip(), fmt).date()
+        except ValueError:
+            pass
+    raise UsageError(_t(lang, "bad_date", v=on), _t(lang, "bad_date_hint"))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# commands
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tieuchi {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit / In phiên bản."),
+) -> None:
+    """Phân loại hộ nghèo đa chiều / multidimensional poverty classification."""
+
+
+@app.command()
+def classify(
+    survey: Path = typer.Argument(..., help="Survey: a folder with households/members(/communes) .csv or .parquet, "
+                                            "an .xlsx workbook, or a .jsonl file / Dữ liệu điều tra."),
+    on: Optional[str] = typer.Option(None, "--on", metavar="DATE",
+                                     help="Reference date YYYY-MM-DD / Ngày tham chiếu."),
+    for_year: Optional[int] = typer.Option(None, "--for-year", metavar="YEAR",
+                                           help="Review for YEAR: same as --on YEAR-01-01 / Rà soát cho năm."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for the results / Thư mục kết quả."),
+    lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and reasons."),
+    fmt: str = typer.Option("csv", "--format", metavar="csv|parquet|xlsx", help="Output format."),
+    strict: bool = typer.Option(False, "--strict",
+                                help="Refuse the whole survey if any row fails: write rejects only, exit 1."),
+    show_names: bool = typer.Option(False, "--show-names",
+                                    help="Write members' full_name (personal data; left out by default)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", metavar="DIR",
+                                         help="A regime folder to use instead of the shipped rules (advanced)."),
+) -> None:
+    """Classify every household of SURVEY at a reference date and write households, members and rejects.
+
+    Phân loại từng hộ trong SURVEY tại ngày tham chiếu; ghi kết quả hộ, thành viên và các dòng bị loại.
+    """
+    lg = _lang(lang)
+    _run(lg, lambda: _classify(survey, on, for_year, out, lang, fmt, strict, show_names, rules))
+
+
+@app.command()
+def template(
+    out: Path = typer.Option(..., "--out", metavar="FILE.xlsx", help="Where to write the workbook."),
+    lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages."),
+) -> None:
+    """Write an empty data-entry workbook (Vietnamese headers, drop-down lists) that tieuchi reads back.
+
+    Ghi mẫu nhập liệu Excel (tiêu đề tiếng Việt, danh sách chọn) mà tieuchi đọc lại được.
+    """
+    lg = _lang(lang)
+
+    def body() -> int:
+        _choice(lg, "--lang", lang, LANGS)
+        from tieuchi.io.template import write_template
+
+        path = write_template(out)
+        _out().print(_t(lg, "template_done", path=path or out), markup=False)
+        return 0
+
+    _run(lg, body)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# classify, step by step
+
+
+def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Path, lang_opt: str, fmt_opt: str,
+              strict: bool, show_names: bool, rules: Optional[Path]) -> int:
+    lang = _choice("vi", "--lang", lang_opt, LANGS)
+    fmt = _choice(lang, "--format", fmt_opt, FORMATS)
+    day = reference_date(on, for_year, lang)
+
+    import tieuchi
+    from tieuchi.api import StrictRefusal
+    from tieuchi.io.read import read_survey
+    from tieuchi.io.write import prepare_rejects, rejects_path, write_rejects, write_results
+    from tieuchi.loader import load_rules
+
+    rules_at = load_rules(day, rules)  # a date no regime covers fails here, before a long read
+
+    refusal = None
+    with _Progress(lang) as progress:
+        progress("read", 0, 1)
+        raw = read_survey(survey)
+        progress("read", 1, 1)
+        read_problems = getattr(raw, "problems", None)
+        try:
+            result = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_at,
+                                      communes=raw.communes, lang=lang, strict=strict, progress=progress)
+            if strict and read_problems is not None and len(read_problems):
+                # the reader's own rejects (e.g. a broken JSON line) refuse the survey too
+                refusal = StrictRefusal(_concat(read_problems, result.rejects), lang)
+        except StrictRefusal as e:
+            refusal = StrictRefusal(_concat(read_problems, e.rejects), lang)
+        progress("write", 0, 1)
+        if refusal is not None:
+            paths = write_rejects(refusal.rejects, out, fmt, lang, show_names)
+        else:
+            result = _with_read_problems(result, raw)
+            paths = write_results(result, out, fmt, lang, show_names)
+        progress("write", 1, 1)
+
+    if refusal is not None:
+        _show_rejects(prepare_rejects(refusal.rejects, lang, show_names), rejects_path(out, fmt), lang)
+        _print_error(refusal, lang)
+        return DataError.exit_code
+
+    from tieuchi.summary import render, summarize
+
+    summary = summarize(result)
+    console = _out()
+    console.print(render(summary, lang))
+    console.print(f"{_t(lang, 'written')}: " + ", ".join(str(p) for p in paths), markup=False)
+    if len(result.rejects):
+        shown = prepare_rejects(result.rejects, lang, show_names)
+        _err().print(_t(lang, "rejected", n=len(shown), h=summary.n_rejected), style="yellow", markup=False)
+        _show_rejects(shown, rejects_path(out, fmt), lang)
+        return DataError.exit_code
+    return 0
+
+
+def _concat(*frames):
+    import pandas as pd
+
+    frames = [f for f in frames if f is not None and len(f)]
+    if not frames:
+        from tieuchi.io.write import REJECT_COLUMNS
+
+        return pd.DataFrame(columns=REJECT_COLUMNS)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _with_read_problems(result, raw):
+    """Rows the reader already refused (a broken JSON line) belong in the rejects and in the input count; jsonl row
+    numbers are line numbers, not positions."""
+    rejects = result.rejects
+    rows = getattr(raw, "household_rows", None)
+    if rows is not None and len(rejects):
+        import numpy as np
+
+        rows = np.asarray(rows)
+        rejects = rejects.copy()
+        hh = (rejects["table"] == "households").to_numpy()
+        pos = rejects.loc[hh, "row"].astype("int64").to_numpy() - 1
+        ok = (pos >= 0) & (pos < len(rows))
+        mapped = rejects.loc[hh, "row"].astype("int64").to_numpy()
+        mapped[ok] = rows[pos[ok]]
+        rejects.loc[hh, "row"] = mapped
+    problems = getattr(raw, "problems", None)
+    if problems is None or not len(problems):
+        return replace(result, rejects=rejects) if rejects is not result.rejects else result
+    n_bad = int((problems["table"] == "households").sum())
+    return replace(result, rejects=_concat(problems, rejects),
+                   n_households_in=result.n_households_in + n_bad)
+
+
+def _show_rejects(shown, path: Path, lang: str) -> None:
+    from rich.table import Table
+
+    console = _err()
+    k = min(SCREEN_REJECTS, len(shown))
+    table = Table(title=_t(lang, "rejects_first", k=k, n=len(shown), path=path), title_justify="left")
+    for key in ("table", "row", "household", "column", "value", "problem"):
+        table.add_column(_t(lang, key), overflow="fold")
+
+    def cell(v) -> str:
+        import pandas as pd
+
+        return "" if v is None or (not isinstance(v, (list, tuple)) and pd.isna(v)) else str(v)
+
+    for rec in shown.head(SCREEN_REJECTS).itertuples(index=False):
+        member = cell(rec.member_no)
+        who = cell(rec.household_id) + (f" #{member}" if member else "")
+        table.add_row(cell(rec.table), cell(rec.row), who, cell(rec.column), cell(rec.value),
+                      cell(rec.message) or cell(rec.problem))
+    console.print(table)
+    console.print(_t(lang, "rejects_file", path=path), markup=False)
+
+
+class _Progress:
+    """A rich progress bar on stderr, shown only on a terminal; `__call__` is the API's progress callback."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self.progress = None
+        self.task = None
+        self.start = time.monotonic()
+
+    def __enter__(self):
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                                     console=_err(), transient=True)
+            self.progress.__enter__()
+            self.task = self.progress.add_task(_t(self.lang, "stage_read"), total=4)
+        return self
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.progress is None:
+            return
+        order = ["read", "validate", "classify", "write"]
+        key = STAGES.get(stage)
+        if key is None:  # "done" and any stage we do not know
+            return
+        base = {"stage_read": 0, "stage_validate": 1, "stage_classify": 2, "stage_write": 3}[key]
+        frac = done / total if total else 0
+        self.progress.update(self.task, description=_t(self.lang, key), completed=min(base + frac, len(order)))
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+        return False
+
+
+def main() -> None:
+    app(prog_name="tieuchi")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
