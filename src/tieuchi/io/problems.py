@@ -1,0 +1,48 @@
+"""What each reject problem code means, and what to do about it — in Vietnamese and English."""
+from __future__ import annotations
+
+PROBLEMS: dict[str, tuple[str, str]] = {
+    "required": ("Ô bắt buộc đang để trống: hãy điền giá trị.",
+                 "A required cell is empty: fill it in."),
+    "invalid_code": ("Giá trị không nằm trong danh mục: chọn một giá trị trong danh sách (xem trang 'Hướng dẫn').",
+                     "The value is not one of the allowed codes: use a listed value (see the 'Hướng dẫn' sheet)."),
+    "invalid_bool": ("Giá trị không phải Có/Không: ghi Có hoặc Không (hoặc true/false, 1/0), để trống nếu chưa biết.",
+                     "Not a yes/no value: write Có/Không, true/false, yes/no or 1/0; leave empty when unknown."),
+    "invalid_number": ("Không phải là số hợp lệ: ghi số, ví dụ 1500000 hoặc 1.500.000.",
+                       "Not a valid number: write a number such as 1500000 or 1.500.000."),
+    "invalid_date": ("Ngày không hợp lệ: ghi theo dạng DD/MM/YYYY hoặc YYYY-MM-DD.",
+                     "Not a valid date: write it as DD/MM/YYYY or YYYY-MM-DD."),
+    "invalid_id": ("Mã không hợp lệ: mã phải là chữ hoặc số nguyên.",
+                   "Invalid id: an id must be text or a whole number."),
+    "out_of_range": ("Giá trị nằm ngoài khoảng cho phép (ví dụ số âm, STT nhỏ hơn 1, năm sinh trước 1900 hoặc sau "
+                     "năm tham chiếu): kiểm tra lại.",
+                     "The value is out of range (e.g. negative, member number below 1, birth year before 1900 or "
+                     "after the reference year): check it."),
+    "duplicate_household_id": ("Mã hộ bị trùng: mỗi hộ phải có một mã riêng; sửa mã hoặc xóa dòng thừa.",
+                               "The household id is duplicated: give each household its own id or remove the extra row."),
+    "duplicate_member_no": ("STT thành viên bị trùng trong cùng một hộ: đánh số lại thành viên.",
+                            "The member number appears twice in the household: renumber the members."),
+    "duplicate_commune_code": ("Mã xã bị trùng trong bảng xã: giữ một dòng cho mỗi xã.",
+                               "The commune code appears twice in the communes table: keep one row per commune."),
+    "no_members": ("Hộ không có thành viên nào: thêm các thành viên của hộ vào bảng thành viên.",
+                   "The household has no members: add its members to the members table."),
+    "unknown_household": ("Mã hộ của thành viên không có trong bảng hộ: sửa mã hộ hoặc thêm hộ.",
+                          "The member's household id is not in the households table: fix the id or add the household."),
+    "household_rejected": ("Thành viên không lỗi nhưng hộ của họ bị loại: sửa các lỗi khác của hộ này.",
+                           "This member has no problem of its own, but its household was rejected: fix the household's "
+                           "other problems."),
+    "member_rejected": ("Hộ bị loại vì có thành viên bị lỗi: sửa dòng thành viên bị lỗi.",
+                        "The household was rejected because one of its members was: fix that member's row."),
+    "birth_mismatch": ("Ngày sinh và năm sinh không khớp nhau: sửa một trong hai hoặc bỏ năm sinh.",
+                       "Birth date and birth year disagree: correct one of them or leave the year empty."),
+    "birth_in_future": ("Ngày sinh sau ngày tham chiếu: kiểm tra lại ngày sinh.",
+                        "The birth date is after the reference date: check it."),
+    "invalid_json": ("Dòng JSON không đọc được: mỗi dòng phải là một đối tượng hộ có danh sách \"members\".",
+                     "The JSON line could not be read: each line must be one household object with a \"members\" list."),
+}
+
+
+def problem_text(code: str, lang: str = "vi") -> str:
+    """A sentence saying what a problem code means and what to do; `lang` is "vi" or "en"."""
+    vi, en = PROBLEMS.get(code, (f"Lỗi '{code}'.", f"Problem '{code}'."))
+    return en if lang == "en" else vi

@@ -1,0 +1,294 @@
+"""Normalise and validate a survey column-wise (data contract §1 and §2.3).
+
+`normalize()` types every known column (see `tieuchi.io.parse`), checks required cells, ranges, duplicates and
+membership, and applies the rejection rules of §2.3. Nothing loops over rows in Python: typed columns are checked
+vectorised (Categoricals through their categories), text columns are factorised and only unique values are parsed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tieuchi.errors import UsageError
+from tieuchi.io.columns import ColumnSpec, columns
+from tieuchi.io.parse import INVALID_PROBLEM, PARSERS, to_text
+from tieuchi.io.problems import problem_text  # noqa: F401  (re-exported)
+from tieuchi.io.read import REJECT_COLUMNS, RawSurvey
+
+
+@dataclass
+class Normalized:
+    households: pd.DataFrame  # accepted households, typed, input order, index 0..n-1
+    members: pd.DataFrame  # accepted members, typed, input order, index 0..m-1
+    member_hh_pos: np.ndarray  # int64: position in `households` of each accepted member's household
+    birth: np.ndarray  # datetime64[D] per accepted member: birth_date, else 1 July of birth_year
+    communes: pd.DataFrame | None
+    rejects: pd.DataFrame  # columns REJECT_COLUMNS, one row per problem
+    hh_rows: np.ndarray  # 1-based input row of each accepted household
+    member_rows: np.ndarray  # 1-based input row of each accepted member
+    n_households_in: int
+    n_members_in: int
+
+
+class _Problems:
+    """Problems collected as (table, positions, column, code) batches; turned into the rejects table at the end."""
+
+    def __init__(self, frames: dict[str, pd.DataFrame], rows: dict[str, np.ndarray]):
+        self.frames, self.rows, self.parts = frames, rows, []
+
+    def add(self, table: str, where, column: str | None, problem: str) -> None:
+        pos = np.flatnonzero(where) if np.asarray(where).dtype == bool else np.asarray(where, dtype=np.int64)
+        if len(pos):
+            self.parts.append((table, pos, column, problem))
+
+    def mask(self, table: str) -> np.ndarray:
+        m = np.zeros(len(self.frames[table]), dtype=bool)
+        for t, pos, _, _ in self.parts:
+            if t == table:
+                m[pos] = True
+        return m
+
+    def table(self) -> pd.DataFrame:
+        out = []
+        for table, pos, column, problem in self.parts:
+            df = self.frames[table]
+
+            def cells(col, df=df, pos=pos):
+                if col is None or col not in df.columns:
+                    return [None] * len(pos)
+                return [to_text(v) for v in df[col].iloc[pos]]
+
+            out.append(pd.DataFrame({
+                "table": table, "row": self.rows[table][pos], "household_id": cells("household_id"),
+                "member_no": cells("member_no") if table == "members" else None, "column": column,
+                "value": cells(column), "problem": problem}, columns=REJECT_COLUMNS))
+        if not out:
+            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in REJECT_COLUMNS})
+        rej = pd.concat(out, ignore_index=True)
+        order = {"households": 0, "members": 1, "communes": 2}
+        rej["_t"] = rej["table"].map(order)
+        return rej.sort_values(["_t", "row"], kind="stable").drop(columns="_t").reset_index(drop=True)
+
+
+def _require_columns(df: pd.DataFrame, table: str) -> None:
+    specs = columns(table)
+    for spec in specs.values():
+        if spec.required and spec.name not in df.columns:
+            raise UsageError(
+                f"Bảng {table} thiếu cột bắt buộc '{spec.name}' (tiêu đề tiếng Việt: '{spec.header}') / "
+                f"table {table} has no required column '{spec.name}'",
+                f"Add a column '{spec.name}' or '{spec.header}'. Columns found: {', '.join(map(str, df.columns))}.")
+    groups = {s.one_of for s in specs.values() if s.one_of}
+    for g in groups:
+        names = [s for s in specs.values() if s.one_of == g]
+        if not any(s.name in df.columns for s in names):
+            raise UsageError(
+                f"Bảng {table} cần một trong các cột " + " / ".join(f"'{s.name}' ('{s.header}')" for s in names)
+                + f" / table {table} needs one of the columns " + ", ".join(s.name for s in names),
+                "Add a birth_date (Ngày sinh) or birth_year (Năm sinh) column.")
+
+
+def _type_table(df: pd.DataFrame, table: str, probs: _Problems, ref_year: int) -> pd.DataFrame:
+    """Type each known column; record invalid, required and out-of-range cells."""
+    specs = columns(table)
+    changed, empty = {}, {}
+    for spec in specs.values():
+        if spec.name not in df.columns:
+            continue
+        raw = df[spec.name]
+        typed, bad = PARSERS[spec.type](raw, spec)
+        if bad is not None:
+            probs.add(table, bad, spec.name, INVALID_PROBLEM[spec.type])
+        if spec.required or spec.one_of:
+            empty[spec.name] = _empty(raw, typed, bad)
+        _check_range(typed, spec, probs, ref_year)
+        if typed is not raw:
+            changed[spec.name] = typed
+    for name, e in empty.items():
+        if specs[name].required:
+            probs.add(table, e, name, "required")
+    for group in {s.one_of for s in specs.values() if s.one_of}:
+        names = [n for n, s in specs.items() if s.one_of == group and n in empty]
+        probs.add(table, np.logical_and.reduce([empty[n] for n in names]), names[0], "required")
+    if not changed:
+        return df
+    out = df.copy(deep=False)
+    for name, col in changed.items():
+        out[name] = col
+    return out
+
+
+def _empty(raw: pd.Series, typed: pd.Series, bad: np.ndarray | None) -> np.ndarray:
+    """Cells that are empty (missing, or a blank string) — not those that were invalid."""
+    if not typed.hasnans:
+        e = np.zeros(len(typed), dtype=bool)
+    else:
+        e = typed.isna().to_numpy().copy()
+        if bad is not None:
+            e &= ~bad
+    if typed is raw and pd.api.types.is_string_dtype(raw.dtype) and not isinstance(raw.dtype, pd.CategoricalDtype):
+        e = e | (raw.astype("str").str.strip() == "").to_numpy(dtype=bool, na_value=False)
+    return e
+
+
+def _check_range(s: pd.Series, spec: ColumnSpec, probs: _Problems, ref_year: int) -> None:
+    low = spec.min
+    high = ref_year if spec.name == "birth_year" else spec.max
+    if low is not None:
+        probs.add(spec.table, (s < low).to_numpy(dtype=bool, na_value=False), spec.name, "out_of_range")
+    if high is not None:
+        probs.add(spec.table, (s > high).to_numpy(dtype=bool, na_value=False), spec.name, "out_of_range")
+
+
+def _values(s: pd.Series):
+    return s.to_numpy() if isinstance(s.dtype, np.dtype) else s.array
+
+
+def _duplicated(s: pd.Series) -> np.ndarray | None:
+    """Every row whose (non-missing) id occurs more than once; None when there are none (fast for sorted ints)."""
+    if pd.api.types.is_integer_dtype(s.dtype) and not s.hasnans:
+        v = s.to_numpy()
+        if len(v) < 2 or bool(np.all(v[1:] > v[:-1])):
+            return None
+    dup = s.duplicated(keep=False).to_numpy() & s.notna().to_numpy()
+    return dup if dup.any() else None
+
+
+def _member_positions(hh_ids: pd.Series, mem_ids: pd.Series) -> np.ndarray:
+    """Position in the households table of each member's household (-1: unknown or missing id).
+
+    Fast path, O(n) without hashing: member ids come in contiguous runs in the same order as the households."""
+    n_hh, n_mem = len(hh_ids), len(mem_ids)
+    same_kind = pd.api.types.is_numeric_dtype(hh_ids.dtype) == pd.api.types.is_numeric_dtype(mem_ids.dtype)
+    if not same_kind:
+        hh_ids, mem_ids = hh_ids.map(to_text, na_action="ignore"), mem_ids.map(to_text, na_action="ignore")
+    if n_mem and n_hh and not mem_ids.hasnans and not hh_ids.hasnans:
+        m = _values(mem_ids)
+        starts = np.flatnonzero(np.concatenate(([True], np.asarray(m[1:] != m[:-1], dtype=bool))))
+        if len(starts) == n_hh and bool(np.all(np.asarray(m[starts] == _values(hh_ids), dtype=bool))):
+            return np.repeat(np.arange(n_hh, dtype=np.int64), np.diff(np.append(starts, n_mem)))
+    first = (~hh_ids.duplicated(keep="first") & hh_ids.notna()).to_numpy()
+    first_pos = np.flatnonzero(first)
+    idx = pd.Index(hh_ids[first].to_numpy() if isinstance(hh_ids.dtype, np.dtype) else hh_ids[first].array)
+    got = idx.get_indexer(mem_ids)
+    got[mem_ids.isna().to_numpy()] = -1
+    return np.where(got >= 0, first_pos[np.maximum(got, 0)], -1).astype(np.int64)
+
+
+def _member_dup(mem: pd.DataFrame, pos: np.ndarray) -> np.ndarray | None:
+    """Rows whose (household, member_no) occurs more than once; O(n) when members come sorted within households."""
+    mno = mem["member_no"]
+    if not mno.hasnans and len(mno) > 1 and bool(np.all(pos >= 0)):
+        v = mno.to_numpy(dtype=np.int64)
+        if bool(np.all((v[1:] > v[:-1]) | (pos[1:] != pos[:-1]))):
+            return None
+    key = pd.DataFrame({"h": mem["household_id"], "m": mno})
+    dup = key.duplicated(keep=False).to_numpy() & key.notna().all(axis=1).to_numpy()
+    return dup if dup.any() else None
+
+
+def _birth(mem: pd.DataFrame, probs: _Problems, on: dt.date | None) -> np.ndarray:
+    """Birth date per member (datetime64[D]); year-only members are born on 1 July. Checks future and mismatch."""
+    n = len(mem)
+    bd = mem["birth_date"] if "birth_date" in mem.columns else None
+    by = mem["birth_year"] if "birth_year" in mem.columns else None
+    birth = bd.to_numpy().astype("datetime64[D]") if bd is not None else np.full(n, np.datetime64("NaT", "D"))
+    no_date = np.isnat(birth)
+    has_year = by.notna().to_numpy() if by is not None else np.zeros(n, dtype=bool)
+    if on is not None and bd is not None:
+        probs.add("members", birth > np.datetime64(on, "D"), "birth_date", "birth_in_future")
+    if by is not None and has_year.any():
+        years = by.to_numpy(dtype=np.int64, na_value=1970)
+        both = has_year & ~no_date
+        if both.any():
+            probs.add("members", both & (birth.astype("datetime64[Y]").astype(np.int64) + 1970 != years),
+                      "birth_year", "birth_mismatch")
+        fill = no_date & has_year
+        if fill.any():
+            birth = birth.copy()
+            birth[fill] = ((years[fill] - 1970).astype("datetime64[Y]").astype("datetime64[M]") + 6).astype(
+                "datetime64[D]")
+    return birth
+
+
+
+
+def _keep(df: pd.DataFrame, keep: np.ndarray | None) -> pd.DataFrame:
+    if keep is not None:
+        df = df.iloc[np.flatnonzero(keep)]
+    return df if isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1 \
+        else df.reset_index(drop=True)
+
+
+def _communes(df: pd.DataFrame, probs: _Problems, ref_year: int) -> pd.DataFrame:
+    _require_columns(df, "communes")
+    typed = _type_table(df, "communes", probs, ref_year)
+    probs.add("communes", _duplicated(typed["commune_code"]) if _duplicated(typed["commune_code"]) is not None
+              else np.zeros(len(df), dtype=bool), "commune_code", "duplicate_commune_code")
+    bad = probs.mask("communes")
+    return _keep(typed, ~bad if bad.any() else None)
+
+
+def normalize(households: pd.DataFrame, members: pd.DataFrame, communes: pd.DataFrame | None = None,
+              on: dt.date | None = None, *, household_rows: np.ndarray | None = None) -> Normalized:
+    """Type and validate a survey; split it into accepted rows and rejects (data contract §2.3).
+
+    `on` is the reference date (birth dates after it are rejected; birth_year may not pass its year).
+    `household_rows` gives the 1-based row number of each household when it is not 1..n (jsonl line numbers)."""
+    _require_columns(households, "households")
+    _require_columns(members, "members")
+    n_hh, n_mem = len(households), len(members)
+    rows = {"households": np.asarray(household_rows, dtype=np.int64) if household_rows is not None
+            else np.arange(1, n_hh + 1, dtype=np.int64),
+            "members": np.arange(1, n_mem + 1, dtype=np.int64),
+            "communes": np.arange(1, (len(communes) if communes is not None else 0) + 1, dtype=np.int64)}
+    probs = _Problems({"households": households, "members": members,
+                       "communes": communes if communes is not None else pd.DataFrame()}, rows)
+    ref_year = (on or dt.date.today()).year
+    hh = _type_table(households, "households", probs, ref_year)
+    mem = _type_table(members, "members", probs, ref_year)
+    com = _communes(communes, probs, ref_year) if communes is not None else None
+
+    dup = _duplicated(hh["household_id"])
+    if dup is not None:
+        probs.add("households", dup, "household_id", "duplicate_household_id")
+    pos = _member_positions(hh["household_id"], mem["household_id"])
+    probs.add("members", (pos < 0) & mem["household_id"].notna().to_numpy(), "household_id", "unknown_household")
+    mdup = _member_dup(mem, pos)
+    if mdup is not None:
+        probs.add("members", mdup, "member_no", "duplicate_member_no")
+    birth = _birth(mem, probs, on)
+    n_members = np.bincount(pos[pos >= 0], minlength=n_hh)
+    no_members = (n_members == 0) & hh["household_id"].notna().to_numpy()
+    if dup is not None:
+        no_members &= ~dup
+    probs.add("households", no_members, None, "no_members")
+
+    hh_bad, mem_bad = probs.mask("households"), probs.mask("members")
+    if not hh_bad.any() and not mem_bad.any():  # the common case: nothing to drop, nothing copied
+        return Normalized(_keep(hh, None), _keep(mem, None), pos, birth, com, probs.table(), rows["households"],
+                          rows["members"], n_hh, n_mem)
+    hh_rej = hh_bad.copy()
+    hh_rej[pos[mem_bad & (pos >= 0)]] = True
+    probs.add("households", hh_rej & ~hh_bad, None, "member_rejected")
+    mem_rej = mem_bad | ((pos >= 0) & hh_rej[np.maximum(pos, 0)])
+    probs.add("members", mem_rej & ~mem_bad, None, "household_rejected")
+    hh_keep, mem_keep = ~hh_rej, ~mem_rej
+    new_pos = np.cumsum(hh_keep) - 1
+    return Normalized(
+        households=_keep(hh, hh_keep), members=_keep(mem, mem_keep), member_hh_pos=new_pos[pos[mem_keep]],
+        birth=birth[mem_keep], communes=com, rejects=probs.table(), hh_rows=rows["households"][hh_keep],
+        member_rows=rows["members"][mem_keep], n_households_in=n_hh, n_members_in=n_mem)
+
+
+def normalize_survey(raw: RawSurvey, on: dt.date | None = None) -> Normalized:
+    """`normalize` a `read_survey` result; rows the reader could not parse (bad JSON lines) join the rejects."""
+    out = normalize(raw.households, raw.members, raw.communes, on, household_rows=raw.household_rows)
+    if len(raw.problems):
+        rej = pd.concat([raw.problems.astype({"row": "int64"}), out.rejects], ignore_index=True)
+        out.rejects = rej.sort_values(["table", "row"], kind="stable", key=lambda c: c.map(
+            {"households": 0, "members": 1, "communes": 2}) if c.name == "table" else c).reset_index(drop=True)
+    return out
