@@ -54,11 +54,25 @@ def member_ages(members: pd.DataFrame, ref: pd.Timestamp = REF) -> pd.Series:
     return (years - before_birthday.astype(int)).astype(float)
 
 
-def retirement_age(sex: pd.Series, ref: pd.Timestamp = REF) -> pd.Series:
-    # Decree 135/2020: men 60y3m in 2021 + 3 months a year up to 62; women 55y4m + 4 months a year up to 60.
-    y = ref.year - 2021
-    men, women = min(60 + (3 + 3 * y) / 12, 62), min(55 + (4 + 4 * y) / 12, 60)
-    return pd.Series(np.where(sex.astype("string") == "male", men, women), index=sex.index)
+def over_working_age(members: pd.DataFrame, ref: pd.Timestamp = REF) -> pd.Series:
+    """Decree 135/2020: men retire at 60y3m in 2021 + 3 months a year up to 62y; women 55y4m + 4 months a year up
+    to 60y; the age that applies is the one of the year in which the member reaches it. A birth year alone means
+    1 July."""
+    birth = members["birth_date"].copy()
+    birth = birth.where(birth.notna(), pd.to_datetime(members["birth_year"].astype("string") + "-07-01",
+                                                      errors="coerce"))
+    men = (members["sex"].astype("string") == "male").to_numpy()
+    by, bm, bd = birth.dt.year.to_numpy(), birth.dt.month.to_numpy(), birth.dt.day.to_numpy()
+    age_months = (ref.year - by) * 12 + (ref.month - bm) - (ref.day < bd)
+
+    def rule(year):
+        k = np.maximum(year - 2021, 0)
+        return np.where(men, np.minimum(723 + 3 * k, 744), np.minimum(664 + 4 * k, 720))
+
+    r = rule(np.full(len(by), ref.year))
+    for _ in range(3):  # the year in which the member reaches retirement age decides which age applies
+        r = rule(by + (bm - 1 + r) // 12)
+    return pd.Series(age_months >= r, index=members.index)
 
 
 def reference_deprivations(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
@@ -67,8 +81,8 @@ def reference_deprivations(households: pd.DataFrame, members: pd.DataFrame) -> p
     age = member_ages(m)
     t = lambda col: m[col].fillna(False).astype(bool)  # noqa: E731
     f = lambda col: (m[col] == False).fillna(False).astype(bool)  # noqa: E712,E731
-    retire = retirement_age(m["sex"])
-    working = (age >= 15) & (age < retire)
+    over = over_working_age(m)
+    working = (age >= 15) & ~over
     act = m["activity"].astype("string")
     qual = m["highest_qualification"].astype("string")
     level = m["school_level"].astype("string")
@@ -76,7 +90,7 @@ def reference_deprivations(households: pd.DataFrame, members: pd.DataFrame) -> p
 
     employment = working & t("can_work") & ((act == "unemployed") | ((act == "wage_employee")
                                                                     & f("has_labour_contract")))
-    dependant = (age < 16) | (age >= retire) | sev.fillna(False) | (working & f("can_work"))
+    dependant = (age < 16) | over | sev.fillna(False) | (working & f("can_work"))
     nutrition = (age < 16) & (t("stunted") | t("underweight"))
     uninsured = (age >= 6) & f("has_health_insurance")
     not_enrolled = f("enrolled")
@@ -272,3 +286,15 @@ def test_poor_and_near_poor_shares_are_calibrated_on_fifty_thousand_households()
     # deprivations go with low income: most poor-or-near-poor households have some, rich ones few
     n = reference_deprivations(hh, mem).sum(axis=1)
     assert n[cls.isin(["poor", "near_poor"])].mean() > 2 * n[cls == "other"].mean()
+
+
+def test_the_manifest_matches_the_committed_dataset_files():
+    import hashlib
+    import json
+
+    root = Path(__file__).resolve().parents[1] / "datasets"
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"], "manifest lists no files"
+    for rel, entry in manifest["files"].items():
+        data = (root / rel).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], f"{rel} changed: rerun scripts/make_datasets.py"

@@ -386,6 +386,7 @@ def generate_survey(n_households: int, n_communes: int = 20, seed: int = 0, miss
     floor_area = np.round(per_person * hsize, 0)
     floor_area = np.maximum(floor_area, 6.0)
     has_dwelling = rng.random(n) >= _sig(-7.0 + 1.0 * h)
+    floor_area = np.where(has_dwelling, floor_area, 0.0)  # no dwelling of its own
     nd = _sig(-4.3 + 1.3 * h)  # non-durable structure probability
     bad_house = rng.random(n) < _sig(-4.0 + 1.4 * h)
     foundation = ~(bad_house & (rng.random(n) < 0.75)) & ~(rng.random(n) < nd * 0.3)
