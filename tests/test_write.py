@@ -146,3 +146,21 @@ def test_an_odd_carried_through_column_falls_back_to_text(tmp_path):
     hh = pd.read_csv(tmp_path / "households.csv", dtype=str, keep_default_na=False)
     assert list(hh["mixed"]) == ["1", "a", "2024-01-02"]
     assert list(hh["listy"]) == ["a;b", "", "c"]
+
+
+def test_dates_read_as_timestamps_are_written_as_iso_dates(tmp_path):
+    r = _result()
+    r.members["birth_date"] = pd.to_datetime(["1980-03-12", None, "2001-01-31"])
+    write_results(r, tmp_path)
+    mem = pd.read_csv(tmp_path / "members.csv", dtype=str, keep_default_na=False)
+    assert list(mem["birth_date"]) == ["1980-03-12", "", "2001-01-31"]
+
+
+def test_result_columns_are_put_in_the_contract_order_before_the_input_columns(tmp_path):
+    r = _result()
+    r.members = r.members[["household_id", "member_no", "full_name", "age", "dependant", "low_income_worker",
+                           "working_age", "birth_date"]]
+    write_results(r, tmp_path)
+    mem = pd.read_csv(tmp_path / "members.csv", dtype=str)
+    assert list(mem.columns) == ["household_id", "member_no", "age", "working_age", "dependant",
+                                 "low_income_worker", "birth_date"]

@@ -286,7 +286,7 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     summary = summarize(result)
     console = _out()
     console.print(render(summary, lang))
-    console.print(f"{_t(lang, 'written')}: " + ", ".join(str(p) for p in paths), markup=False)
+    console.print(f"{_t(lang, 'written')}: " + ", ".join(str(p) for p in paths), markup=False, soft_wrap=True)
     if len(result.rejects):
         shown = prepare_rejects(result.rejects, lang, show_names)
         _err().print(_t(lang, "rejected", n=len(shown), h=summary.n_rejected), style="yellow", markup=False)

@@ -32,8 +32,8 @@ def write_results(result: Any, out_dir: str | Path, fmt: str = "csv", lang: str 
                   show_names: bool = False) -> list[Path]:
     """Write ``result`` (a :class:`tieuchi.api.Result`) into ``out_dir``; return the paths written."""
     frames = {
-        "households": prepare_table(result.households, show_names),
-        "members": prepare_table(result.members, show_names),
+        "households": prepare_table(result.households, show_names, HOUSEHOLD_HEAD),
+        "members": prepare_table(result.members, show_names, MEMBER_HEAD),
         "rejects": prepare_rejects(result.rejects, lang, show_names),
     }
     return _write(frames, out_dir, fmt)
@@ -62,15 +62,39 @@ def rejects_path(out_dir: str | Path, fmt: str = "csv") -> Path:
 # preparing the frames
 
 
-def prepare_table(df: pd.DataFrame | None, show_names: bool = False) -> pd.DataFrame:
-    """The frame as written: personal columns dropped unless asked for; column order kept (contract columns first)."""
+# contract §2.1 / §2.2: result columns first, in this order (prefixes stand for one column per indicator or item)
+HOUSEHOLD_HEAD = ["household_id", "regime", "rules_version", "reference_date", "household_class", "income_line",
+                  "deprivation_count", "unknown_count", "deprived_*", "undecided_by", "provisional", "reasons",
+                  "newly_escaped_poverty", "no_labour_capacity", "eligibility_class", "class_mismatch", "eligible_*",
+                  "priority_*"]
+MEMBER_HEAD = ["household_id", "member_no", "age", "working_age", "dependant", "low_income_worker",
+               "health_insurance_support", "eligible_*"]
+
+
+def prepare_table(df: pd.DataFrame | None, show_names: bool = False, head: list[str] | None = None) -> pd.DataFrame:
+    """The frame as written: personal columns dropped unless asked for; the contract's result columns first, in
+    the contract's order, then the input columns carried through in their own order."""
     if df is None:
         return pd.DataFrame()
     if not show_names:
         drop = [c for c in df.columns if c in PERSONAL_COLUMNS]
         if drop:
             df = df.drop(columns=drop)
+    if head:
+        order = contract_order(list(df.columns), head)
+        if order != list(df.columns):
+            df = df[order]
     return df
+
+
+def contract_order(columns: list[str], head: list[str]) -> list[str]:
+    first: list[str] = []
+    for h in head:
+        if h.endswith("*"):
+            first += [c for c in columns if isinstance(c, str) and c.startswith(h[:-1]) and c not in first]
+        elif h in columns:
+            first.append(h)
+    return first + [c for c in columns if c not in first]
 
 
 def prepare_rejects(rejects: pd.DataFrame | None, lang: str = "vi", show_names: bool = False) -> pd.DataFrame:
@@ -195,7 +219,10 @@ def _arrow_table(df: pd.DataFrame, for_csv: bool):
         s = df[name]
         if isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(object).where(s.notna(), None)
-        arr = None
+        if _is_midnight_datetimes(s):  # dates read as timestamps: write them as ISO dates, not "… 00:00:00"
+            names.append(str(name))
+            arrays.append(pa.Array.from_pandas(s).cast(pa.date32()))
+            continue
         if s.dtype == object and s.map(lambda v: isinstance(v, (list, tuple)), na_action="ignore").fillna(False).any():
             arr = None if for_csv else _try_arrow(s)  # parquet keeps lists; csv joins them with ';'
         else:
@@ -205,6 +232,13 @@ def _arrow_table(df: pd.DataFrame, for_csv: bool):
         names.append(str(name))
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, names=names)
+
+
+def _is_midnight_datetimes(s: pd.Series) -> bool:
+    if not pd.api.types.is_datetime64_dtype(s.dtype):  # tz-aware timestamps are real instants: leave them
+        return False
+    v = s.dropna()
+    return bool((v == v.dt.normalize()).all())
 
 
 def _try_arrow(s: pd.Series):
@@ -244,6 +278,8 @@ def _excel_ready(df: pd.DataFrame) -> pd.DataFrame:
         s = df[name]
         if s.dtype == object and s.map(lambda v: isinstance(v, (list, tuple)), na_action="ignore").fillna(False).any():
             s = _as_text(s)
+        elif _is_midnight_datetimes(s):
+            s = s.dt.date
         s = s.astype(object)
         out[name] = s.where(s.notna(), None)
     return pd.DataFrame(out, columns=df.columns, index=df.index)
