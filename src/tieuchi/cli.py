@@ -311,7 +311,7 @@ def _with_read_problems(result, raw):
     numbers are line numbers, not positions."""
     rejects = result.rejects
     rows = getattr(raw, "household_rows", None)
-    if rows is not None and len(rejects):
+    if rows is not None and len(rejects) and not getattr(result, "rows_mapped", False):
         import numpy as np
 
         rows = np.asarray(rows)
@@ -319,7 +319,7 @@ def _with_read_problems(result, raw):
         hh = (rejects["table"] == "households").to_numpy()
         pos = rejects.loc[hh, "row"].astype("int64").to_numpy() - 1
         ok = (pos >= 0) & (pos < len(rows))
-        mapped = rejects.loc[hh, "row"].astype("int64").to_numpy()
+        mapped = rejects.loc[hh, "row"].astype("int64").to_numpy(copy=True)
         mapped[ok] = rows[pos[ok]]
         rejects.loc[hh, "row"] = mapped
     problems = getattr(raw, "problems", None)
