@@ -120,7 +120,9 @@ def _read_folder(p: Path) -> RawSurvey:
 
 def _read_xlsx(p: Path) -> RawSurvey:
     try:
-        sheets = pd.read_excel(p, sheet_name=None, keep_default_na=False, na_values=[""], engine="openpyxl")
+        # dtype=object: cells keep the type Excel gave them ("001" stays text); then infer each column's dtype
+        sheets = pd.read_excel(p, sheet_name=None, keep_default_na=False, na_values=[""], dtype=object,
+                               engine="openpyxl")
     except Exception as exc:  # a corrupt or non-xlsx file
         raise UsageError(f"Không đọc được '{p}' / cannot read workbook '{p}': {exc}",
                          "Save it again as an Excel .xlsx workbook.") from None
@@ -128,7 +130,7 @@ def _read_xlsx(p: Path) -> RawSurvey:
     for name, df in sheets.items():
         table = canonical_sheet(name)
         if table and table not in found:
-            found[table] = canonicalise(df, table, f"{p}[{name}]")
+            found[table] = canonicalise(df.infer_objects(), table, f"{p}[{name}]")
     for table in ("households", "members"):
         if table not in found:
             names = ", ".join(f"'{n}'" for n in column_table().sheet_names[table])

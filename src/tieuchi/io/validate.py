@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.core.arrays.masked import BaseMaskedArray
 
 from tieuchi.errors import UsageError
 from tieuchi.io.columns import ColumnSpec, columns
@@ -135,12 +136,17 @@ def _empty(raw: pd.Series, typed: pd.Series, bad: np.ndarray | None) -> np.ndarr
 
 
 def _check_range(s: pd.Series, spec: ColumnSpec, probs: _Problems, ref_year: int) -> None:
-    low = spec.min
     high = ref_year if spec.name == "birth_year" else spec.max
-    if low is not None:
-        probs.add(spec.table, (s < low).to_numpy(dtype=bool, na_value=False), spec.name, "out_of_range")
-    if high is not None:
-        probs.add(spec.table, (s > high).to_numpy(dtype=bool, na_value=False), spec.name, "out_of_range")
+    for bound, op in ((spec.min, np.less), (high, np.greater)):
+        if bound is None or not pd.api.types.is_numeric_dtype(s.dtype):
+            continue
+        arr = s.array
+        if isinstance(arr, BaseMaskedArray):  # compare the data, then drop masked cells only when something fails
+            out = op(arr._data, bound)
+            if out.any():
+                probs.add(spec.table, out & ~arr._mask, spec.name, "out_of_range")
+        else:
+            probs.add(spec.table, op(s, bound).to_numpy(dtype=bool, na_value=False), spec.name, "out_of_range")
 
 
 def _values(s: pd.Series):
@@ -157,33 +163,37 @@ def _duplicated(s: pd.Series) -> np.ndarray | None:
     return dup if dup.any() else None
 
 
-def _member_positions(hh_ids: pd.Series, mem_ids: pd.Series) -> np.ndarray:
-    """Position in the households table of each member's household (-1: unknown or missing id).
+def _member_positions(hh_ids: pd.Series, mem_ids: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    """(pos, run_start): position in the households table of each member's household (-1: unknown or missing id).
 
-    Fast path, O(n) without hashing: member ids come in contiguous runs in the same order as the households."""
+    Fast path, O(n) without hashing: member ids come in contiguous runs in the same order as the households; then
+    `run_start` flags each run's first member (and every household has members). Otherwise a hash lookup."""
     n_hh, n_mem = len(hh_ids), len(mem_ids)
-    same_kind = pd.api.types.is_numeric_dtype(hh_ids.dtype) == pd.api.types.is_numeric_dtype(mem_ids.dtype)
-    if not same_kind:
+    if pd.api.types.is_numeric_dtype(hh_ids.dtype) != pd.api.types.is_numeric_dtype(mem_ids.dtype):
         hh_ids, mem_ids = hh_ids.map(to_text, na_action="ignore"), mem_ids.map(to_text, na_action="ignore")
     if n_mem and n_hh and not mem_ids.hasnans and not hh_ids.hasnans:
         m = _values(mem_ids)
-        starts = np.flatnonzero(np.concatenate(([True], np.asarray(m[1:] != m[:-1], dtype=bool))))
-        if len(starts) == n_hh and bool(np.all(np.asarray(m[starts] == _values(hh_ids), dtype=bool))):
-            return np.repeat(np.arange(n_hh, dtype=np.int64), np.diff(np.append(starts, n_mem)))
+        run_start = np.empty(n_mem, dtype=bool)
+        run_start[0] = True
+        run_start[1:] = np.asarray(m[1:] != m[:-1], dtype=bool)
+        pos = np.cumsum(run_start, dtype=np.int64)
+        pos -= 1
+        if pos[-1] == n_hh - 1 and bool(np.all(np.asarray(m[run_start] == _values(hh_ids), dtype=bool))):
+            return pos, run_start
     first = (~hh_ids.duplicated(keep="first") & hh_ids.notna()).to_numpy()
     first_pos = np.flatnonzero(first)
     idx = pd.Index(hh_ids[first].to_numpy() if isinstance(hh_ids.dtype, np.dtype) else hh_ids[first].array)
     got = idx.get_indexer(mem_ids)
     got[mem_ids.isna().to_numpy()] = -1
-    return np.where(got >= 0, first_pos[np.maximum(got, 0)], -1).astype(np.int64)
+    return np.where(got >= 0, first_pos[np.maximum(got, 0)], -1).astype(np.int64), None
 
 
-def _member_dup(mem: pd.DataFrame, pos: np.ndarray) -> np.ndarray | None:
+def _member_dup(mem: pd.DataFrame, run_start: np.ndarray | None) -> np.ndarray | None:
     """Rows whose (household, member_no) occurs more than once; O(n) when members come sorted within households."""
     mno = mem["member_no"]
-    if not mno.hasnans and len(mno) > 1 and bool(np.all(pos >= 0)):
-        v = mno.to_numpy(dtype=np.int64)
-        if bool(np.all((v[1:] > v[:-1]) | (pos[1:] != pos[:-1]))):
+    if run_start is not None and not mno.hasnans and len(mno) > 1:
+        v = mno.array._data if isinstance(mno.array, BaseMaskedArray) else mno.to_numpy(dtype=np.int64)
+        if bool(np.all((v[1:] > v[:-1]) | run_start[1:])):
             return None
     key = pd.DataFrame({"h": mem["household_id"], "m": mno})
     dup = key.duplicated(keep=False).to_numpy() & key.notna().all(axis=1).to_numpy()
@@ -255,17 +265,18 @@ def normalize(households: pd.DataFrame, members: pd.DataFrame, communes: pd.Data
     dup = _duplicated(hh["household_id"])
     if dup is not None:
         probs.add("households", dup, "household_id", "duplicate_household_id")
-    pos = _member_positions(hh["household_id"], mem["household_id"])
-    probs.add("members", (pos < 0) & mem["household_id"].notna().to_numpy(), "household_id", "unknown_household")
-    mdup = _member_dup(mem, pos)
+    pos, run_start = _member_positions(hh["household_id"], mem["household_id"])
+    if run_start is None:
+        probs.add("members", (pos < 0) & mem["household_id"].notna().to_numpy(), "household_id", "unknown_household")
+    mdup = _member_dup(mem, run_start)
     if mdup is not None:
         probs.add("members", mdup, "member_no", "duplicate_member_no")
     birth = _birth(mem, probs, on)
-    n_members = np.bincount(pos[pos >= 0], minlength=n_hh)
-    no_members = (n_members == 0) & hh["household_id"].notna().to_numpy()
-    if dup is not None:
-        no_members &= ~dup
-    probs.add("households", no_members, None, "no_members")
+    if run_start is None:  # (on the fast path every household has members)
+        no_members = (np.bincount(pos[pos >= 0], minlength=n_hh) == 0) & hh["household_id"].notna().to_numpy()
+        if dup is not None:
+            no_members &= ~dup
+        probs.add("households", no_members, None, "no_members")
 
     hh_bad, mem_bad = probs.mask("households"), probs.mask("members")
     if not hh_bad.any() and not mem_bad.any():  # the common case: nothing to drop, nothing copied
