@@ -185,7 +185,7 @@ def _member_positions(hh_ids: pd.Series, mem_ids: pd.Series) -> tuple[np.ndarray
     idx = pd.Index(hh_ids[first].to_numpy() if isinstance(hh_ids.dtype, np.dtype) else hh_ids[first].array)
     got = idx.get_indexer(mem_ids)
     got[mem_ids.isna().to_numpy()] = -1
-    return np.where(got >= 0, first_pos[np.maximum(got, 0)], -1).astype(np.int64), None
+    return np.append(first_pos, -1).astype(np.int64)[got], None  # got == -1 picks the trailing -1
 
 
 def _member_dup(mem: pd.DataFrame, run_start: np.ndarray | None) -> np.ndarray | None:
@@ -285,7 +285,7 @@ def normalize(households: pd.DataFrame, members: pd.DataFrame, communes: pd.Data
     hh_rej = hh_bad.copy()
     hh_rej[pos[mem_bad & (pos >= 0)]] = True
     probs.add("households", hh_rej & ~hh_bad, None, "member_rejected")
-    mem_rej = mem_bad | ((pos >= 0) & hh_rej[np.maximum(pos, 0)])
+    mem_rej = mem_bad | np.append(hh_rej, False)[pos]  # pos == -1 (no household) picks the trailing False
     probs.add("members", mem_rej & ~mem_bad, None, "household_rejected")
     hh_keep, mem_keep = ~hh_rej, ~mem_rej
     new_pos = np.cumsum(hh_keep) - 1
