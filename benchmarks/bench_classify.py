@@ -37,7 +37,8 @@ def make_survey(n: int) -> Path:
     from tieuchi.synth import generate_survey
 
     folder.mkdir(parents=True, exist_ok=True)
-    hh, mem, communes = generate_survey(n, n_communes=max(20, n // 2500), seed=7, missing_rate=0.002, typed=True)
+    hh, mem, communes = generate_survey(n, n_communes=max(20, n // 2500), seed=7, missing_rate=0.002, typed=True,
+                                        reference_date="2024-12-01")
     hh.to_parquet(folder / "households.parquet")
     mem.to_parquet(folder / "members.parquet")
     communes.to_parquet(folder / "communes.parquet")

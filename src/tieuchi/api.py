@@ -42,6 +42,24 @@ class Result:
     n_households_in: int = 0
     n_members_in: int = 0
     rules: RulesAt | None = field(default=None, repr=False)
+    render_reasons: Callable | None = field(default=None, repr=False)
+
+    def reasons(self, lang: str | None = None) -> pd.Series:
+        """The `reasons` column as text. The frame keeps a compact integer key per situation; text is rendered once
+        per distinct key here."""
+        col = self.households["reasons"]
+        if self.render_reasons is None or not pd.api.types.is_integer_dtype(col.dtype):
+            return col
+        codes, keys = pd.factorize(col.to_numpy())
+        texts = self.render_reasons(keys, lang or self.lang)
+        position = {t: i for i, t in enumerate(dict.fromkeys(texts))}
+        remap = np.array([position[t] for t in texts], dtype=np.int32)
+        cat = pd.Categorical.from_codes(remap[codes], categories=list(position))
+        return pd.Series(cat, index=col.index, name="reasons")
+
+    def households_with_reasons(self, lang: str | None = None) -> pd.DataFrame:
+        """The household results with `reasons` rendered as text in `lang` (default: the language asked for)."""
+        return self.households.assign(reasons=self.reasons(lang))
 
 
 def as_date(value) -> dt.date:
@@ -84,8 +102,8 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
     if strict and len(norm.rejects):
         raise StrictRefusal(norm.rejects, lang)
     step("classify", 1, 3)
-    hh_cols, mem_cols = classify_tables(rules_at, norm.households, norm.members, norm.member_hh_pos, norm.birth,
-                                        lang=lang)
+    hh_cols, mem_cols, render = classify_tables(rules_at, norm.households, norm.members, norm.member_hh_pos,
+                                                norm.birth)
     step("assemble", 2, 3)
     hh_in, mem_in = norm.households, norm.members
     n_h, n_m = len(hh_in), len(mem_in)
@@ -104,4 +122,4 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
     return Result(households=hh_out, members=mem_out, rejects=norm.rejects, regime=rules_at.regime.id,
                   rules_version=rules_at.version, reference_date=day, indicators=list(rules_at.regime.ruleset.indicators),
                   lang=lang, communes=norm.communes, n_households_in=norm.n_households_in,
-                  n_members_in=norm.n_members_in, rules=rules_at)
+                  n_members_in=norm.n_members_in, rules=rules_at, render_reasons=render)

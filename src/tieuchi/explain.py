@@ -44,9 +44,25 @@ def citation_text(c: m.Citation, instruments: dict[str, m.Instrument], lang: str
     return text
 
 
+_LABELS: dict[tuple[int, str], dict[str, str]] = {}
+_CITES: dict[tuple[int, str, str], str] = {}
+
+
 def indicator_list(ids: list[str], indicators: dict[str, m.Indicator], lang: str) -> str:
-    return ", ".join(getattr(indicators[i].label, lang).lower() if lang == "vi" else getattr(indicators[i].label, lang)
-                     for i in ids)
+    labels = _LABELS.get((id(indicators), lang))
+    if labels is None:
+        labels = {k: getattr(i.label, lang).lower() if lang == "vi" else getattr(i.label, lang)
+                  for k, i in indicators.items()}
+        _LABELS[(id(indicators), lang)] = labels
+    return ", ".join(labels[i] for i in ids)
+
+
+def _class_citation(regime, class_id: str, lang: str) -> str:
+    key = (id(regime), class_id, lang)
+    if key not in _CITES:
+        rule = next(c for c in regime.classification.classes if c.id == class_id)
+        _CITES[key] = citation_text(rule.citation, regime.instruments, lang)
+    return _CITES[key]
 
 
 def household_reason(*, regime, class_id: str, area: str | None, line: float | None, basis: int,
@@ -63,8 +79,12 @@ def household_reason(*, regime, class_id: str, area: str | None, line: float | N
     elif basis == BASIS_NONE:
         income = "chưa có thu nhập và điểm A" if vi else "no income and no score A given"
     else:
-        income = (f"chuẩn nghèo {money(line, lang)}/người/tháng, {area_label}" if line is not None and line == line
-                  else area_label)
+        if line is None or line != line:
+            income = area_label
+        elif vi:
+            income = f"chuẩn nghèo {money(line, lang)}/người/tháng, {area_label}"
+        else:
+            income = f"line {money(line, lang)} per person per month, {area_label}"
     dep = (f"thiếu hụt {len(deprived)} chỉ số" if vi else f"{len(deprived)} deprivation(s)") + \
           (": " + indicator_list(deprived, inds, lang) if deprived else "")
     unk = ""
@@ -78,5 +98,5 @@ def household_reason(*, regime, class_id: str, area: str | None, line: float | N
             need = ("; cần bổ sung: " if vi else "; would be decided by: ") + ", ".join(undecided)
         return f"{head} ({income}): {dep}{unk}{need}."
     rule = next(c for c in cl.classes if c.id == class_id)
-    cite = citation_text(rule.citation, regime.instruments, lang)
+    cite = _class_citation(regime, class_id, lang)
     return f"{getattr(rule.label, lang)} — {getattr(rule.reason, lang)} ({income}); {dep}{unk} [{cite}]."

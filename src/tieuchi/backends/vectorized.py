@@ -55,16 +55,32 @@ def _as_col(s: pd.Series) -> Col:
     return Col("cat", codes, missing if missing.any() else None, [str(c) for c in cat.categories])
 
 
+def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Days since 1970-01-01 → (year, month 1–12, day) with integer arithmetic (H. Hinnant's civil_from_days)."""
+    z = days.astype(np.int64) + 719468
+    era = np.floor_divide(z, 146097)
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    return year, month, day
+
+
 def age_in_months(birth: np.ndarray, day: dt.date) -> np.ndarray:
-    """Full months of age at `day`; a birthday falling on a day the month lacks is the month's last day."""
-    b = birth.astype("datetime64[D]")
-    bm = b.astype("datetime64[M]")
-    bday = (b - bm.astype("datetime64[D]")).astype(np.int64) + 1
-    ref_mi = (day.year - 1970) * 12 + day.month - 1
-    months = ref_mi - bm.astype(np.int64)
+    """Full months of age at `day`; a birthday falling on a day the month lacks is the month's last day.
+    Computed once per distinct day in the range of birth dates (a table of a few tens of thousands), then looked up."""
+    days = birth.astype("datetime64[D]").view(np.int64)
+    if not len(days):
+        return np.zeros(0, dtype=np.int32)
+    lo, hi = int(days.min()), int(days.max())
+    y, mo, d = _civil(np.arange(lo, hi + 1, dtype=np.int64))
     next_month = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
     dim = (next_month - dt.timedelta(days=1)).day
-    return months - (np.minimum(bday, dim) > day.day)
+    table = ((day.year - y) * 12 + (day.month - mo) - (np.minimum(d, dim) > day.day)).astype(np.int32)
+    return table[days - lo]
 
 
 def _const(n: int, value: bool) -> Tri:
@@ -99,7 +115,7 @@ class Evaluator:
     """Evaluates one regime at one date over typed tables. Results of variables and indicators are memoised."""
 
     def __init__(self, rules: RulesAt, households: pd.DataFrame, members: pd.DataFrame, member_hh_pos: np.ndarray,
-                 birth: np.ndarray):
+                 birth: np.ndarray, memo_all: bool = False):
         self.rules = rules
         self.regime = rules.regime
         self.hh = households
@@ -112,6 +128,7 @@ class Evaluator:
         self.age = self.age_months // 12
         self._cols: dict[tuple[str, str], Col] = {}
         self.memo: dict[tuple, Tri] = {}
+        self.memo_all = memo_all  # keep every node's value (for explaining unknowns on a small subset only)
         self.used_params: set[str] = set()
 
     # -------------------------------------------------------------------------------------------- inputs
@@ -179,16 +196,26 @@ class Evaluator:
         if hit is not None:
             return hit
         out = self._eval(node, level)
-        self.memo[key] = out
+        if self.memo_all or isinstance(node, _MEMO_NODES):
+            self.memo[key] = out
         return out
 
     def var(self, name: str, level: str) -> Tri:
         d = self.regime.derived[name]
-        tri = self.eval(d.condition, d.level)
-        return self._tri_to_level(tri, d.level, level)
+        key = ("var", name)
+        if key not in self.memo:
+            self.memo[key] = self.eval(d.condition, d.level)
+        return self._tri_to_level(self.memo[key], d.level, level)
 
     def indicator(self, ind: m.Indicator) -> Tri:
-        return self.eval(ind.deprived_when, HOUSEHOLD)
+        key = ("indicator", ind.id)
+        if key not in self.memo:
+            self.memo[key] = self.eval(ind.deprived_when, HOUSEHOLD)
+        return self.memo[key]
+
+    def per_household(self, mask: np.ndarray) -> np.ndarray:
+        """Members matching `mask`, counted per household."""
+        return np.bincount(self.pos[mask], minlength=self.n_h)  # masks are sparse: faster than segment sums
 
     def _eval(self, node, level: str) -> Tri:  # noqa: C901 - one branch per node type
         if isinstance(node, m.AllOf):
@@ -259,8 +286,8 @@ class Evaluator:
         t = np.broadcast_to(t, (self.n_m,))
         f = np.broadcast_to(f, (self.n_m,))
         n = self.member_count
-        n_true = np.bincount(self.pos[t], minlength=self.n_h)
-        n_unknown = np.bincount(self.pos[~(t | f)], minlength=self.n_h)
+        n_true = self.per_household(np.ascontiguousarray(t))
+        n_unknown = self.per_household(~(t | f))
         if isinstance(node, m.AnyMember):
             return n_true > 0, (n_true == 0) & (n_unknown == 0)
         if isinstance(node, m.AllMembers):
@@ -327,10 +354,20 @@ class Evaluator:
             lut = np.array([bool(wanted & set(x.split(";"))) for x in cats] + [False])
         else:
             raise TypeError(f"operator '{op}' does not apply to a coded field")
-        result = lut[c.values]  # code -1 (missing) -> trailing False; masked as unknown by the caller
+        hits = np.flatnonzero(lut[:-1])
+        if len(hits) <= len(cats) // 2 and len(hits) <= 4:  # a few equalities beat a gather over millions of rows
+            result = np.zeros(len(c.values), dtype=bool)
+            for code in hits:
+                result |= c.values == code
+        elif len(hits) == len(cats) - 1 and len(cats) > 1:  # all but one category
+            other = int(np.flatnonzero(~lut[:-1])[0])
+            result = (c.values != other) & (c.values >= 0)
+        else:
+            result = lut[c.values]  # code -1 (missing) -> trailing False; masked as unknown by the caller
         return ~result if op in ("ne", "not_in") else result
 
 
+_MEMO_NODES = (m.Var, m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers, m.CountDeprived)
 _EVERY_INDICATOR = m.CountDeprived.model_validate({"count_deprived": "all", "ge": 0})
 
 
@@ -431,8 +468,9 @@ def _children(node) -> list:
 
 
 def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFrame, member_hh_pos: np.ndarray,
-                    birth: np.ndarray, lang: str = "vi") -> tuple[dict[str, Any], dict[str, Any]]:
-    """Result columns (contract §2.1/§2.2, classification part) for typed, validated tables."""
+                    birth: np.ndarray) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """Result columns (contract §2.1/§2.2, classification part) for typed, validated tables, and a function that
+    renders the reason keys of the `reasons` column as text in a language."""
     from tieuchi.explain import BASIS_INCOME, BASIS_NONE, BASIS_SCORE, household_reason
 
     ev = Evaluator(rules, households, members, member_hh_pos, birth)
@@ -476,21 +514,29 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
     undecided_names: list[str] = [""]
     unknown_rows = np.flatnonzero(cls == UNKNOWN)
     if len(unknown_rows):
+        # explain on the unknown households only: a small evaluator that keeps every node's value
+        flag = np.zeros(n, dtype=bool)
+        flag[unknown_rows] = True
+        mflag = flag[ev.pos]
+        used_m = [c for (lvl, c) in ev._cols if lvl == MEMBER and c in members.columns]
+        used_h = [c for (lvl, c) in ev._cols if lvl == HOUSEHOLD and c in households.columns]
+        sub = Evaluator(rules, households[used_h].iloc[unknown_rows], members[used_m][mflag],
+                        (np.cumsum(flag) - 1)[ev.pos[mflag]], birth[mflag], memo_all=True)
+        sub_deciding = deciding[unknown_rows]
         combos = np.zeros(len(unknown_rows), dtype=object)
         combos[:] = ""
         fields: dict[str, np.ndarray] = {}
         for i, c in enumerate(classes):
-            rows = unknown_rows[deciding[unknown_rows] == i]
+            rows = np.flatnonzero(sub_deciding == i)
             if not len(rows):
                 continue
             # the contract: every empty input feeding the unknown income test or an unknown indicator
-            found = undecided_fields(ev, c.when, HOUSEHOLD, rows)
-            for name, mask in undecided_fields(ev, _EVERY_INDICATOR, HOUSEHOLD, rows).items():
+            found = undecided_fields(sub, c.when, HOUSEHOLD, rows)
+            for name, mask in undecided_fields(sub, _EVERY_INDICATOR, HOUSEHOLD, rows).items():
                 found[name] = found[name] | mask if name in found else mask
-            sel = np.isin(unknown_rows, rows)
             for name, mask in found.items():
                 full = np.zeros(len(unknown_rows), dtype=bool)
-                full[np.flatnonzero(sel)[mask]] = True
+                full[rows[mask]] = True
                 fields[name] = fields[name] | full if name in fields else full
         for name in sorted(fields):
             combos[fields[name]] = combos[fields[name]] + (";" + name)
@@ -507,24 +553,28 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
     basis = np.where(~inc_missing, BASIS_INCOME, np.where(~score_missing, BASIS_SCORE, BASIS_NONE))
     key = (undecided_code << 40) | (unk_mask << 24) | (dep_mask << 8) | (basis.astype(np.int64) << 6) | \
           (area_code << 3) | cls.astype(np.int64)
-    rcodes, ukeys = pd.factorize(key)
     area_names = [None] + (area_col.categories if area_col is not None else [])
-    texts = []
-    for k in ukeys:
-        k = int(k)
-        c_i, a_i, b_i = k & 7, (k >> 3) & 7, (k >> 6) & 3
-        dm, um, uc = (k >> 8) & 0xFFFF, (k >> 24) & 0xFFFF, k >> 40
-        area = area_names[a_i] if a_i < len(area_names) else None
-        lv = rules.params[regime.classification.income_line]
-        line_v = lv.get(area) if isinstance(lv, dict) else lv
-        texts.append(household_reason(
-            regime=regime, class_id=class_ids[c_i], area=area, line=line_v, basis=b_i,
-            deprived=[ind_ids[b] for b in range(len(ind_ids)) if dm >> b & 1],
-            unknown=[ind_ids[b] for b in range(len(ind_ids)) if um >> b & 1],
-            undecided=undecided_names[uc].split(";") if uc else [], params=rules.params, lang=lang))
-    distinct = list(dict.fromkeys(texts))
-    remap = np.array([distinct.index(t) for t in texts], dtype=np.int32)
-    reasons = pd.Categorical.from_codes(remap[rcodes], categories=distinct)
+    line_param = rules.params[regime.classification.income_line]
+
+    def render(keys, lang: str) -> list[str]:
+        """Text of each of the distinct reason keys `keys` (values of the `reasons` column), in `lang`."""
+        texts = []
+        for k in keys:
+            k = int(k)
+            c_i, a_i, b_i = k & 7, (k >> 3) & 7, (k >> 6) & 3
+            dm, um, uc = (k >> 8) & 0xFFFF, (k >> 24) & 0xFFFF, k >> 40
+            area = area_names[a_i] if a_i < len(area_names) else None
+            line_v = line_param.get(area) if isinstance(line_param, dict) else line_param
+            texts.append(household_reason(
+                regime=regime, class_id=class_ids[c_i], area=area, line=line_v, basis=b_i,
+                deprived=[ind_ids[b] for b in range(len(ind_ids)) if dm >> b & 1],
+                unknown=[ind_ids[b] for b in range(len(ind_ids)) if um >> b & 1],
+                undecided=undecided_names[uc].split(";") if uc else [], params=rules.params, lang=lang))
+        return texts
+
+    # compact codes in the frame (an integer key per situation); text is rendered once per distinct key when
+    # writing or explaining
+    reasons = key
 
     provisional = bool(rules.provisional_params & ev.used_params)
     out["household_class"] = pd.Categorical.from_codes(cls, categories=class_ids)
@@ -550,4 +600,4 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
         f = np.broadcast_to(f, (ev.n(d.level),))
         col = pd.arrays.BooleanArray(t, ~(t | f))
         (mem if d.level == MEMBER else out)[d.output] = col
-    return out, mem
+    return out, mem, render

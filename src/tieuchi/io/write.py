@@ -31,8 +31,10 @@ XLSX_NAME = "results.xlsx"
 def write_results(result: Any, out_dir: str | Path, fmt: str = "csv", lang: str = "vi",
                   show_names: bool = False) -> list[Path]:
     """Write ``result`` (a :class:`tieuchi.api.Result`) into ``out_dir``; return the paths written."""
+    households = result.households_with_reasons(lang) if hasattr(result, "households_with_reasons") \
+        else result.households  # reasons are compact codes in the frame: rendered once per distinct reason here
     frames = {
-        "households": prepare_table(result.households, show_names, HOUSEHOLD_HEAD),
+        "households": prepare_table(households, show_names, HOUSEHOLD_HEAD),
         "members": prepare_table(result.members, show_names, MEMBER_HEAD),
         "rejects": prepare_rejects(result.rejects, lang, show_names),
     }
@@ -190,11 +192,10 @@ def _write(frames: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str) -> li
             path = out / XLSX_NAME
             _write_xlsx(frames, path)
             return [path]
-        paths = []
-        for name, df in frames.items():
-            path = out / f"{name}.{fmt}"
-            (_write_csv if fmt == "csv" else _write_parquet)(df, path)
-            paths.append(path)
+        paths = [out / f"{name}.{fmt}" for name in frames]
+        writer = _write_csv if fmt == "csv" else _write_parquet
+        for df, path in zip(frames.values(), paths):
+            writer(df, path)
         return paths
     except PermissionError as e:
         raise UsageError(f"cannot write {e.filename or out}: permission denied",
@@ -217,7 +218,12 @@ def _arrow_table(df: pd.DataFrame, for_csv: bool):
     names, arrays = [], []
     for name in df.columns:
         s = df[name]
-        if isinstance(s.dtype, pd.CategoricalDtype):
+        if isinstance(s.dtype, pd.CategoricalDtype):  # codes stay codes: decoded in arrow, no Python per cell
+            arr = _try_arrow(s)
+            if arr is not None:
+                names.append(str(name))
+                arrays.append(arr.dictionary_decode() if for_csv else arr)
+                continue
             s = s.astype(object).where(s.notna(), None)
         if _is_midnight_datetimes(s):  # dates read as timestamps: write them as ISO dates, not "… 00:00:00"
             names.append(str(name))
