@@ -258,3 +258,12 @@ def test_every_input_row_is_either_accepted_or_rejected_never_both_never_neither
     # a household is accepted only with all its members
     kept = set(out.households["household_id"])
     assert sum(mem["household_id"].isin(kept)) == len(out.members)
+
+
+def test_integer_household_ids_match_members_whose_ids_are_text():
+    hh, mem = good()
+    hh["household_id"] = [1, 2]
+    mem["household_id"] = ["1", "1", "2"]
+    out = normalize(hh, mem, on=ON)
+    assert len(out.rejects) == 0 and out.member_hh_pos.tolist() == [0, 0, 1]
+    assert out.households["household_id"].tolist() == [1, 2]  # the user's dtype is kept
