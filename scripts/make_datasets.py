@@ -24,7 +24,8 @@ from tieuchi import synth  # noqa: E402
 
 DATASETS = ROOT / "datasets"
 COMMAND = "python scripts/make_datasets.py"
-DEMO = dict(n_households=3000, n_communes=5, seed=7, missing_rate=0.01)
+DEMO = dict(n_households=3000, n_communes=5, seed=7, missing_rate=0.01,
+            reference_date="2024-12-01")  # the date the README classifies the demo at
 BIG_COMMAND = ("python -m tieuchi.synth --households 50000 --communes 20 --seed 2024 "
                "--out datasets/generated/midland_50k --format parquet")
 
