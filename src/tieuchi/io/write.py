@@ -219,10 +219,10 @@ def _arrow_table(df: pd.DataFrame, for_csv: bool):
     for name in df.columns:
         s = df[name]
         if isinstance(s.dtype, pd.CategoricalDtype):  # codes stay codes: decoded in arrow, no Python per cell
-            arr = _try_arrow(s)
+            arr = _categorical(s, decode=for_csv)
             if arr is not None:
                 names.append(str(name))
-                arrays.append(arr.dictionary_decode() if for_csv else arr)
+                arrays.append(arr)
                 continue
             s = s.astype(object).where(s.notna(), None)
         if _is_midnight_datetimes(s):  # dates read as timestamps: write them as ISO dates, not "… 00:00:00"
@@ -238,6 +238,22 @@ def _arrow_table(df: pd.DataFrame, for_csv: bool):
         names.append(str(name))
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, names=names)
+
+
+def _categorical(s: pd.Series, decode: bool):
+    """Categories and codes copied into arrow-owned memory (no zero-copy view of pandas buffers), then either
+    decoded with one vectorised take (csv) or kept as a dictionary (parquet)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        cats = pa.array(s.cat.categories.to_numpy(dtype=object), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    codes = np.array(s.cat.codes.to_numpy(), dtype=np.int32, copy=True)
+    indices = pa.array(codes, mask=codes < 0)
+    return pc.take(cats, indices) if decode else pa.DictionaryArray.from_arrays(indices, cats)
 
 
 def _is_midnight_datetimes(s: pd.Series) -> bool:
