@@ -14,7 +14,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from tieuchi.io.columns import ColumnSpec, column_table, key, lookup
+from tieuchi.io.columns import ColumnSpec, column_table, lookup
 
 MISSING, INVALID = -2, -1
 
@@ -65,9 +65,9 @@ def _canonical_set(text: str, spec: ColumnSpec) -> str | None:
 
 def parse_code(s: pd.Series, spec: ColumnSpec):
     codes, cats = factorize(s)
-    if isinstance(s.dtype, pd.CategoricalDtype) and all(isinstance(c, str) for c in cats) and set(cats) <= set(
-            spec.codes if spec.type == "code" else ()) :
-        return s, None  # the fast path: categories already canonical
+    canonical = set(spec.codes) if spec.type == "code" else set()
+    if isinstance(s.dtype, pd.CategoricalDtype) and all(isinstance(c, str) for c in cats) and set(cats) <= canonical:
+        return s, None  # the fast path: categories already canonical, nothing to recode
     targets, missing = [], []
     for c in cats:
         t = to_text(c)
