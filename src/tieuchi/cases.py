@@ -32,7 +32,7 @@ import pandas as pd
 from tieuchi.errors import RulesError
 from tieuchi.loader import read_yaml
 
-CASE_KEYS = {"name", "on", "household", "members", "expect", "covers", "add_members", "remove_members"}
+CASE_KEYS = {"name", "on", "household", "members", "expect", "covers"}
 FILE_KEYS = {"rule", "on", "extends", "household", "cases"}
 
 
