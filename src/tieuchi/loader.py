@@ -92,6 +92,10 @@ def read_yaml(path: Path) -> Any:
     """Parse one YAML file into plain data with line numbers; errors are RulesError with file:line."""
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulesError(f"{path}: rule file not found",
+                         "a regime folder sits in a rules tree: rules/instruments.yaml and rules/poverty/<regime>/") \
+            from None
     except UnicodeDecodeError as exc:
         raise RulesError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})", "save the rule file as UTF-8")
     try:

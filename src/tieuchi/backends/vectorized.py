@@ -600,4 +600,6 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
         f = np.broadcast_to(f, (ev.n(d.level),))
         col = pd.arrays.BooleanArray(t, ~(t | f))
         (mem if d.level == MEMBER else out)[d.output] = col
+    order = ["age", "working_age", "dependant", "low_income_worker"]  # contract §2.2 order, then any other output
+    mem = {k: mem[k] for k in order if k in mem} | {k: v for k, v in mem.items() if k not in order}
     return out, mem, render
