@@ -435,9 +435,9 @@ def generate_survey(n_households: int, n_communes: int = 20, seed: int = 0, miss
     # -- assemble ---------------------------------------------------------------------------------------------------
     households = {
         "household_id": _Col("id", np.arange(1, n + 1)),
-        "commune_code": _Col("text", commune, categories=ccodes),
-        "commune_name": _Col("text", commune, categories=cnames),
-        "village": _Col("text", village, categories=vcats),
+        "commune_code": _Col("cat", commune, categories=ccodes),
+        "commune_name": _Col("cat", commune, categories=cnames),
+        "village": _Col("cat", village, categories=vcats),
         "area": _Col("cat", urban.astype(np.int64), categories=AREA),
         "income_per_capita_month": _Col("Int", income, valid=~score_only),
         "income_score_a": _Col("Int", score_a, valid=score_only),
@@ -448,7 +448,7 @@ def generate_survey(n_households: int, n_communes: int = 20, seed: int = 0, miss
         "roof_durable": _Col("bool", roof),
         "water_source": _Col("cat", water, categories=WATER),
         "toilet_type": _Col("cat", toilet, categories=TOILET),
-        "info_devices": _Col("text", dev_mask, categories=dev_cats),
+        "info_devices": _Col("cat", dev_mask, categories=dev_cats),
         "waste_treatment": _Col("cat", waste, categories=WASTE),
         "main_livelihood": _Col("cat", livelihood, categories=LIVELIHOOD),
         "poor_commune": _Col("bool", c_poor[commune]),

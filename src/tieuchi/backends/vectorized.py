@@ -124,6 +124,8 @@ class Evaluator:
         self.n_h = len(households)
         self.n_m = len(members)
         self.member_count = np.bincount(self.pos, minlength=self.n_h)
+        grouped = self.n_m > 0 and bool(np.all(self.pos[1:] >= self.pos[:-1]))  # members in household order
+        self.ends = np.cumsum(self.member_count) - 1 if grouped and self.member_count.all() else None
         self.age_months = age_in_months(birth, rules.day)
         self.age = self.age_months // 12
         self._cols: dict[tuple[str, str], Col] = {}
@@ -183,7 +185,11 @@ class Evaluator:
         if p.keyed_by is None:
             return value
         key, lvl = self.col(p.keyed_by, level)
-        lut = np.array([float(value.get(c, np.nan)) for c in key.categories] + [np.nan])
+        values = [value.get(c) for c in key.categories]
+        if key.missing is None and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            lut = np.array(values, dtype=np.int64)  # every key present and every value whole: no NaN needed
+        else:
+            lut = np.array([np.nan if v is None else float(v) for v in values] + [np.nan])
         return self._to_level(lut[key.values], lvl, level)  # code -1 (missing key) -> the trailing NaN
 
     # -------------------------------------------------------------------------------------------- evaluation
@@ -191,6 +197,8 @@ class Evaluator:
         return self.n_m if level == MEMBER else self.n_h
 
     def eval(self, node, level: str) -> Tri:
+        if level == MEMBER and isinstance(node, (m.AllOf, m.AnyOf, m.Not)) and self.household_only(node):
+            return self._tri_to_level(self.eval(node, HOUSEHOLD), HOUSEHOLD, MEMBER)  # once per household
         key = (id(node), level)
         hit = self.memo.get(key)
         if hit is not None:
@@ -214,22 +222,17 @@ class Evaluator:
         return self.memo[key]
 
     def per_household(self, mask: np.ndarray) -> np.ndarray:
-        """Members matching `mask`, counted per household."""
-        return np.bincount(self.pos[mask], minlength=self.n_h)  # masks are sparse: faster than segment sums
+        """Members matching `mask`, counted per household: by differences of a running count when members come
+        grouped by household and the mask is not sparse, else by counting the positions of the matching members."""
+        if self.ends is not None and np.count_nonzero(mask) * 10 > len(mask):
+            running = np.cumsum(mask, dtype=np.int32)[self.ends]
+            running[1:] -= running[:-1].copy()
+            return running
+        return np.bincount(self.pos[np.flatnonzero(mask)], minlength=self.n_h)
 
     def _eval(self, node, level: str) -> Tri:  # noqa: C901 - one branch per node type
-        if isinstance(node, m.AllOf):
-            t, f = self.eval(node.all[0], level)
-            for child in node.all[1:]:
-                ct, cf = self.eval(child, level)
-                t, f = t & ct, f | cf
-            return t, f
-        if isinstance(node, m.AnyOf):
-            t, f = self.eval(node.any[0], level)
-            for child in node.any[1:]:
-                ct, cf = self.eval(child, level)
-                t, f = t | ct, f & cf
-            return t, f
+        if isinstance(node, (m.AllOf, m.AnyOf)):
+            return self._junction(node, level)
         if isinstance(node, m.Not):
             t, f = self.eval(node.not_, level)
             return f, t
@@ -267,6 +270,84 @@ class Evaluator:
             op, k = node.op
             return _range_compare(lo, lo + unk, op, self.param(k, HOUSEHOLD))
         raise TypeError(f"no vectorized compilation for {type(node).__name__}")
+
+    def household_only(self, node) -> bool:
+        """True when a condition reads household fields and variables only."""
+        key = ("household_only", id(node))
+        if key not in _SHAPE or _SHAPE[key][0] is not node:
+            if isinstance(node, m.Compare):
+                out = node.field not in _member_fields() | {"age"} and (node.per is None or
+                                                                         node.per not in _member_fields())
+            elif isinstance(node, (m.Missing, m.Present)):
+                out = (node.missing if isinstance(node, m.Missing) else node.present) not in _member_fields()
+            elif isinstance(node, m.Var):
+                out = self.regime.derived[node.var].level == HOUSEHOLD
+            elif isinstance(node, m.Flag):
+                out = True
+            elif isinstance(node, (m.AllOf, m.AnyOf, m.Not)):
+                from tieuchi.loader import children
+
+                out = all(self.household_only(c) for c in children(node))
+            else:
+                out = False
+            _SHAPE[key] = (node, out)  # the node is kept: an id is only unique while its object lives
+        return _SHAPE[key][1]
+
+    def static(self, node) -> bool | None:
+        """The value of a condition that depends on parameters only (a flag, its negation, junctions of them)."""
+        if isinstance(node, m.Flag):
+            return bool(self.rules.params[node.flag])
+        if isinstance(node, m.Not):
+            inner = self.static(node.not_)
+            return None if inner is None else not inner
+        if isinstance(node, (m.AllOf, m.AnyOf)):
+            values = [self.static(c) for c in (node.all if isinstance(node, m.AllOf) else node.any)]
+            if isinstance(node, m.AllOf):
+                return False if False in values else (True if all(v is True for v in values) else None)
+            return True if True in values else (False if all(v is False for v in values) else None)
+        return None
+
+    def _junction(self, node, level: str) -> Tri:
+        """all / any. Children fixed by parameters are folded away. At member level, once the children so far rule
+        out most members (`all` known false, `any` known true), the rest is evaluated on the remaining members only:
+        most member conditions concern a small population (children, young adults), so this saves most of the work."""
+        is_all = isinstance(node, m.AllOf)
+        children = []
+        for child in (node.all if is_all else node.any):
+            fixed = self.static(child)
+            if fixed is None:
+                children.append(child)
+                self.used_params.update(n.flag for n in _walk(child) if isinstance(n, m.Flag))
+            elif fixed is not is_all:  # a false child of `all`, a true child of `any`: decided for everyone
+                self.used_params.update(n.flag for n in _walk(child) if isinstance(n, m.Flag))
+                return _const(self.n(level), not is_all)
+        if not children:
+            return _const(self.n(level), is_all)
+        if level == MEMBER:  # household-level children: combine them per household, broadcast once
+            at_home = [c for c in children if self.household_only(c)]
+            if len(at_home) > 1 and len(at_home) < len(children):
+                children = [_part_node(node, "household", at_home)] + [c for c in children if c not in at_home]
+        t, f = self.eval(children[0], level)
+        for k in range(1, len(children)):
+            decided = f if is_all else t
+            if level == MEMBER and len(children) - k >= 1 and isinstance(decided, np.ndarray) and \
+                    np.count_nonzero(decided) * 2 > len(decided):
+                rest = children[k:]
+                rows = np.flatnonzero(~decided)
+                sub = _Rows(self, rows)
+                st, sf = sub.eval(_rest_node(node, k, rest), level)
+                t_all = np.zeros(self.n_m, dtype=bool)
+                f_all = np.zeros(self.n_m, dtype=bool)
+                if is_all:  # f is false on `rows`
+                    t_all[rows] = np.broadcast_to(t, (self.n_m,))[rows] & st
+                    f_all[rows] = sf
+                    return t_all, f | f_all
+                t_all[rows] = st
+                f_all[rows] = np.broadcast_to(f, (self.n_m,))[rows] & sf
+                return t | t_all, f_all
+            ct, cf = self.eval(children[k], level)
+            t, f = (t & ct, f | cf) if is_all else (t | ct, f & cf)
+        return t, f
 
     def deprivation_counts(self) -> tuple[np.ndarray, np.ndarray]:
         key = ("deprivation_counts",)
@@ -367,7 +448,77 @@ class Evaluator:
         return ~result if op in ("ne", "not_in") else result
 
 
-_MEMO_NODES = (m.Var, m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers, m.CountDeprived)
+_REST: dict[tuple[int, int], Any] = {}
+
+
+def _rest_node(node, k: int, rest: list):
+    """The junction of the children of `node` from the k-th on (cached, so memo keys stay stable)."""
+    key = (id(node), k)
+    if key not in _REST or _REST[key]._keep is not node:
+        _REST[key] = (m.AllOf if isinstance(node, m.AllOf) else m.AnyOf).model_construct(
+            **({"all": rest} if isinstance(node, m.AllOf) else {"any": rest}))
+        _REST[key]._keep = node  # keep the original alive while its id is a cache key
+    return _REST[key]
+
+
+_SHAPE: dict[tuple, tuple] = {}
+
+
+def _part_node(node, tag: str, parts: list):
+    """A junction like `node` over some of its children (cached by identity, so memo keys stay stable)."""
+    key = (id(node), tag)
+    if key not in _REST or _REST[key]._keep is not node:
+        _REST[key] = (m.AllOf if isinstance(node, m.AllOf) else m.AnyOf).model_construct(
+            **({"all": parts} if isinstance(node, m.AllOf) else {"any": parts}))
+        _REST[key]._keep = node
+    return _REST[key]
+
+
+def _walk(node):
+    from tieuchi.loader import walk
+
+    return walk(node)
+
+
+class _Rows(Evaluator):
+    """The same evaluation restricted to some members (`rows`): member columns and member variables are the parent's,
+    sliced; household values are shared."""
+
+    def __init__(self, parent: Evaluator, rows: np.ndarray):  # noqa: D107 - no super().__init__: everything is derived
+        self.parent = parent
+        self.rows = rows
+        self.rules, self.regime = parent.rules, parent.regime
+        self.hh, self.mem = parent.hh, parent.mem
+        self.pos = parent.pos[rows]
+        self.n_h, self.n_m = parent.n_h, len(rows)
+        self.member_count = parent.member_count
+        self.ends = None
+        self.age_months = parent.age_months[rows]
+        self.age = parent.age[rows]
+        self._cols = {}
+        self.memo = {}
+        self.memo_all = parent.memo_all
+        self.used_params = parent.used_params
+
+    def col(self, name: str, level: str) -> tuple[Col, str]:
+        c, lvl = self.parent.col(name, level)
+        if lvl != MEMBER or name == "age":
+            return (Col("num", self.age, None), MEMBER) if name == "age" and lvl == MEMBER else (c, lvl)
+        key = (MEMBER, name)
+        if key not in self._cols:
+            self._cols[key] = Col(c.kind, c.values[self.rows], None if c.missing is None else c.missing[self.rows],
+                                  c.categories)
+        return self._cols[key], MEMBER
+
+    def var(self, name: str, level: str) -> Tri:
+        d = self.regime.derived[name]
+        if d.level == MEMBER:
+            t, f = self.parent.var(name, MEMBER)
+            return np.broadcast_to(t, (self.parent.n_m,))[self.rows], np.broadcast_to(f, (self.parent.n_m,))[self.rows]
+        return self._tri_to_level(self.parent.var(name, HOUSEHOLD), HOUSEHOLD, level)
+
+
+_MEMO_NODES = (m.Var, m.ReachedAge, m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers, m.CountDeprived)
 _EVERY_INDICATOR = m.CountDeprived.model_validate({"count_deprived": "all", "ge": 0})
 
 

@@ -131,7 +131,11 @@ def _empty(raw: pd.Series, typed: pd.Series, bad: np.ndarray | None) -> np.ndarr
         e = typed.isna().to_numpy().copy()
         if bad is not None:
             e &= ~bad
-    if typed is raw and pd.api.types.is_string_dtype(raw.dtype) and not isinstance(raw.dtype, pd.CategoricalDtype):
+    if isinstance(raw.dtype, pd.CategoricalDtype) and typed is raw:  # blank categories: check the categories only
+        blank_cats = np.flatnonzero([isinstance(c, str) and not c.strip() for c in raw.cat.categories])
+        if len(blank_cats):
+            e = e | np.isin(raw.cat.codes.to_numpy(), blank_cats)
+    elif typed is raw and pd.api.types.is_string_dtype(raw.dtype):
         text = raw if raw.dtype != object else raw.astype("str")
         blank = (text == "") | text.str.isspace()  # both vectorised kernels; .str.strip() is several times slower
         e = e | blank.to_numpy(dtype=bool, na_value=False)
@@ -226,8 +230,10 @@ def _birth(mem: pd.DataFrame, probs: _Problems, on: dt.date | None) -> np.ndarra
         years = by.to_numpy(dtype=np.int64, na_value=1970)
         both = has_year & ~no_date
         if both.any():
-            probs.add("members", both & (birth.astype("datetime64[Y]").astype(np.int64) + 1970 != years),
-                      "birth_year", "birth_mismatch")
+            rows = np.flatnonzero(both)
+            mismatch = np.zeros(n, dtype=bool)
+            mismatch[rows] = birth[rows].astype("datetime64[Y]").astype(np.int64) + 1970 != years[rows]
+            probs.add("members", mismatch, "birth_year", "birth_mismatch")
         fill = no_date & has_year
         if fill.any():
             birth = birth.copy()
