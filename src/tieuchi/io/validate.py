@@ -237,8 +237,11 @@ def _birth(mem: pd.DataFrame, probs: _Problems, on: dt.date | None) -> np.ndarra
         fill = no_date & has_year
         if fill.any():
             birth = birth.copy()
-            birth[fill] = ((years[fill] - 1970).astype("datetime64[Y]").astype("datetime64[M]") + 6).astype(
-                "datetime64[D]")
+            wanted = np.clip(years[fill], 1800, 2300)  # out-of-range years are rejected by the range check
+            lo, hi = int(wanted.min()), int(wanted.max())
+            july_first = (np.arange(lo - 1970, hi - 1969).astype("datetime64[Y]").astype("datetime64[M]")
+                          + np.timedelta64(6, "M")).astype("datetime64[D]")  # one per year, then looked up
+            birth[fill] = july_first[wanted - lo]
     return birth
 
 
