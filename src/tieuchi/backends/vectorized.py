@@ -126,7 +126,8 @@ class Evaluator:
         self.member_count = np.bincount(self.pos, minlength=self.n_h)
         grouped = self.n_m > 0 and bool(np.all(self.pos[1:] >= self.pos[:-1]))  # members in household order
         self.ends = np.cumsum(self.member_count) - 1 if grouped and self.member_count.all() else None
-        self.age_months = age_in_months(birth, rules.day)
+        self.birth = np.asarray(birth).astype("datetime64[D]", copy=False)
+        self.age_months = age_in_months(self.birth, rules.day)
         self.age = self.age_months // 12
         self._cols: dict[tuple[str, str], Col] = {}
         self.memo: dict[tuple, Tri] = {}
@@ -253,6 +254,8 @@ class Evaluator:
             months = self.param(node.reached_age, MEMBER)
             reached = self.age_months >= months  # NaN months (sex missing) compare false:
             known = ~np.isnan(months) if isinstance(months, np.ndarray) else np.ones(self.n_m, dtype=bool)
+            if node.by_year_reached:
+                reached = reached | self._reached_earlier(node.reached_age.param, months)
             return reached & known, ~reached & known
         if isinstance(node, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
             return self._aggregate(node)
@@ -348,6 +351,32 @@ class Evaluator:
             ct, cf = self.eval(children[k], level)
             t, f = (t & ct, f | cf) if is_all else (t | ct, f & cf)
         return t, f
+
+    def _reached_earlier(self, pid: str, months_now) -> np.ndarray:
+        """Members who reached an earlier value of a dated age while it was in force (checked on the last day of
+        each earlier period, for the few members near the age only)."""
+        p = self.regime.parameters[pid]
+        day = self.rules.day
+        periods = [(v, (p.values[i + 1].start - dt.timedelta(days=1)) if i + 1 < len(p.values) else None)
+                   for i, v in enumerate(p.values)]
+        earlier = [(v, end) for v, end in periods if end is not None and end < day]
+        out = np.zeros(self.n_m, dtype=bool)
+        if not earlier:
+            return out
+        lowest = min(min(v.value.values()) if isinstance(v.value, dict) else v.value for v, _ in earlier)
+        near = np.flatnonzero((self.age_months >= lowest) & (self.age_months < months_now))
+        if not len(near):
+            return out
+        sex, _ = self.col(p.keyed_by, MEMBER) if p.keyed_by else (None, None)
+        for v, end in earlier:
+            ages = age_in_months(self.birth[near], end)
+            if isinstance(v.value, dict):
+                lut = np.array([float(v.value.get(c, np.nan)) for c in sex.categories] + [np.nan])
+                limit = lut[sex.values[near]]
+            else:
+                limit = float(v.value)
+            out[near] |= ages >= limit
+        return out
 
     def deprivation_counts(self) -> tuple[np.ndarray, np.ndarray]:
         key = ("deprivation_counts",)
@@ -494,6 +523,7 @@ class _Rows(Evaluator):
         self.member_count = parent.member_count
         self.ends = None
         self.age_months = parent.age_months[rows]
+        self.birth = parent.birth[rows]
         self.age = parent.age[rows]
         self._cols = {}
         self.memo = {}

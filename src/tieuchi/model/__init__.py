@@ -245,9 +245,14 @@ class CountDeprived(_Compared):
 
 
 class ReachedAge(_Node):
-    """Member-level: birth date + the age in the parameter (months, keyed by sex) is on or before the reference date."""
+    """Member-level: the member has reached the age in the parameter (months, keyed by sex) by the reference date.
+
+    `by_year_reached: false`: the age in force on the reference date. `true`: a dated age applies to those who reach
+    it while it is in force (Decree 135/2020: the retirement age of the year in which it is reached), so a member who
+    reached last year's age stays past it when the age rises on 1 January."""
 
     reached_age: ParamRef
+    by_year_reached: bool = False
 
 
 CONDITION_HEADS = {
