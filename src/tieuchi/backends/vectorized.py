@@ -250,15 +250,6 @@ class Evaluator:
         if isinstance(node, m.Flag):
             self.used_params.add(node.flag)
             return _const(self.n(level), bool(self.rules.params[node.flag]))
-        if isinstance(node, m.ReachedAge):
-            months = self.param(node.reached_age, MEMBER)
-            reached = self.age_months >= months  # NaN months (sex missing) compare false:
-            known = ~np.isnan(months) if isinstance(months, np.ndarray) else np.ones(self.n_m, dtype=bool)
-            if node.by_year_reached:
-                reached = reached | self._reached_earlier(node.reached_age.param, months)
-            return reached & known, ~reached & known
-        if isinstance(node, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
-            return self._aggregate(node)
         if isinstance(node, m.CountOf):
             lo = np.zeros(self.n(level), dtype=np.int64)
             unk = np.zeros(self.n(level), dtype=np.int64)
@@ -272,7 +263,22 @@ class Evaluator:
             lo, unk = self.deprivation_counts()
             op, k = node.op
             return _range_compare(lo, lo + unk, op, self.param(k, HOUSEHOLD))
+        if isinstance(node, m.ReachedAge):
+            key = ("reached_age", node.reached_age.param, node.by_year_reached)  # the same test in several rules
+            if key not in self.memo:
+                self.memo[key] = self._reached_age(node)
+            return self.memo[key]
+        if isinstance(node, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
+            return self._aggregate(node)
         raise TypeError(f"no vectorized compilation for {type(node).__name__}")
+
+    def _reached_age(self, node: m.ReachedAge) -> Tri:
+        months = self.param(node.reached_age, MEMBER)
+        reached = self.age_months >= months  # NaN months (sex missing) compare false:
+        known = ~np.isnan(months) if isinstance(months, np.ndarray) else np.ones(self.n_m, dtype=bool)
+        if node.by_year_reached:
+            reached = reached | self._reached_earlier(node.reached_age.param, months)
+        return reached & known, ~reached & known
 
     def household_only(self, node) -> bool:
         """True when a condition reads household fields and variables only."""
@@ -363,11 +369,16 @@ class Evaluator:
         out = np.zeros(self.n_m, dtype=bool)
         if not earlier:
             return out
-        lowest = min(min(v.value.values()) if isinstance(v.value, dict) else v.value for v, _ in earlier)
+        sex, _ = self.col(p.keyed_by, MEMBER) if p.keyed_by else (None, None)
+        if sex is not None:  # the lowest earlier age for each member's sex: only members between it and today's
+            lows = np.array([min(float(v.value.get(c, np.inf)) for v, _ in earlier) for c in sex.categories]
+                            + [np.inf])
+            lowest = lows[sex.values]
+        else:
+            lowest = min(float(v.value) for v, _ in earlier)
         near = np.flatnonzero((self.age_months >= lowest) & (self.age_months < months_now))
         if not len(near):
             return out
-        sex, _ = self.col(p.keyed_by, MEMBER) if p.keyed_by else (None, None)
         for v, end in earlier:
             ages = age_in_months(self.birth[near], end)
             if isinstance(v.value, dict):
