@@ -274,11 +274,13 @@ class Evaluator:
 
     def _reached_age(self, node: m.ReachedAge) -> Tri:
         months = self.param(node.reached_age, MEMBER)
-        reached = self.age_months >= months  # NaN months (sex missing) compare false:
-        known = ~np.isnan(months) if isinstance(months, np.ndarray) else np.ones(self.n_m, dtype=bool)
+        reached = self.age_months >= months  # NaN months (sex missing) compare false
         if node.by_year_reached:
-            reached = reached | self._reached_earlier(node.reached_age.param, months)
-        return reached & known, ~reached & known
+            reached |= self._reached_earlier(node.reached_age.param, months)
+        if isinstance(months, np.ndarray) and months.dtype.kind == "f":
+            known = ~np.isnan(months)
+            return reached & known, ~reached & known
+        return reached, ~reached  # every member's age limit is known
 
     def household_only(self, node) -> bool:
         """True when a condition reads household fields and variables only."""
@@ -367,16 +369,23 @@ class Evaluator:
                    for i, v in enumerate(p.values)]
         earlier = [(v, end) for v, end in periods if end is not None and end < day]
         out = np.zeros(self.n_m, dtype=bool)
-        if not earlier:
+        if not earlier or not self.n_m:
             return out
         sex, _ = self.col(p.keyed_by, MEMBER) if p.keyed_by else (None, None)
-        if sex is not None:  # the lowest earlier age for each member's sex: only members between it and today's
-            lows = np.array([min(float(v.value.get(c, np.inf)) for v, _ in earlier) for c in sex.categories]
-                            + [np.inf])
-            lowest = lows[sex.values]
-        else:
-            lowest = min(float(v.value) for v, _ in earlier)
-        near = np.flatnonzero((self.age_months >= lowest) & (self.age_months < months_now))
+
+        def ages_of(v) -> list[float]:
+            return [float(x) for x in v.value.values()] if isinstance(v.value, dict) else [float(v.value)]
+
+        # Someone who reached R_i by the end of period i is at least R_i + (whole months since) - 1 old today: only
+        # periods where that can still be below today's age matter, and only members in that band are checked.
+        since = lambda end: (day.year - end.year) * 12 + day.month - end.month - 1  # noqa: E731
+        earlier = [(v, end) for v, end in earlier if min(ages_of(v)) + since(end) < max(np.max(months_now), 0)]
+        if not earlier:
+            return out
+        lower = min(min(ages_of(v)) + since(end) for v, end in earlier)
+        upper = float(np.max(months_now))
+        band = np.flatnonzero((self.age_months >= lower) & (self.age_months < upper))
+        near = band[self.age_months[band] < np.broadcast_to(months_now, (self.n_m,))[band]]
         if not len(near):
             return out
         for v, end in earlier:
