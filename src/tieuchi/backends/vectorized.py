@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tieuchi import model as m
+from tieuchi.errors import RulesError
 from tieuchi.loader import RulesAt
 
 Tri = tuple[np.ndarray, np.ndarray]
@@ -568,6 +569,52 @@ class _Rows(Evaluator):
         return self._tri_to_level(self.parent.var(name, HOUSEHOLD), HOUSEHOLD, level)
 
 
+class _Subset(Evaluator):
+    """The evaluation restricted to some households and all their members, keeping every node's value (to explain
+    unknowns). Columns, variables and indicators are the parent's, sliced: nothing is read from the tables again."""
+
+    def __init__(self, parent: Evaluator, hh_rows: np.ndarray, mem_rows: np.ndarray, pos: np.ndarray):  # noqa: D107
+        self.parent, self.hh_rows, self.mem_rows = parent, hh_rows, mem_rows
+        self.rules, self.regime = parent.rules, parent.regime
+        self.hh, self.mem = parent.hh, parent.mem
+        self.pos = pos
+        self.n_h, self.n_m = len(hh_rows), len(mem_rows)
+        self.member_count = parent.member_count[hh_rows]
+        self.ends = None
+        self.birth = parent.birth[mem_rows]
+        self.age_months = parent.age_months[mem_rows]
+        self.age = parent.age[mem_rows]
+        self._cols = {}
+        self.memo = {}
+        self.memo_all = True
+        self.used_params = parent.used_params
+
+    def _slice(self, arr, level: str):
+        rows = self.mem_rows if level == MEMBER else self.hh_rows
+        return np.broadcast_to(arr, (self.parent.n(level),))[rows] if isinstance(arr, np.ndarray) else arr
+
+    def col(self, name: str, level: str) -> tuple[Col, str]:
+        if name == "age" and level == MEMBER:
+            return Col("num", self.age, None), MEMBER
+        if name == "member_count":
+            return Col("num", self.member_count, None), HOUSEHOLD
+        c, lvl = self.parent.col(name, level)
+        key = (lvl, name)
+        if key not in self._cols:
+            self._cols[key] = Col(c.kind, self._slice(c.values, lvl),
+                                  None if c.missing is None else self._slice(c.missing, lvl), c.categories)
+        return self._cols[key], lvl
+
+    def var(self, name: str, level: str) -> Tri:
+        d = self.regime.derived[name]
+        t, f = self.parent.var(name, d.level)
+        return self._tri_to_level((self._slice(t, d.level), self._slice(f, d.level)), d.level, level)
+
+    def indicator(self, ind: m.Indicator) -> Tri:
+        t, f = self.parent.indicator(ind)
+        return self._slice(t, HOUSEHOLD), self._slice(f, HOUSEHOLD)
+
+
 _MEMO_NODES = (m.Var, m.ReachedAge, m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers, m.CountDeprived)
 _EVERY_INDICATOR = m.CountDeprived.model_validate({"count_deprived": "all", "ge": 0})
 
@@ -676,20 +723,22 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
 
     ev = Evaluator(rules, households, members, member_hh_pos, birth)
     regime = rules.regime
+    if len(regime.ruleset.indicators) > 16:  # reasons pack indicator masks in 16 bits
+        raise RulesError(f"{regime.id}: {len(regime.ruleset.indicators)} indicators; at most 16 are supported")
     n = ev.n_h
     out: dict[str, Any] = {}
     ind_ids = regime.ruleset.indicators
-    dep_mask = np.zeros(n, dtype=np.int64)
-    unk_mask = np.zeros(n, dtype=np.int64)
+    dep_mask = np.zeros(n, dtype=np.int32)
+    unk_mask = np.zeros(n, dtype=np.int32)
     deprived_cols = {}
     for bit, ind in enumerate(rules.indicators):
         t, f = ev.indicator(ind)
         unknown = ~(t | f)
         deprived_cols[f"deprived_{ind.id}"] = pd.arrays.BooleanArray(t.copy(), unknown)
         if t.any():
-            dep_mask |= t.astype(np.int64) << bit
+            dep_mask |= t.view(np.uint8).astype(np.int32) << bit
         if unknown.any():
-            unk_mask |= unknown.astype(np.int64) << bit
+            unk_mask |= unknown.view(np.uint8).astype(np.int32) << bit
     known, unknown_count = ev.deprivation_counts()
 
     classes = regime.classification.classes
@@ -708,7 +757,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
     # rows still open were false for every class: a gap in the rules; they stay unknown with no deciding class
 
     line = ev.param(m.ParamRef(param=regime.classification.income_line), HOUSEHOLD)
-    line = np.broadcast_to(np.asarray(line, dtype=float), (n,))
+    line = np.broadcast_to(np.asarray(line), (n,))
 
     # which empty inputs would decide each unknown household
     undecided_code = np.zeros(n, dtype=np.int64)
@@ -719,10 +768,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
         flag = np.zeros(n, dtype=bool)
         flag[unknown_rows] = True
         mflag = flag[ev.pos]
-        used_m = [c for (lvl, c) in ev._cols if lvl == MEMBER and c in members.columns]
-        used_h = [c for (lvl, c) in ev._cols if lvl == HOUSEHOLD and c in households.columns]
-        sub = Evaluator(rules, households[used_h].iloc[unknown_rows], members[used_m][mflag],
-                        (np.cumsum(flag) - 1)[ev.pos[mflag]], birth[mflag], memo_all=True)
+        sub = _Subset(ev, unknown_rows, np.flatnonzero(mflag), (np.cumsum(flag) - 1)[ev.pos[mflag]])
         sub_deciding = deciding[unknown_rows]
         combos = np.zeros(len(unknown_rows), dtype=object)
         combos[:] = ""
@@ -752,7 +798,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
     inc_missing = ev.missing("income_per_capita_month", HOUSEHOLD)
     score_missing = ev.missing("income_score_a", HOUSEHOLD)
     basis = np.where(~inc_missing, BASIS_INCOME, np.where(~score_missing, BASIS_SCORE, BASIS_NONE))
-    key = (undecided_code << 40) | (unk_mask << 24) | (dep_mask << 8) | (basis.astype(np.int64) << 6) | \
+    key = (undecided_code << 40) | (unk_mask.astype(np.int64) << 24) | (dep_mask.astype(np.int64) << 8) | (basis.astype(np.int64) << 6) | \
           (area_code << 3) | cls.astype(np.int64)
     area_names = [None] + (area_col.categories if area_col is not None else [])
     line_param = rules.params[regime.classification.income_line]
@@ -779,8 +825,11 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
 
     provisional = bool(rules.provisional_params & ev.used_params)
     out["household_class"] = pd.Categorical.from_codes(cls, categories=class_ids)
-    no_line = np.isnan(line)
-    out["income_line"] = pd.arrays.IntegerArray(np.where(no_line, 0, line).astype(np.int64), no_line)
+    if line.dtype.kind == "f":
+        no_line = np.isnan(line)
+        out["income_line"] = pd.arrays.IntegerArray(np.where(no_line, 0, line).astype(np.int64), no_line)
+    else:  # every household's line is known
+        out["income_line"] = pd.arrays.IntegerArray(line.astype(np.int64), np.zeros(n, dtype=bool))
     out["deprivation_count"] = known
     out["unknown_count"] = unknown_count
     out.update(deprived_cols)
@@ -796,7 +845,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
             mem[d.output] = pd.arrays.BooleanArray(np.zeros(ev.n(d.level), dtype=bool),
                                                    np.ones(ev.n(d.level), dtype=bool))
             continue
-        t, f = ev.eval(d.condition, d.level)
+        t, f = ev.var(d.id, d.level)  # memoised: the same arrays the indicators used
         t = np.broadcast_to(t, (ev.n(d.level),)).copy()
         f = np.broadcast_to(f, (ev.n(d.level),))
         col = pd.arrays.BooleanArray(t, ~(t | f))
