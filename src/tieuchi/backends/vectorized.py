@@ -8,6 +8,7 @@ when every possible value agrees. Nothing here knows about poverty: it only read
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -188,7 +189,14 @@ class Evaluator:
             return value
         key, lvl = self.col(p.keyed_by, level)
         values = [value.get(c) for c in key.categories]
-        if key.missing is None and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        whole = key.missing is None and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+        if whole and len(values) <= 4:  # a few categories: equalities beat a gather over millions of rows
+            out = np.full(len(key.values), values[0], dtype=np.int64)
+            for code, v in enumerate(values[1:], start=1):
+                if v != values[0]:
+                    out[key.values == code] = v
+            return self._to_level(out, lvl, level)
+        if whole:
             lut = np.array(values, dtype=np.int64)  # every key present and every value whole: no NaN needed
         else:
             lut = np.array([np.nan if v is None else float(v) for v in values] + [np.nan])
@@ -342,7 +350,7 @@ class Evaluator:
         t, f = self.eval(children[0], level)
         for k in range(1, len(children)):
             decided = f if is_all else t
-            if level == MEMBER and len(children) - k >= 1 and isinstance(decided, np.ndarray) and \
+            if level == MEMBER and isinstance(decided, np.ndarray) and _weight(children[k:]) >= 3 and \
                     np.count_nonzero(decided) * 2 > len(decided):
                 rest = children[k:]
                 rows = np.flatnonzero(~decided)
@@ -362,41 +370,35 @@ class Evaluator:
         return t, f
 
     def _reached_earlier(self, pid: str, months_now) -> np.ndarray:
-        """Members who reached an earlier value of a dated age while it was in force (checked on the last day of
-        each earlier period, for the few members near the age only)."""
+        """Members who reached an earlier value of a dated age while it was in force (Decree 135/2020: the age of the
+        year in which it is reached). Checked on the last day of each earlier period, only for the members whose age
+        could have reached it then and is still below today's value: usually none, or a few just after 1 January."""
         p = self.regime.parameters[pid]
         day = self.rules.day
-        periods = [(v, (p.values[i + 1].start - dt.timedelta(days=1)) if i + 1 < len(p.values) else None)
-                   for i, v in enumerate(p.values)]
-        earlier = [(v, end) for v, end in periods if end is not None and end < day]
         out = np.zeros(self.n_m, dtype=bool)
-        if not earlier or not self.n_m:
+        periods = [(v, p.values[i + 1].start - dt.timedelta(days=1)) for i, v in enumerate(p.values[:-1])]
+        periods = [(v, end) for v, end in periods if end < day]
+        if not periods or not self.n_m:
             return out
-        sex, _ = self.col(p.keyed_by, MEMBER) if p.keyed_by else (None, None)
-
-        def ages_of(v) -> list[float]:
-            return [float(x) for x in v.value.values()] if isinstance(v.value, dict) else [float(v.value)]
-
-        # Someone who reached R_i by the end of period i is at least R_i + (whole months since) - 1 old today: only
-        # periods where that can still be below today's age matter, and only members in that band are checked.
-        since = lambda end: (day.year - end.year) * 12 + day.month - end.month - 1  # noqa: E731
-        earlier = [(v, end) for v, end in earlier if min(ages_of(v)) + since(end) < max(np.max(months_now), 0)]
-        if not earlier:
-            return out
-        lower = min(min(ages_of(v)) + since(end) for v, end in earlier)
-        upper = float(np.max(months_now))
-        band = np.flatnonzero((self.age_months >= lower) & (self.age_months < upper))
-        near = band[self.age_months[band] < np.broadcast_to(months_now, (self.n_m,))[band]]
-        if not len(near):
-            return out
-        for v, end in earlier:
-            ages = age_in_months(self.birth[near], end)
-            if isinstance(v.value, dict):
-                lut = np.array([float(v.value.get(c, np.nan)) for c in sex.categories] + [np.nan])
-                limit = lut[sex.values[near]]
-            else:
-                limit = float(v.value)
-            out[near] |= ages >= limit
+        now = p.at(day).value
+        keyed = p.keyed_by is not None
+        key_col = self.col(p.keyed_by, MEMBER)[0] if keyed else None
+        groups = list(enumerate(key_col.categories)) if keyed else [(None, None)]
+        for code, key in groups:
+            limit_now = float(now[key] if keyed else now)
+            # reached R_i by the end of period i  =>  today at least R_i + (whole months since) - 1 old
+            since = lambda end: (day.year - end.year) * 12 + day.month - end.month - 1  # noqa: E731
+            relevant = [(float(v.value[key] if keyed else v.value), end) for v, end in periods]
+            relevant = [(limit, end) for limit, end in relevant if limit + since(end) < limit_now]
+            if not relevant:
+                continue
+            lower = min(limit + since(end) for limit, end in relevant)
+            band = (self.age_months >= lower) & (self.age_months < limit_now)
+            if keyed:
+                band &= key_col.values == code
+            near = np.flatnonzero(band)
+            for limit, end in relevant:
+                out[near] |= age_in_months(self.birth[near], end) >= limit
         return out
 
     def deprivation_counts(self) -> tuple[np.ndarray, np.ndarray]:
@@ -486,13 +488,13 @@ class Evaluator:
         else:
             raise TypeError(f"operator '{op}' does not apply to a coded field")
         hits = np.flatnonzero(lut[:-1])
-        if len(hits) <= len(cats) // 2 and len(hits) <= 4:  # a few equalities beat a gather over millions of rows
+        misses = np.flatnonzero(~lut[:-1])
+        if min(len(hits), len(misses)) <= 6:  # a few equalities beat a gather over millions of rows
             result = np.zeros(len(c.values), dtype=bool)
-            for code in hits:
+            for code in (hits if len(hits) <= len(misses) else misses):
                 result |= c.values == code
-        elif len(hits) == len(cats) - 1 and len(cats) > 1:  # all but one category
-            other = int(np.flatnonzero(~lut[:-1])[0])
-            result = (c.values != other) & (c.values >= 0)
+            if len(hits) > len(misses):  # matched the complement: flip, and keep missing codes (-1) false
+                result = ~result & (c.values >= 0)
         else:
             result = lut[c.values]  # code -1 (missing) -> trailing False; masked as unknown by the caller
         return ~result if op in ("ne", "not_in") else result
@@ -512,6 +514,11 @@ def _rest_node(node, k: int, rest: list):
 
 
 _SHAPE: dict[tuple, tuple] = {}
+
+
+def _weight(nodes: list) -> int:
+    """How many comparisons a list of conditions holds: narrowing to a subset pays only for several."""
+    return sum(1 for node in nodes for n in _walk(node) if isinstance(n, (m.Compare, m.ReachedAge, m.Var)))
 
 
 def _part_node(node, tag: str, parts: list):
@@ -539,17 +546,19 @@ class _Rows(Evaluator):
         self.rows = rows
         self.rules, self.regime = parent.rules, parent.regime
         self.hh, self.mem = parent.hh, parent.mem
-        self.pos = parent.pos[rows]
         self.n_h, self.n_m = parent.n_h, len(rows)
         self.member_count = parent.member_count
         self.ends = None
-        self.age_months = parent.age_months[rows]
-        self.birth = parent.birth[rows]
-        self.age = parent.age[rows]
         self._cols = {}
         self.memo = {}
         self.memo_all = parent.memo_all
         self.used_params = parent.used_params
+
+    # sliced on first use only: most subsets read a column or two
+    pos = functools.cached_property(lambda self: self.parent.pos[self.rows])
+    age_months = functools.cached_property(lambda self: self.parent.age_months[self.rows])
+    age = functools.cached_property(lambda self: self.parent.age[self.rows])
+    birth = functools.cached_property(lambda self: self.parent.birth[self.rows])
 
     def col(self, name: str, level: str) -> tuple[Col, str]:
         c, lvl = self.parent.col(name, level)
