@@ -20,9 +20,6 @@ INDICATORS = ["employment", "dependants", "nutrition", "health_insurance", "adul
 MEMBER_HEAD = ["household_id", "member_no", "age", "working_age", "dependant", "low_income_worker"]
 REJECT_HEAD = ["table", "row", "household_id", "member_no", "column", "value", "problem"]
 
-pytestmark = pytest.mark.skipif(not (TINY / "households.csv").exists(), reason="tiny example dataset not present")
-
-
 def run(*args: str, env: dict | None = None):
     return CliRunner().invoke(app, [str(a) for a in args], env=env)
 
@@ -238,8 +235,19 @@ def test_template_writes_a_workbook_that_reads_back(tmp_path):
 
 def test_a_jsonl_survey_is_classified_too(tmp_path):
     jsonl = TINY.parent / "tiny.jsonl"
-    if not jsonl.exists():
-        pytest.skip("tiny.jsonl not present")
     r = run("classify", jsonl, "--on", "2025-01-01", "--out", tmp_path / "out")
-    assert r.exit_code in (0, 1), r.output
-    assert (tmp_path / "out" / "households.csv").exists()
+    assert r.exit_code == 1, r.output  # one household of the seven has an invalid area
+    from_jsonl = _read(tmp_path / "out" / "households.csv")
+    r = run("classify", TINY, "--on", "2025-01-01", "--out", tmp_path / "csv")
+    from_csv = _read(tmp_path / "csv" / "households.csv")
+    assert len(from_jsonl) == 6
+    assert list(from_jsonl["household_class"]) == list(from_csv["household_class"])
+
+
+def test_a_date_no_regime_covers_is_explained_in_vietnamese_by_default_and_in_english_on_request(tmp_path):
+    vi = run("classify", TINY, "--on", "2019-06-01", "--out", tmp_path / "a")
+    en = run("classify", TINY, "--on", "2019-06-01", "--out", tmp_path / "b", "--lang", "en")
+    assert vi.exit_code == en.exit_code == 2
+    assert "không có bộ tiêu chí nào áp dụng cho ngày 2019-06-01" in vi.output
+    assert "vn_2022_2026: 2022-01-01 → 2026-12-31" in vi.output
+    assert "no regime covers 2019-06-01" in en.output

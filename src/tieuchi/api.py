@@ -73,7 +73,8 @@ def as_date(value) -> dt.date:
                 return dt.datetime.strptime(value.strip(), fmt).date()
             except ValueError:
                 pass
-    raise UsageError(f"'{value}' is not a date", "write the reference date as YYYY-MM-DD, e.g. 2024-12-01")
+    raise UsageError(f"'{value}' is not a date", "write the reference date as YYYY-MM-DD, e.g. 2024-12-01",
+                     vi=f"'{value}' không phải là ngày", vi_hint="viết ngày tham chiếu dạng YYYY-MM-DD, ví dụ 2024-12-01")
 
 
 def _constant(n: int, value: str) -> pd.Categorical:

@@ -134,9 +134,10 @@ def _run(lang: str, body: Callable[[], int]) -> None:
 def _print_error(e: TieuchiError, lang: str) -> None:
     console = _err()
     console.print(f"[bold red]{_t(lang, 'error')}:[/] ", end="")
-    console.print(e.message, markup=False)
-    if e.hint:
-        console.print(f"  → {e.hint}", markup=False)
+    message, hint = e.in_lang(lang)
+    console.print(message, markup=False)
+    if hint:
+        console.print(f"  → {hint}", markup=False)
 
 
 def _choice(lang: str, opt: str, value: str, choices: tuple[str, ...]) -> str:

@@ -10,10 +10,18 @@ class TieuchiError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, hint: str | None = None):
+    def __init__(self, message: str, hint: str | None = None, *, vi: str | None = None, vi_hint: str | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.vi = vi  # the same in Vietnamese, where the error is one a data user meets
+        self.vi_hint = vi_hint
+
+    def in_lang(self, lang: str) -> tuple[str, str | None]:
+        """(message, hint) in `lang` ('vi' or 'en'); English where no Vietnamese text was given."""
+        if lang == "vi" and self.vi:
+            return self.vi, self.vi_hint or self.hint
+        return self.message, self.hint
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.message + (f"\n  → {self.hint}" if self.hint else "")

@@ -329,7 +329,11 @@ def load_rules(on: dt.date, rules: str | Path | None = None) -> RulesAt:
     if not covering:
         windows = "; ".join(f"{r.id}: {r.ruleset.validity}" for r in regimes)
         raise UsageError(f"no regime covers {on.isoformat()}; the rules have: {windows}",
-                         "choose a reference date inside one of these windows (--on DATE or --for-year YEAR)")
+                         "choose a reference date inside one of these windows (--on DATE or --for-year YEAR)",
+                         vi=f"không có bộ tiêu chí nào áp dụng cho ngày {on.isoformat()}; các bộ tiêu chí hiện có: "
+                            f"{windows}",
+                         vi_hint="chọn ngày tham chiếu trong một trong các khoảng thời gian trên "
+                                 "(--on NGÀY hoặc --for-year NĂM)")
     if len(covering) > 1:
         raise RulesError(f"regimes overlap on {on.isoformat()}: {', '.join(r.id for r in covering)}",
                          "fix their validity windows so that exactly one covers each date")
