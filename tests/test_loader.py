@@ -110,3 +110,13 @@ def test_a_condition_with_two_comparisons_is_refused(tmp_path):
     p.write_text(p.read_text("utf-8").replace("{field: age, ge: 6}", "{field: age, ge: 6, lt: 9}"), "utf-8")
     with pytest.raises(RulesError, match="exactly one comparison"):
         load_regime(folder)
+
+
+@pytest.mark.parametrize("field", ["full_name", "household_id"])
+def test_a_rule_may_not_use_personal_data(tmp_path, field):
+    folder = copy_regime(tmp_path)
+    p = folder / "indicators" / "health_insurance.yaml"
+    p.write_text(p.read_text("utf-8").replace("{field: has_health_insurance, is: false}",
+                                              f"{{field: {field}, eq: 'x'}}"), "utf-8")
+    with pytest.raises(RulesError, match="personal data"):
+        load_regime(folder)

@@ -344,6 +344,7 @@ def load_rules(on: dt.date, rules: str | Path | None = None) -> RulesAt:
 # Cross-checks: names a rule uses must exist, at the right level
 
 HOUSEHOLD_BUILTINS = {"member_count"}
+PERSONAL_FIELDS = {"full_name", "household_id"}  # carried through, shown on request, never used by a rule
 MEMBER_BUILTINS = {"age"}
 
 
@@ -442,6 +443,9 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
             fail(f"unknown parameter '{ref.param}'", r.parameters)
 
     def field_ok(name: str) -> None:
+        if name in PERSONAL_FIELDS:
+            raise RulesError(f"{where}: {owner}: '{name}' is personal data; rules may not use it",
+                             "personal data (names, ids) is carried through but never decides anything")
         allowed = hh | mem if level == "member" else hh
         if name not in allowed:
             if level == "household" and name in mem:
