@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -107,7 +106,7 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
                                                 norm.birth)
     step("assemble", 2, 3)
     hh_in, mem_in = norm.households, norm.members
-    n_h, n_m = len(hh_in), len(mem_in)
+    n_h = len(hh_in)
     head = {
         "household_id": hh_in["household_id"],
         "regime": _constant(n_h, rules_at.regime.id),

@@ -39,7 +39,7 @@ def citation_text(c: m.Citation, instruments: dict[str, m.Instrument], lang: str
             where = f", Article {c.article}" + (f"({c.clause})" if c.clause is not None else "") + \
                     (f"({c.point})" if c.point else "")
         if c.appendix:
-            where += f", Appendix" + (f" item {c.item}" if c.item else "")
+            where += ", Appendix" + (f" item {c.item}" if c.item else "")
         text = name + where
     return text
 

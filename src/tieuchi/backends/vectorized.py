@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from tieuchi import model as m
+from tieuchi.ages import age_in_months, reached_in_earlier_period
 from tieuchi.errors import RulesError
 from tieuchi.loader import RulesAt
 
@@ -55,34 +56,6 @@ def _as_col(s: pd.Series) -> Col:
     codes = np.asarray(cat.codes)
     missing = codes < 0
     return Col("cat", codes, missing if missing.any() else None, [str(c) for c in cat.categories])
-
-
-def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Days since 1970-01-01 → (year, month 1–12, day) with integer arithmetic (H. Hinnant's civil_from_days)."""
-    z = days.astype(np.int64) + 719468
-    era = np.floor_divide(z, 146097)
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = np.where(mp < 10, mp + 3, mp - 9)
-    year = yoe + era * 400 + (month <= 2)
-    return year, month, day
-
-
-def age_in_months(birth: np.ndarray, day: dt.date) -> np.ndarray:
-    """Full months of age at `day`; a birthday falling on a day the month lacks is the month's last day.
-    Computed once per distinct day in the range of birth dates (a table of a few tens of thousands), then looked up."""
-    days = birth.astype("datetime64[D]").view(np.int64)
-    if not len(days):
-        return np.zeros(0, dtype=np.int32)
-    lo, hi = int(days.min()), int(days.max())
-    y, mo, d = _civil(np.arange(lo, hi + 1, dtype=np.int64))
-    next_month = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    dim = (next_month - dt.timedelta(days=1)).day
-    table = ((day.year - y) * 12 + (day.month - mo) - (np.minimum(d, dim) > day.day)).astype(np.int32)
-    return table[days - lo]
 
 
 def _const(n: int, value: bool) -> Tri:
@@ -285,7 +258,7 @@ class Evaluator:
         months = self.param(node.reached_age, MEMBER)
         reached = self.age_months >= months  # NaN months (sex missing) compare false
         if node.by_year_reached:
-            reached |= self._reached_earlier(node.reached_age.param, months)
+            reached |= self._reached_earlier(node.reached_age.param)
         if isinstance(months, np.ndarray) and months.dtype.kind == "f":
             known = ~np.isnan(months)
             return reached & known, ~reached & known
@@ -369,36 +342,25 @@ class Evaluator:
             t, f = (t & ct, f | cf) if is_all else (t | ct, f & cf)
         return t, f
 
-    def _reached_earlier(self, pid: str, months_now) -> np.ndarray:
+    def _reached_earlier(self, pid: str) -> np.ndarray:
         """Members who reached an earlier value of a dated age while it was in force (Decree 135/2020: the age of the
-        year in which it is reached). Checked on the last day of each earlier period, only for the members whose age
-        could have reached it then and is still below today's value: usually none, or a few just after 1 January."""
+        year in which it is reached): usually none, or a few just after 1 January."""
         p = self.regime.parameters[pid]
         day = self.rules.day
-        out = np.zeros(self.n_m, dtype=bool)
         periods = [(v, p.values[i + 1].start - dt.timedelta(days=1)) for i, v in enumerate(p.values[:-1])]
         periods = [(v, end) for v, end in periods if end < day]
+        out = np.zeros(self.n_m, dtype=bool)
         if not periods or not self.n_m:
             return out
         now = p.at(day).value
-        keyed = p.keyed_by is not None
-        key_col = self.col(p.keyed_by, MEMBER)[0] if keyed else None
-        groups = list(enumerate(key_col.categories)) if keyed else [(None, None)]
-        for code, key in groups:
-            limit_now = float(now[key] if keyed else now)
-            # reached R_i by the end of period i  =>  today at least R_i + (whole months since) - 1 old
-            since = lambda end: (day.year - end.year) * 12 + day.month - end.month - 1  # noqa: E731
-            relevant = [(float(v.value[key] if keyed else v.value), end) for v, end in periods]
-            relevant = [(limit, end) for limit, end in relevant if limit + since(end) < limit_now]
-            if not relevant:
-                continue
-            lower = min(limit + since(end) for limit, end in relevant)
-            band = (self.age_months >= lower) & (self.age_months < limit_now)
-            if keyed:
-                band &= key_col.values == code
-            near = np.flatnonzero(band)
-            for limit, end in relevant:
-                out[near] |= age_in_months(self.birth[near], end) >= limit
+        if p.keyed_by is None:
+            return reached_in_earlier_period(self.birth, self.age_months, day,
+                                             [(float(v.value), end) for v, end in periods], float(now))
+        key = self.col(p.keyed_by, MEMBER)[0]
+        for code, k in enumerate(key.categories):
+            out |= reached_in_earlier_period(self.birth, self.age_months, day,
+                                             [(float(v.value[k]), end) for v, end in periods], float(now[k]),
+                                             among=key.values == code)
         return out
 
     def deprivation_counts(self) -> tuple[np.ndarray, np.ndarray]:
@@ -578,52 +540,6 @@ class _Rows(Evaluator):
         return self._tri_to_level(self.parent.var(name, HOUSEHOLD), HOUSEHOLD, level)
 
 
-class _Subset(Evaluator):
-    """The evaluation restricted to some households and all their members, keeping every node's value (to explain
-    unknowns). Columns, variables and indicators are the parent's, sliced: nothing is read from the tables again."""
-
-    def __init__(self, parent: Evaluator, hh_rows: np.ndarray, mem_rows: np.ndarray, pos: np.ndarray):  # noqa: D107
-        self.parent, self.hh_rows, self.mem_rows = parent, hh_rows, mem_rows
-        self.rules, self.regime = parent.rules, parent.regime
-        self.hh, self.mem = parent.hh, parent.mem
-        self.pos = pos
-        self.n_h, self.n_m = len(hh_rows), len(mem_rows)
-        self.member_count = parent.member_count[hh_rows]
-        self.ends = None
-        self.birth = parent.birth[mem_rows]
-        self.age_months = parent.age_months[mem_rows]
-        self.age = parent.age[mem_rows]
-        self._cols = {}
-        self.memo = {}
-        self.memo_all = True
-        self.used_params = parent.used_params
-
-    def _slice(self, arr, level: str):
-        rows = self.mem_rows if level == MEMBER else self.hh_rows
-        return np.broadcast_to(arr, (self.parent.n(level),))[rows] if isinstance(arr, np.ndarray) else arr
-
-    def col(self, name: str, level: str) -> tuple[Col, str]:
-        if name == "age" and level == MEMBER:
-            return Col("num", self.age, None), MEMBER
-        if name == "member_count":
-            return Col("num", self.member_count, None), HOUSEHOLD
-        c, lvl = self.parent.col(name, level)
-        key = (lvl, name)
-        if key not in self._cols:
-            self._cols[key] = Col(c.kind, self._slice(c.values, lvl),
-                                  None if c.missing is None else self._slice(c.missing, lvl), c.categories)
-        return self._cols[key], lvl
-
-    def var(self, name: str, level: str) -> Tri:
-        d = self.regime.derived[name]
-        t, f = self.parent.var(name, d.level)
-        return self._tri_to_level((self._slice(t, d.level), self._slice(f, d.level)), d.level, level)
-
-    def indicator(self, ind: m.Indicator) -> Tri:
-        t, f = self.parent.indicator(ind)
-        return self._slice(t, HOUSEHOLD), self._slice(f, HOUSEHOLD)
-
-
 _MEMO_NODES = (m.Var, m.ReachedAge, m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers, m.CountDeprived)
 _EVERY_INDICATOR = m.CountDeprived.model_validate({"count_deprived": "all", "ge": 0})
 
@@ -642,85 +558,6 @@ def _child(node):
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# Which empty inputs would decide an unknown
-
-
-def undecided_fields(ev: Evaluator, node, level: str, rows: np.ndarray) -> dict[str, np.ndarray]:
-    """For each input column, a mask over `rows` (positions at `level`) where that column is empty and feeds an
-    unknown part of `node`. Only the unknown parts are followed: known variables and indicators are not."""
-    out: dict[str, np.ndarray] = {}
-
-    def add(name: str, mask: np.ndarray) -> None:
-        if mask.any():
-            out[name] = out[name] | mask if name in out else mask
-
-    def unknown(tri: Tri) -> np.ndarray:
-        return ~(np.broadcast_to(tri[0], tri[0].shape) | tri[1])
-
-    def visit(nd, lvl: str, where: np.ndarray) -> None:
-        """`where`: bool mask at level `lvl` of the rows still being explained."""
-        if not where.any():
-            return
-        if isinstance(nd, m.Compare):
-            for name in (nd.field, nd.per):
-                if name and name not in ("age", "member_count") and ev.has_field(name, lvl):
-                    add_level(name, ev.missing(name, lvl) & where, lvl)
-                elif name and name not in ("age", "member_count"):
-                    add_level(name, where, lvl)  # a column the survey lacks entirely
-            operand = nd.op[1]
-            if isinstance(operand, m.ParamRef):
-                p = ev.regime.parameters[operand.param]
-                if p.keyed_by:
-                    add_level(p.keyed_by, ev.missing(p.keyed_by, lvl) & where, lvl)
-            return
-        if isinstance(nd, (m.Missing, m.Present)):
-            return  # always known
-        if isinstance(nd, m.Var):
-            d = ev.regime.derived[nd.var]
-            tri = ev.var(nd.var, lvl)
-            visit(d.condition, d.level, _from_level(ev, unknown(tri) & where, lvl, d.level))
-            return
-        if isinstance(nd, m.CountDeprived):
-            for ind in ev.rules.indicators:
-                visit(ind.deprived_when, HOUSEHOLD, unknown(ev.indicator(ind)) & where)
-            return
-        if isinstance(nd, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
-            child = _child(nd)
-            member_where = where[ev.pos] & unknown(ev.eval(child, MEMBER))
-            visit(child, MEMBER, member_where)
-            return
-        for child in _children(nd):
-            if isinstance(nd, m.AnyOf):  # inside an unknown `any` a false branch may hold the empty input too
-                visit(child, lvl, where)  # (income empty: the "income given" branch is false, yet income decides)
-            else:
-                visit(child, lvl, where & unknown(ev.eval(child, lvl)))
-
-    def add_level(name: str, mask: np.ndarray, lvl: str) -> None:
-        if lvl == MEMBER:
-            mask = np.bincount(ev.pos[mask], minlength=ev.n_h) > 0
-        add(name, mask)
-
-    start = np.zeros(ev.n(level), dtype=bool)
-    start[rows] = True
-    visit(node, level, start)
-    return {k: v[rows] for k, v in out.items()}
-
-
-def _from_level(ev: Evaluator, mask: np.ndarray, from_level: str, to_level: str) -> np.ndarray:
-    if from_level == to_level:
-        return mask
-    if from_level == HOUSEHOLD and to_level == MEMBER:
-        return mask[ev.pos]
-    return np.bincount(ev.pos[mask], minlength=ev.n_h) > 0
-
-
-def _children(node) -> list:
-    from tieuchi.loader import children
-
-    return children(node)
-
-
-# ------------------------------------------------------------------------------------------------------------------
 # Whole-table classification
 
 
@@ -728,6 +565,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
                     birth: np.ndarray) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """Result columns (contract §2.1/§2.2, classification part) for typed, validated tables, and a function that
     renders the reason keys of the `reasons` column as text in a language."""
+    from tieuchi.backends.vectorized_unknowns import Subset, undecided_fields
     from tieuchi.explain import BASIS_INCOME, BASIS_NONE, BASIS_SCORE, household_reason
 
     ev = Evaluator(rules, households, members, member_hh_pos, birth)
@@ -777,7 +615,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
         flag = np.zeros(n, dtype=bool)
         flag[unknown_rows] = True
         mflag = flag[ev.pos]
-        sub = _Subset(ev, unknown_rows, np.flatnonzero(mflag), (np.cumsum(flag) - 1)[ev.pos[mflag]])
+        sub = Subset(ev, unknown_rows, np.flatnonzero(mflag), (np.cumsum(flag) - 1)[ev.pos[mflag]])
         sub_deciding = deciding[unknown_rows]
         combos = np.zeros(len(unknown_rows), dtype=object)
         combos[:] = ""

@@ -1,0 +1,62 @@
+"""Ages from dates: input normalisation shared by every backend (the data contract's full years and months)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+
+def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Days since 1970-01-01 → (year, month 1–12, day) with integer arithmetic (H. Hinnant's civil_from_days)."""
+    z = days.astype(np.int64) + 719468
+    era = np.floor_divide(z, 146097)
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    return year, month, day
+
+
+def age_in_months(birth: np.ndarray, day: dt.date) -> np.ndarray:
+    """Full months of age at `day`; a birthday falling on a day the month lacks is the month's last day.
+    Computed once per distinct day in the range of birth dates (a table of a few tens of thousands), then looked up."""
+    days = birth.astype("datetime64[D]").view(np.int64)
+    if not len(days):
+        return np.zeros(0, dtype=np.int32)
+    lo, hi = int(days.min()), int(days.max())
+    y, mo, d = _civil(np.arange(lo, hi + 1, dtype=np.int64))
+    next_month = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    dim = (next_month - dt.timedelta(days=1)).day
+    table = ((day.year - y) * 12 + (day.month - mo) - (np.minimum(d, dim) > day.day)).astype(np.int32)
+    return table[days - lo]
+
+
+def months_since(end: dt.date, day: dt.date) -> int:
+    """A lower bound of the whole months from `end` to `day` (one less than the calendar-month difference)."""
+    return (day.year - end.year) * 12 + day.month - end.month - 1
+
+
+def reached_in_earlier_period(birth: np.ndarray, age_months: np.ndarray, day: dt.date,
+                              periods: list[tuple[float, dt.date]], limit_now: float,
+                              among: np.ndarray | None = None) -> np.ndarray:
+    """Who reached an earlier age limit while it was in force, among members still below today's limit.
+
+    `periods`: (age limit in months, last day it was in force) for periods that ended before `day`. A member who
+    reached limit R by the end of a period is today at least R + months_since(end) old, so only periods where that is
+    still below `limit_now`, and only members in that band of ages, need the exact check on the period's last day.
+    `among`: a mask of the members the limits apply to (one sex, say)."""
+    out = np.zeros(len(age_months), dtype=bool)
+    relevant = [(limit, end) for limit, end in periods if limit + months_since(end, day) < limit_now]
+    if not relevant:
+        return out
+    lower = min(limit + months_since(end, day) for limit, end in relevant)
+    band = (age_months >= lower) & (age_months < limit_now)
+    if among is not None:
+        band &= among
+    near = np.flatnonzero(band)
+    for limit, end in relevant:
+        out[near] |= age_in_months(birth[near], end) >= limit
+    return out
