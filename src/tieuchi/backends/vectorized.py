@@ -18,7 +18,6 @@ import pandas as pd
 
 from tieuchi import model as m
 from tieuchi.ages import age_in_months, reached_in_earlier_period
-from tieuchi.errors import RulesError
 from tieuchi.loader import RulesAt
 
 Tri = tuple[np.ndarray, np.ndarray]
@@ -565,31 +564,15 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
                     birth: np.ndarray) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """Result columns (contract §2.1/§2.2, classification part) for typed, validated tables, and a function that
     renders the reason keys of the `reasons` column as text in a language."""
+    from tieuchi.backends.assemble import Decided, assemble, encode_undecided_masks
     from tieuchi.backends.vectorized_unknowns import Subset, undecided_fields
-    from tieuchi.explain import BASIS_INCOME, BASIS_NONE, BASIS_SCORE, household_reason
 
     ev = Evaluator(rules, households, members, member_hh_pos, birth)
     regime = rules.regime
-    if len(regime.ruleset.indicators) > 16:  # reasons pack indicator masks in 16 bits
-        raise RulesError(f"{regime.id}: {len(regime.ruleset.indicators)} indicators; at most 16 are supported")
     n = ev.n_h
-    out: dict[str, Any] = {}
-    ind_ids = regime.ruleset.indicators
-    dep_mask = np.zeros(n, dtype=np.int32)
-    unk_mask = np.zeros(n, dtype=np.int32)
-    deprived_cols = {}
-    for bit, ind in enumerate(rules.indicators):
-        t, f = ev.indicator(ind)
-        unknown = ~(t | f)
-        deprived_cols[f"deprived_{ind.id}"] = pd.arrays.BooleanArray(t.copy(), unknown)
-        if t.any():
-            dep_mask |= t.view(np.uint8).astype(np.int32) << bit
-        if unknown.any():
-            unk_mask |= unknown.view(np.uint8).astype(np.int32) << bit
-    known, unknown_count = ev.deprivation_counts()
+    indicators = {ind.id: ev.indicator(ind) for ind in rules.indicators}
 
     classes = regime.classification.classes
-    class_ids = [c.id for c in classes] + ["unknown"]
     UNKNOWN = len(classes)
     cls = np.full(n, UNKNOWN, dtype=np.int8)
     open_ = np.ones(n, dtype=bool)
@@ -603,100 +586,29 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
         open_ &= f
     # rows still open were false for every class: a gap in the rules; they stay unknown with no deciding class
 
-    line = ev.param(m.ParamRef(param=regime.classification.income_line), HOUSEHOLD)
-    line = np.broadcast_to(np.asarray(line), (n,))
-
-    # which empty inputs would decide each unknown household
-    undecided_code = np.zeros(n, dtype=np.int64)
-    undecided_names: list[str] = [""]
+    # which empty inputs would decide each unknown household: explained on the unknown households only, by a small
+    # evaluator that keeps every node's value
     unknown_rows = np.flatnonzero(cls == UNKNOWN)
+    fields: dict[str, np.ndarray] = {}  # input name -> mask over unknown_rows
     if len(unknown_rows):
-        # explain on the unknown households only: a small evaluator that keeps every node's value
         flag = np.zeros(n, dtype=bool)
         flag[unknown_rows] = True
         mflag = flag[ev.pos]
         sub = Subset(ev, unknown_rows, np.flatnonzero(mflag), (np.cumsum(flag) - 1)[ev.pos[mflag]])
         sub_deciding = deciding[unknown_rows]
-        combos = np.zeros(len(unknown_rows), dtype=object)
-        combos[:] = ""
-        fields: dict[str, np.ndarray] = {}
-        for i, c in enumerate(classes):
-            rows = np.flatnonzero(sub_deciding == i)
-            if not len(rows):
-                continue
-            # the contract: every empty input feeding the unknown income test or an unknown indicator
-            found = undecided_fields(sub, c.when, HOUSEHOLD, rows)
-            for name, mask in undecided_fields(sub, _EVERY_INDICATOR, HOUSEHOLD, rows).items():
-                found[name] = found[name] | mask if name in found else mask
-            for name, mask in found.items():
-                full = np.zeros(len(unknown_rows), dtype=bool)
-                full[rows[mask]] = True
-                fields[name] = fields[name] | full if name in fields else full
-        for name in sorted(fields):
-            combos[fields[name]] = combos[fields[name]] + (";" + name)
-        codes, uniques = pd.factorize(pd.Series(combos, dtype=object))
-        undecided_names += [u.lstrip(";") for u in uniques]
-        undecided_code[unknown_rows] = codes + 1
-    und_cat = pd.Categorical.from_codes(undecided_code - 1, categories=undecided_names[1:])
-
-    # reasons: one rendering per distinct situation
-    area_col, _ = ev.col("area", HOUSEHOLD) if "area" in households.columns else (None, None)
-    area_code = area_col.values.astype(np.int64) + 1 if area_col is not None else np.zeros(n, dtype=np.int64)
-    inc_missing = ev.missing("income_per_capita_month", HOUSEHOLD)
-    score_missing = ev.missing("income_score_a", HOUSEHOLD)
-    basis = np.where(~inc_missing, BASIS_INCOME, np.where(~score_missing, BASIS_SCORE, BASIS_NONE))
-    key = (undecided_code << 40) | (unk_mask.astype(np.int64) << 24) | (dep_mask.astype(np.int64) << 8) | (basis.astype(np.int64) << 6) | \
-          (area_code << 3) | cls.astype(np.int64)
-    area_names = [None] + (area_col.categories if area_col is not None else [])
-    line_param = rules.params[regime.classification.income_line]
-
-    def render(keys, lang: str) -> list[str]:
-        """Text of each of the distinct reason keys `keys` (values of the `reasons` column), in `lang`."""
-        texts = []
-        for k in keys:
-            k = int(k)
-            c_i, a_i, b_i = k & 7, (k >> 3) & 7, (k >> 6) & 3
-            dm, um, uc = (k >> 8) & 0xFFFF, (k >> 24) & 0xFFFF, k >> 40
-            area = area_names[a_i] if a_i < len(area_names) else None
-            line_v = line_param.get(area) if isinstance(line_param, dict) else line_param
-            texts.append(household_reason(
-                regime=regime, class_id=class_ids[c_i], area=area, line=line_v, basis=b_i,
-                deprived=[ind_ids[b] for b in range(len(ind_ids)) if dm >> b & 1],
-                unknown=[ind_ids[b] for b in range(len(ind_ids)) if um >> b & 1],
-                undecided=undecided_names[uc].split(";") if uc else [], params=rules.params, lang=lang))
-        return texts
-
-    # compact codes in the frame (an integer key per situation); text is rendered once per distinct key when
-    # writing or explaining
-    reasons = key
-
-    provisional = bool(rules.provisional_params & ev.used_params)
-    out["household_class"] = pd.Categorical.from_codes(cls, categories=class_ids)
-    if line.dtype.kind == "f":
-        no_line = np.isnan(line)
-        out["income_line"] = pd.arrays.IntegerArray(np.where(no_line, 0, line).astype(np.int64), no_line)
-    else:  # every household's line is known
-        out["income_line"] = pd.arrays.IntegerArray(line.astype(np.int64), np.zeros(n, dtype=bool))
-    out["deprivation_count"] = known
-    out["unknown_count"] = unknown_count
-    out.update(deprived_cols)
-    out["undecided_by"] = und_cat
-    out["provisional"] = np.full(n, provisional)
-    out["reasons"] = reasons
-
-    mem: dict[str, Any] = {"age": ev.age.astype(np.int16)}
+        # the contract: every empty input feeding the unknown income test or an unknown indicator
+        groups = [(_EVERY_INDICATOR, np.arange(len(unknown_rows)))] + \
+            [(c.when, np.flatnonzero(sub_deciding == i)) for i, c in enumerate(classes)]
+        for node, rows in groups:
+            if len(rows):
+                for name, mask in undecided_fields(sub, node, HOUSEHOLD, rows).items():
+                    full = fields.setdefault(name, np.zeros(len(unknown_rows), dtype=bool))
+                    full[rows[mask]] = True
+    members_out = {}
     for d in regime.derived.values():
-        if not d.output:
-            continue
-        if d.enabled_by and not rules.params[d.enabled_by]:
-            mem[d.output] = pd.arrays.BooleanArray(np.zeros(ev.n(d.level), dtype=bool),
-                                                   np.ones(ev.n(d.level), dtype=bool))
-            continue
-        t, f = ev.var(d.id, d.level)  # memoised: the same arrays the indicators used
-        t = np.broadcast_to(t, (ev.n(d.level),)).copy()
-        f = np.broadcast_to(f, (ev.n(d.level),))
-        col = pd.arrays.BooleanArray(t, ~(t | f))
-        (mem if d.level == MEMBER else out)[d.output] = col
-    order = ["age", "working_age", "dependant", "low_income_worker"]  # contract §2.2 order, then any other output
-    mem = {k: mem[k] for k in order if k in mem} | {k: v for k, v in mem.items() if k not in order}
-    return out, mem, render
+        if d.output:
+            members_out[d.output] = None if d.enabled_by and not rules.params[d.enabled_by] else \
+                ev.var(d.id, d.level)  # memoised: the same arrays the indicators used
+    decided = Decided(indicators=indicators, class_index=cls, undecided=encode_undecided_masks(n, unknown_rows, fields),
+                      member_outputs=members_out, age=ev.age, used_params=set(ev.used_params))
+    return assemble(rules, households, ev.n_m, decided)

@@ -1,0 +1,153 @@
+"""From decided values to the contract's result columns, the same for every backend.
+
+A backend decides, per household, each indicator (Kleene: known true, known false, or neither), the class, and the
+empty inputs that would decide an unknown; per member, the output variables. This module turns those into the
+columns of data contract §2.1/§2.2 and the reason keys, with no rule logic of its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tieuchi.errors import RulesError
+from tieuchi.loader import RulesAt
+
+Tri = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass
+class Decided:
+    indicators: dict[str, Tri]  # indicator id -> (known true, known false) per household, in the regime's order
+    class_index: np.ndarray  # per household: index into the regime's classes; len(classes) = unknown
+    undecided: tuple[np.ndarray, list[str]]  # (code per household, 0 = none; names: ';'-joined inputs, [0] = "")
+    member_outputs: dict[str, Tri | None]  # output column -> (t, f) per member (or household); None: not in force
+    age: np.ndarray  # full years per member
+    used_params: set[str]
+
+
+def encode_undecided(n: int, rows: np.ndarray, field_sets: list[set[str]]) -> tuple[np.ndarray, list[str]]:
+    """Per-household codes of the sorted, ';'-joined input names of `field_sets` (one set per row of `rows`)."""
+    codes = np.zeros(n, dtype=np.int64)
+    names = [""]
+    index: dict[str, int] = {}
+    for r, fields in zip(rows, field_sets):
+        text = ";".join(sorted(fields))
+        if text not in index:
+            index[text] = len(names)
+            names.append(text)
+        codes[r] = index[text]
+    return codes, names
+
+
+def encode_undecided_masks(n: int, rows: np.ndarray, fields: dict[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
+    """The same codes from one mask over `rows` per input name (vectorized: one pass per name, not per row)."""
+    codes = np.zeros(n, dtype=np.int64)
+    if not len(rows):
+        return codes, [""]
+    combos = np.full(len(rows), "", dtype=object)
+    for name in sorted(fields):
+        combos[fields[name]] = combos[fields[name]] + (";" + name)
+    found, uniques = pd.factorize(pd.Series(combos, dtype=object))
+    codes[rows] = found + 1
+    return codes, [""] + [u.lstrip(";") for u in uniques]
+
+
+def _bool_array(tri: Tri, n: int) -> pd.arrays.BooleanArray:
+    t = np.broadcast_to(tri[0], (n,)).copy()
+    f = np.broadcast_to(tri[1], (n,))
+    return pd.arrays.BooleanArray(t, ~(t | f))
+
+
+def assemble(rules: RulesAt, households: pd.DataFrame, n_members: int, d: Decided):
+    """(household columns, member columns, render): the classification result columns and the function that renders
+    reason keys as text."""
+    from tieuchi.backends.vectorized import _as_col
+    from tieuchi.explain import BASIS_INCOME, BASIS_NONE, BASIS_SCORE, household_reason
+
+    regime = rules.regime
+    ind_ids = regime.ruleset.indicators
+    if len(ind_ids) > 16:  # reasons pack indicator masks in 16 bits
+        raise RulesError(f"{regime.id}: {len(ind_ids)} indicators; at most 16 are supported")
+    n = len(households)
+    dep_mask = np.zeros(n, dtype=np.int32)
+    unk_mask = np.zeros(n, dtype=np.int32)
+    known = np.zeros(n, dtype=np.int8)
+    unknown_count = np.zeros(n, dtype=np.int8)
+    deprived_cols = {}
+    for bit, ind in enumerate(ind_ids):
+        t, f = (np.broadcast_to(x, (n,)) for x in d.indicators[ind])
+        unknown = ~(t | f)
+        deprived_cols[f"deprived_{ind}"] = pd.arrays.BooleanArray(t.copy(), unknown)
+        known += t
+        unknown_count += unknown
+        dep_mask[np.flatnonzero(t)] |= 1 << bit  # deprivations and unknowns are sparse: set bits where they are
+        unk_mask[np.flatnonzero(unknown)] |= 1 << bit
+
+    classes = regime.classification.classes
+    class_ids = [c.id for c in classes] + ["unknown"]
+    cls = d.class_index
+    undecided_code, undecided_names = d.undecided
+
+    area = _as_col(households["area"]) if "area" in households.columns else None
+    line_param = rules.params[regime.classification.income_line]
+    if isinstance(line_param, dict):
+        values = [line_param.get(c) for c in (area.categories if area is not None else [])]
+        lut = np.array([np.nan if v is None else float(v) for v in values] + [np.nan])
+        line = lut[area.values] if area is not None else np.full(n, np.nan)
+    else:
+        line = np.full(n, float(line_param))
+    no_line = np.isnan(line)
+
+    def missing(name: str) -> np.ndarray:
+        if name not in households.columns:
+            return np.ones(n, dtype=bool)
+        c = _as_col(households[name])
+        return c.missing if c.missing is not None else np.zeros(n, dtype=bool)
+
+    basis = np.where(~missing("income_per_capita_month"), BASIS_INCOME,
+                     np.where(~missing("income_score_a"), BASIS_SCORE, BASIS_NONE))
+    area_code = area.values.astype(np.int64) + 1 if area is not None else np.zeros(n, dtype=np.int64)
+    key = (undecided_code << 40) | (unk_mask.astype(np.int64) << 24) | (dep_mask.astype(np.int64) << 8) | \
+        (basis.astype(np.int64) << 6) | (area_code << 3) | cls.astype(np.int64)
+    area_names = [None] + (area.categories if area is not None else [])
+
+    def render(keys, lang: str) -> list[str]:
+        """Text of each of the distinct reason keys `keys` (values of the `reasons` column), in `lang`."""
+        texts = []
+        for k in keys:
+            k = int(k)
+            c_i, a_i, b_i = k & 7, (k >> 3) & 7, (k >> 6) & 3
+            dm, um, uc = (k >> 8) & 0xFFFF, (k >> 24) & 0xFFFF, k >> 40
+            a = area_names[a_i] if a_i < len(area_names) else None
+            line_v = line_param.get(a) if isinstance(line_param, dict) else line_param
+            texts.append(household_reason(
+                regime=regime, class_id=class_ids[c_i], area=a, line=line_v, basis=b_i,
+                deprived=[ind_ids[b] for b in range(len(ind_ids)) if dm >> b & 1],
+                unknown=[ind_ids[b] for b in range(len(ind_ids)) if um >> b & 1],
+                undecided=undecided_names[uc].split(";") if uc else [], params=rules.params, lang=lang))
+        return texts
+
+    out: dict[str, Any] = {
+        "household_class": pd.Categorical.from_codes(cls, categories=class_ids),
+        "income_line": pd.arrays.IntegerArray(np.where(no_line, 0, line).astype(np.int64), no_line),
+        "deprivation_count": known,
+        "unknown_count": unknown_count,
+        **deprived_cols,
+        "undecided_by": pd.Categorical.from_codes(undecided_code - 1, categories=undecided_names[1:]),
+        "provisional": np.full(n, bool(rules.provisional_params & d.used_params)),
+        # compact codes in the frame (an integer key per situation); rendered once per distinct key when written
+        "reasons": key,
+    }
+    mem: dict[str, Any] = {"age": np.asarray(d.age).astype(np.int16)}
+    levels = {x.output: x.level for x in regime.derived.values() if x.output}
+    for name, tri in d.member_outputs.items():
+        size = n_members if levels[name] == "member" else n
+        col = pd.arrays.BooleanArray(np.zeros(size, dtype=bool), np.ones(size, dtype=bool)) if tri is None \
+            else _bool_array(tri, size)
+        (mem if levels[name] == "member" else out)[name] = col
+    order = ["age", "working_age", "dependant", "low_income_worker"]  # contract §2.2 order, then any other output
+    mem = {k: mem[k] for k in order if k in mem} | {k: v for k, v in mem.items() if k not in order}
+    return out, mem, render
