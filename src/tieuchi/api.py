@@ -76,24 +76,49 @@ def as_date(value) -> dt.date:
                      vi=f"'{value}' không phải là ngày", vi_hint="viết ngày tham chiếu dạng YYYY-MM-DD, ví dụ 2024-12-01")
 
 
+ENGINES = ("vectorized", "durable")
+
+
+def backend(engine: str):
+    """The `classify_tables` function of a backend, imported only when asked for (durable_rules is optional)."""
+    if engine == "vectorized":
+        from tieuchi.backends.vectorized import classify_tables
+
+        return classify_tables
+    if engine == "durable":
+        try:
+            from tieuchi.backends.durable import classify_tables
+        except ImportError as exc:
+            raise UsageError(f"the durable engine is not available: {exc}",
+                             "install the optional extra: pip install 'tieuchi[durable]' (Python 3.11 or 3.12; "
+                             "durable-rules 2.0.28 does not build for 3.13)",
+                             vi=f"chưa cài bộ máy durable: {exc}",
+                             vi_hint="cài thêm: pip install 'tieuchi[durable]' (Python 3.11 hoặc 3.12)") from None
+        return classify_tables
+    raise UsageError(f"unknown engine '{engine}'", f"use one of: {', '.join(ENGINES)}",
+                     vi=f"không có bộ máy '{engine}'", vi_hint=f"chọn một trong: {', '.join(ENGINES)}")
+
+
 def _constant(n: int, value: str) -> pd.Categorical:
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
 
 
 def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, communes: pd.DataFrame | None = None,
              lang: str = "vi", strict: bool = False,
-             progress: Callable[[str, int, int], None] | None = None) -> Result:
+             progress: Callable[[str, int, int], None] | None = None, engine: str = "vectorized") -> Result:
     """Classify every household of a survey as of the reference date `on`.
 
     `households`/`members`/`communes` are the contract's tables, raw (text, as read from CSV) or typed (as Parquet
     gives them). Rows that fail validation go to `Result.rejects`; every other household is evaluated.
     `rules`: None for the shipped regime in force on `on`, a regime folder, or an already loaded `RulesAt`.
+    `engine`: "vectorized" (numpy, whole tables) or "durable" (durable_rules, one household at a time; needs the
+    optional extra `tieuchi[durable]`). Both give the same results.
     """
-    from tieuchi.backends.vectorized import classify_tables
     from tieuchi.io.validate import normalize
 
     if lang not in LANGS:
         raise UsageError(f"unknown language '{lang}'", "use vi or en")
+    classify_tables = backend(engine)
     day = as_date(on)
     step = progress or (lambda *a: None)
     rules_at = rules if isinstance(rules, RulesAt) else load_rules(day, rules)
