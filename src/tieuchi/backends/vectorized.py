@@ -286,7 +286,17 @@ class Evaluator:
         return _SHAPE[key][1]
 
     def static(self, node) -> bool | None:
-        """The value of a condition that depends on parameters only (a flag, its negation, junctions of them)."""
+        """The value of a condition that depends on parameters only (a flag, its negation, junctions of them).
+        Kept with the resolved rules, which callers reuse across calls (one household at a time, say)."""
+        cache = self.rules.__dict__.setdefault("_static", {})
+        hit = cache.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        value = self._static(node)
+        cache[id(node)] = (node, value)
+        return value
+
+    def _static(self, node) -> bool | None:
         if isinstance(node, m.Flag):
             return bool(self.rules.params[node.flag])
         if isinstance(node, m.Not):
@@ -479,7 +489,13 @@ _SHAPE: dict[tuple, tuple] = {}
 
 def _weight(nodes: list) -> int:
     """How many comparisons a list of conditions holds: narrowing to a subset pays only for several."""
-    return sum(1 for node in nodes for n in _walk(node) if isinstance(n, (m.Compare, m.ReachedAge, m.Var)))
+    total = 0
+    for node in nodes:
+        key = ("weight", id(node))
+        if key not in _SHAPE or _SHAPE[key][0] is not node:
+            _SHAPE[key] = (node, sum(1 for n in _walk(node) if isinstance(n, (m.Compare, m.ReachedAge, m.Var))))
+        total += _SHAPE[key][1]
+    return total
 
 
 def _part_node(node, tag: str, parts: list):
