@@ -88,8 +88,17 @@ def parse_code(s: pd.Series, spec: ColumnSpec):
     return pd.Series(cat, index=s.index, name=s.name), (bad if bad.any() else None)
 
 
+_CANONICAL_SETS: dict[tuple[str, str], bool] = {}
+
+
 def _is_canonical_info_set(c: str, spec: ColumnSpec) -> bool:
-    return _canonical_set(c, spec) == c
+    """Remembered per value: a Categorical keeps all its categories however few rows it has (one household, say)."""
+    key = (spec.name, c)
+    if key not in _CANONICAL_SETS:
+        if len(_CANONICAL_SETS) > 100_000:
+            _CANONICAL_SETS.clear()
+        _CANONICAL_SETS[key] = _canonical_set(c, spec) == c
+    return _CANONICAL_SETS[key]
 
 
 def parse_codes(s: pd.Series, spec: ColumnSpec):
