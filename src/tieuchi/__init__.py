@@ -5,7 +5,7 @@ __version__ = "0.1.0"
 
 from tieuchi.errors import DataError, RulesError, TieuchiError, UsageError  # noqa: E402
 
-__all__ = ["classify", "Result", "load_rules", "TieuchiError", "UsageError", "RulesError", "DataError", "__version__"]
+__all__ = ["classify", "explain", "Result", "load_rules", "TieuchiError", "UsageError", "RulesError", "DataError", "__version__"]
 
 
 def __getattr__(name):  # lazy: keep `import tieuchi` light for the CLI's --help
@@ -13,6 +13,10 @@ def __getattr__(name):  # lazy: keep `import tieuchi` light for the CLI's --help
         from tieuchi import api
 
         return getattr(api, name)
+    if name == "explain":  # the module is callable: tieuchi.explain(result, household_id, lang=None)
+        import importlib
+
+        return importlib.import_module("tieuchi.explain")
     if name == "load_rules":
         from tieuchi.loader import load_rules
 

@@ -25,6 +25,8 @@ from tieuchi.errors import DataError, TieuchiError, UsageError
 
 LANGS = ("vi", "en")
 FORMATS = ("csv", "parquet", "xlsx")
+CHECK_FORMATS = ("text", "json")
+ENGINES = ("vectorized", "durable")
 EXIT_INTERNAL = 70
 SCREEN_REJECTS = 20
 
@@ -211,13 +213,40 @@ def classify(
                                     help="Write members' full_name (personal data; left out by default)."),
     rules: Optional[Path] = typer.Option(None, "--rules", metavar="DIR",
                                          help="A regime folder to use instead of the shipped rules (advanced)."),
+    engine: str = typer.Option("vectorized", "--engine", metavar="vectorized|durable",
+                               help="Backend: vectorized (numpy, default) or durable (durable_rules; optional extra)."),
 ) -> None:
     """Classify every household of SURVEY at a reference date and write households, members and rejects.
 
     Phân loại từng hộ trong SURVEY tại ngày tham chiếu; ghi kết quả hộ, thành viên và các dòng bị loại.
     """
     lg = _lang(lang)
-    _run(lg, lambda: _classify(survey, on, for_year, out, lang, fmt, strict, show_names, rules))
+    _run(lg, lambda: _classify(survey, on, for_year, out, lang, fmt, strict, show_names, rules, engine))
+
+
+@app.command()
+def check(
+    household: str = typer.Argument(..., metavar="HOUSEHOLD.json",
+                                    help="One household as JSON (data contract §1.4); '-' reads standard input."),
+    on: Optional[str] = typer.Option(None, "--on", metavar="DATE",
+                                     help="Reference date YYYY-MM-DD / Ngày tham chiếu."),
+    for_year: Optional[int] = typer.Option(None, "--for-year", metavar="YEAR",
+                                           help="Review for YEAR: same as --on YEAR-01-01 / Rà soát cho năm."),
+    fmt: str = typer.Option("text", "--format", metavar="text|json", help="Output: readable text or JSON."),
+    lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of the explanation and messages."),
+    engine: str = typer.Option("vectorized", "--engine", metavar="vectorized|durable",
+                               help="Backend: vectorized (default) or durable (durable_rules; optional extra)."),
+    show_names: bool = typer.Option(False, "--show-names",
+                                    help="Show members' full_name (personal data; left out by default)."),
+) -> None:
+    """Classify one household and explain why: class, rule and citation, income against the line, every indicator
+    with the member and value that decided it, and the inputs that would decide anything unknown.
+
+    Phân loại một hộ và giải thích lý do: diện hộ, căn cứ pháp lý, thu nhập so với chuẩn nghèo, từng chỉ số kèm
+    thành viên và giá trị quyết định, các thông tin cần bổ sung khi chưa xác định được.
+    """
+    lg = _lang(lang)
+    _run(lg, lambda: _check(household, on, for_year, fmt, lang, engine, show_names))
 
 
 @app.command()
@@ -247,9 +276,10 @@ def template(
 
 
 def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Path, lang_opt: str, fmt_opt: str,
-              strict: bool, show_names: bool, rules: Optional[Path]) -> int:
+              strict: bool, show_names: bool, rules: Optional[Path], engine_opt: str = "vectorized") -> int:
     lang = _choice("vi", "--lang", lang_opt, LANGS)
     fmt = _choice(lang, "--format", fmt_opt, FORMATS)
+    engine = _choice(lang, "--engine", engine_opt, ENGINES)
     day = reference_date(on, for_year, lang)
 
     import tieuchi
@@ -259,6 +289,9 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     from tieuchi.loader import load_rules
 
     rules_at = load_rules(day, rules)  # a date no regime covers fails here, before a long read
+    from tieuchi.api import backend
+
+    backend(engine)  # an engine that is not installed fails here too (usage error, exit 2)
 
     refusal = None
     with _Progress(lang) as progress:
@@ -268,7 +301,8 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
         read_problems = getattr(raw, "problems", None)
         try:
             result = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_at,
-                                      communes=raw.communes, lang=lang, strict=strict, progress=progress)
+                                      communes=raw.communes, lang=lang, strict=strict, progress=progress,
+                                      engine=engine)
             if strict and read_problems is not None and len(read_problems):
                 # the reader's own rejects (e.g. a broken JSON line) refuse the survey too
                 refusal = StrictRefusal(_concat(read_problems, result.rejects), lang)
@@ -298,6 +332,87 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
         _err().print(_t(lang, "rejected", n=len(shown), h=summary.n_rejected), style="yellow", markup=False)
         _show_rejects(shown, rejects_path(out, fmt), lang)
         return DataError.exit_code
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------------------
+# check: one household document
+
+
+def _read_document(source: str, lang: str):
+    import json
+
+    if source == "-":
+        text = sys.stdin.read()
+        where = "stdin"
+    else:
+        p = Path(source)
+        if not p.is_file():
+            raise UsageError(f"file not found: '{p}'", "give a household JSON file, or '-' to read standard input",
+                             vi=f"không tìm thấy tệp '{p}'", vi_hint="cho tệp JSON của một hộ, hoặc '-' để đọc từ "
+                                                                    "đầu vào chuẩn")
+        try:
+            text = p.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DataError(f"'{p}' is not UTF-8", "save the file as UTF-8",
+                            vi=f"'{p}' không phải UTF-8", vi_hint="lưu lại tệp dưới dạng UTF-8") from None
+        where = str(p)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise DataError(f"{where}: not valid JSON: {exc}", "one household as a JSON object (data contract §1.4)",
+                        vi=f"{where}: JSON không hợp lệ: {exc}",
+                        vi_hint="một hộ là một đối tượng JSON (hợp đồng dữ liệu §1.4)") from None
+
+
+def _rejected(rejects, lang: str) -> DataError:
+    """The household was refused by the survey validation (e.g. two members with the same number)."""
+    from tieuchi.io.parse import to_text
+    from tieuchi.io.problems import problem_text
+
+    lines = []
+    for r in rejects.itertuples(index=False):
+        if r.problem in ("household_rejected", "member_rejected"):
+            continue
+        who = "" if r.table == "households" else \
+            (f"thành viên số {to_text(r.member_no)}" if lang == "vi" else f"member {to_text(r.member_no)}")
+        col = to_text(r.column) or ""
+        where = ".".join(x for x in (who, col) if x) or ("hộ" if lang == "vi" else "household")
+        lines.append(f"  {where}: {problem_text(r.problem, lang)}")
+    body = "\n".join(lines)
+    return DataError(f"the household was rejected:\n{body}", "fix the fields listed and run again",
+                     vi=f"hộ bị loại khi kiểm tra dữ liệu:\n{body}", vi_hint="sửa các trường trên rồi chạy lại")
+
+
+def _check(source: str, on: Optional[str], for_year: Optional[int], fmt_opt: str, lang_opt: str, engine_opt: str,
+           show_names: bool) -> int:
+    import json
+
+    lang = _choice("vi", "--lang", lang_opt, LANGS)
+    fmt = _choice(lang, "--format", fmt_opt, CHECK_FORMATS)
+    engine = _choice(lang, "--engine", engine_opt, ENGINES)
+    day = reference_date(on, for_year, lang)
+
+    import tieuchi
+    from tieuchi.cases import tables
+    from tieuchi.explain import explain_household, explain_text
+    from tieuchi.loader import load_rules
+    from tieuchi.model.household import document, parse_household
+
+    rules_at = load_rules(day)  # a date no regime covers: usage error (exit 2)
+    from tieuchi.api import backend
+
+    backend(engine)  # an engine that is not available: usage error (exit 2)
+    doc = document(parse_household(_read_document(source, lang), lang))  # a bad document: exit 1, fields named
+    households, members = tables([doc])
+    result = tieuchi.classify(households, members, on=day, rules=rules_at, lang=lang, engine=engine)
+    if len(result.rejects):
+        raise _rejected(result.rejects, lang)
+    ex = explain_household(result, doc["household_id"], lang=lang, show_names=show_names)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(ex, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(explain_text(ex, rules_at.regime, lang) + "\n")
     return 0
 
 
