@@ -1,7 +1,33 @@
-"""Collects the YAML cases beside the rules (rules/**/cases/*.yaml) as pytest items named by their sentences."""
+"""Collects the YAML cases beside the rules (rules/**/cases/*.yaml) as pytest items named by their sentences.
+
+Each case runs under the vectorized backend and, as a separate item named "<sentence> [durable]", under the
+durable_rules backend. The durable items skip when durable-rules is not importable, unless TIEUCHI_REQUIRE_DURABLE=1
+(CI on the main interpreter), where they fail instead.
+"""
 from __future__ import annotations
 
+import os
+
 import pytest
+
+DURABLE_SUFFIX = " [durable]"
+
+
+def durable_available() -> tuple[bool, str]:
+    try:
+        import durable.engine  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - ImportError, or a broken native module
+        return False, f"durable-rules is not importable: {exc}"
+    return True, ""
+
+
+def require_durable() -> None:
+    """Skip the calling test when durable-rules is missing; fail instead when TIEUCHI_REQUIRE_DURABLE=1."""
+    ok, why = durable_available()
+    if not ok:
+        if os.environ.get("TIEUCHI_REQUIRE_DURABLE") == "1":
+            pytest.fail(f"{why} (TIEUCHI_REQUIRE_DURABLE=1)", pytrace=False)
+        pytest.skip(why)
 
 
 def pytest_collect_file(parent, file_path):
@@ -14,29 +40,36 @@ class CaseFile(pytest.File):
     def collect(self):
         from tieuchi.cases import load_case_file
 
-        for case in load_case_file(self.path):
-            yield CaseItem.from_parent(self, name=case.name, case=case)
+        cases = load_case_file(self.path)
+        for case in cases:
+            yield CaseItem.from_parent(self, name=case.name, case=case, engine="vectorized")
+        for case in cases:
+            yield CaseItem.from_parent(self, name=case.name + DURABLE_SUFFIX, case=case, engine="durable")
 
 
 class CaseItem(pytest.Item):
-    def __init__(self, *, case, **kwargs):
+    def __init__(self, *, case, engine="vectorized", **kwargs):
         super().__init__(**kwargs)
         self.case = case
+        self.engine = engine
 
     def runtest(self):
         from tieuchi.cases import run_case
 
-        problems = run_case(self.case)
+        if self.engine == "durable":
+            require_durable()
+        problems = run_case(self.case, engine=self.engine)
         if problems:
             raise CaseFailure(problems)
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, CaseFailure):
-            return f"{self.case.path}:{self.case.line}: {self.case.name}\n  " + "\n  ".join(excinfo.value.args[0])
+            return (f"{self.case.path}:{self.case.line}: {self.case.name} ({self.engine})\n  "
+                    + "\n  ".join(excinfo.value.args[0]))
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
-        return self.path, self.case.line, f"case: {self.case.name}"
+        return self.path, self.case.line, f"case ({self.engine}): {self.case.name}"
 
 
 class CaseFailure(Exception):

@@ -170,12 +170,13 @@ def compare(case: Case, hh_row: dict, members: dict[int, dict]) -> list[str]:
     return problems
 
 
-def run_case(case: Case) -> list[str]:
-    """Run one case; returns the list of differences (empty when it passes)."""
+def run_case(case: Case, engine: str = "vectorized") -> list[str]:
+    """Run one case with a backend (`engine`: "vectorized" or "durable"); returns the list of differences (empty
+    when it passes)."""
     from tieuchi.api import classify
 
     hh, mem = tables([case.household])
-    result = classify(hh, mem, on=case.on, lang="en")
+    result = classify(hh, mem, on=case.on, lang="en", engine=engine)
     if len(result.rejects):
         rej = result.rejects.iloc[0]
         return [f"the case household was rejected: {rej['column']}={rej['value']!r}: {rej['problem']}"]

@@ -404,15 +404,19 @@ class _Compiler:
         elif d.level == HOUSEHOLD and level == MEMBER:  # broadcast the household's value to each member: a join
             inner = self.var(name, HOUSEHOLD)
             inst = self._new()
-
-            def run(c, inst=inst):
-                c.assert_fact({"t": "r", "n": inst, "s": c.b.i, "v": c.a.v, "e": list(c.a._d["e"])})
-
+            run = self._broadcast(inst)
             self._rule([("a", {"$and": [{"t": "r"}, {"n": inner}]}), ("b", {"t": "m"})], run)
         else:
             raise TypeError(f"the member variable '{name}' is used at household level")
         self.insts[key] = inst
         return inst
+
+    @staticmethod
+    def _broadcast(inst: int) -> Callable:
+        def run(c):  # one argument: durable_rules runs two-argument actions asynchronously
+            a = c.a._d
+            c.assert_fact({"t": "r", "n": inst, "s": c.b._d["i"], "v": a["v"], "e": list(a["e"])})
+        return run
 
     def indicator(self, ind: m.Indicator) -> int:
         if ind.id not in self.indicator_inst:
