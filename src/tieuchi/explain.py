@@ -231,8 +231,6 @@ def _param_value(ev, operand, level: str, i: int = 0):
 
 def _household_checks(ev, node) -> list[dict]:
     """Every household-level comparison of an indicator (member aggregations excluded): field, value, threshold."""
-    import numpy as np
-
     from tieuchi.backends.vectorized import HOUSEHOLD
     from tieuchi.loader import children
 
@@ -280,7 +278,6 @@ def _household_checks(ev, node) -> list[dict]:
             visit(c)
 
     visit(node)
-    del np
     return out
 
 
@@ -395,7 +392,6 @@ def explain_household(result, household_id, lang: str | None = None, show_names:
 
 def _reason_sentences(result, row, ex: dict, ev, lang: str) -> list[str]:
     vi = lang == "vi"
-    regime = result.rules.regime
     out = []
     key = row["reasons"]
     if result.render_reasons is not None and not isinstance(key, str):
@@ -418,7 +414,6 @@ def _reason_sentences(result, row, ex: dict, ev, lang: str) -> list[str]:
             out.append((f"Chưa xác định được chỉ số {d['label'].lower()}" if vi
                         else f"{d['label']} cannot be decided")
                        + ((": cần bổ sung " if vi else ": would be decided by ") + need if need else "") + ".")
-    del regime
     return out
 
 
