@@ -1,7 +1,6 @@
 """`tieuchi check`: one household document in, its class and the reasons out (text or JSON), exit codes of §3."""
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 

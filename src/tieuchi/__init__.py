@@ -13,10 +13,10 @@ def __getattr__(name):  # lazy: keep `import tieuchi` light for the CLI's --help
         from tieuchi import api
 
         return getattr(api, name)
-    if name == "explain":  # the module is callable: tieuchi.explain(result, household_id, lang=None)
-        import importlib
+    if name == "explain":
+        from tieuchi.explanation import explain
 
-        return importlib.import_module("tieuchi.explain")
+        return explain
     if name == "load_rules":
         from tieuchi.loader import load_rules
 

@@ -395,7 +395,7 @@ def _check(source: str, on: Optional[str], for_year: Optional[int], fmt_opt: str
 
     import tieuchi
     from tieuchi.cases import tables
-    from tieuchi.explain import explain_household, explain_text
+    from tieuchi.explanation import explain_household, explain_text
     from tieuchi.loader import load_rules
     from tieuchi.model.household import document, parse_household
 

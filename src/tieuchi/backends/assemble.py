@@ -65,7 +65,7 @@ def assemble(rules: RulesAt, households: pd.DataFrame, n_members: int, d: Decide
     """(household columns, member columns, render): the classification result columns and the function that renders
     reason keys as text."""
     from tieuchi.backends.vectorized import _as_col
-    from tieuchi.explain import BASIS_INCOME, BASIS_NONE, BASIS_SCORE, household_reason
+    from tieuchi.reasons import BASIS_INCOME, BASIS_NONE, BASIS_SCORE, household_reason
 
     regime = rules.regime
     ind_ids = regime.ruleset.indicators

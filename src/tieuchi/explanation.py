@@ -1,106 +1,10 @@
-"""Results → sentences, in Vietnamese (default) or English, with citations in the order the law is cited.
-
-Backends keep reasons as compact integer keys; text is rendered here once per distinct key, so a million households
-with a few hundred distinct situations cost a few hundred renderings.
-"""
+"""One household's full explanation (`tieuchi.explain`, `tieuchi check`): per indicator, the members and the values
+that decided it, with citations, in Vietnamese (default) or English."""
 from __future__ import annotations
 
 from tieuchi import model as m
-
-AREA_LABELS = {"rural": {"vi": "nông thôn", "en": "rural"}, "urban": {"vi": "thành thị", "en": "urban"}}
-BASIS_INCOME, BASIS_SCORE, BASIS_NONE = 0, 1, 2
-
-
-def money(value: float | int, lang: str) -> str:
-    s = f"{int(round(value)):,}"
-    return s.replace(",", ".") + " đồng" if lang == "vi" else s + " VND"
-
-
-def citation_text(c: m.Citation, instruments: dict[str, m.Instrument], lang: str = "vi") -> str:
-    """'điểm a khoản 2 Điều 3 Nghị định 07/2021/NĐ-CP' / 'Decree 07/2021/NĐ-CP, Article 3(2)(a)'."""
-    inst = instruments[c.instrument]
-    name = f"{inst.kind.vi} {inst.number}" if lang == "vi" else f"{inst.kind.en} {inst.number}"
-    if lang == "vi":
-        parts = []
-        if c.item:
-            parts.append(f"mục {c.item}")
-        if c.point:
-            parts.append(f"điểm {c.point}")
-        if c.clause is not None:
-            parts.append(f"khoản {c.clause}")
-        if c.article is not None:
-            parts.append(f"Điều {c.article}")
-        if c.appendix:
-            parts.append(str(c.appendix))
-        text = " ".join(parts + [name])
-    else:
-        where = ""
-        if c.article is not None:
-            where = f", Article {c.article}" + (f"({c.clause})" if c.clause is not None else "") + \
-                    (f"({c.point})" if c.point else "")
-        if c.appendix:
-            where += ", Appendix" + (f" item {c.item}" if c.item else "")
-        text = name + where
-    return text
-
-
-_LABELS: dict[tuple[int, str], dict[str, str]] = {}
-_CITES: dict[tuple[int, str, str], str] = {}
-
-
-def indicator_list(ids: list[str], indicators: dict[str, m.Indicator], lang: str) -> str:
-    labels = _LABELS.get((id(indicators), lang))
-    if labels is None:
-        labels = {k: getattr(i.label, lang).lower() if lang == "vi" else getattr(i.label, lang)
-                  for k, i in indicators.items()}
-        _LABELS[(id(indicators), lang)] = labels
-    return ", ".join(labels[i] for i in ids)
-
-
-def _class_citation(regime, class_id: str, lang: str) -> str:
-    key = (id(regime), class_id, lang)
-    if key not in _CITES:
-        rule = next(c for c in regime.classification.classes if c.id == class_id)
-        _CITES[key] = citation_text(rule.citation, regime.instruments, lang)
-    return _CITES[key]
-
-
-def household_reason(*, regime, class_id: str, area: str | None, line: float | None, basis: int,
-                     deprived: list[str], unknown: list[str], undecided: list[str], params: dict, lang: str) -> str:
-    """One household's reasons as a short paragraph."""
-    cl = regime.classification
-    vi = lang == "vi"
-    inds = regime.indicators
-    area_label = AREA_LABELS.get(area, {}).get(lang, area or ("khu vực chưa rõ" if vi else "area unknown"))
-    if basis == BASIS_SCORE:
-        cutoff = params.get("score_a_cutoff", {}).get(area) if isinstance(params.get("score_a_cutoff"), dict) else None
-        income = (f"điểm A thay cho thu nhập (ngưỡng {cutoff} điểm, {area_label})" if vi
-                  else f"score A in place of income (cut-off {cutoff} points, {area_label})")
-    elif basis == BASIS_NONE:
-        income = "chưa có thu nhập và điểm A" if vi else "no income and no score A given"
-    else:
-        if line is None or line != line:
-            income = area_label
-        elif vi:
-            income = f"chuẩn nghèo {money(line, lang)}/người/tháng, {area_label}"
-        else:
-            income = f"line {money(line, lang)} per person per month, {area_label}"
-    dep = (f"thiếu hụt {len(deprived)} chỉ số" if vi else f"{len(deprived)} deprivation(s)") + \
-          (": " + indicator_list(deprived, inds, lang) if deprived else "")
-    unk = ""
-    if unknown:
-        unk = (f"; chưa rõ {len(unknown)} chỉ số: " if vi else f"; {len(unknown)} indicator(s) unknown: ") + \
-              indicator_list(unknown, inds, lang)
-    if class_id == "unknown":
-        head = getattr(cl.unknown, lang)
-        need = ""
-        if undecided:
-            need = ("; cần bổ sung: " if vi else "; would be decided by: ") + ", ".join(undecided)
-        return f"{head} ({income}): {dep}{unk}{need}."
-    rule = next(c for c in cl.classes if c.id == class_id)
-    cite = _class_citation(regime, class_id, lang)
-    return f"{getattr(rule.label, lang)} — {getattr(rule.reason, lang)} ({income}); {dep}{unk} [{cite}]."
-
+from tieuchi.reasons import (AREA_LABELS, BASIS_INCOME, BASIS_NONE, BASIS_SCORE, citation_text,  # noqa: F401
+                             household_reason, indicator_list, money)
 
 # ------------------------------------------------------------------------------------------------------------------
 # One household's full explanation (`tieuchi.explain`, `tieuchi check`)
@@ -490,17 +394,6 @@ def explain(result, household_id, lang: str | None = None, show_names: bool = Fa
     aggregates, members, undecided_by}}), reasons (sentences), members (member_no, age, working_age, dependant,
     low_income_worker; full_name only with show_names)."""
     return explain_household(result, household_id, lang=lang, show_names=show_names)
-
-
-class _CallableModule(__import__("types").ModuleType):
-    """`tieuchi.explain` is both this module and the public function: importing a submodule sets the package
-    attribute of the same name to the module, so the module itself answers the call."""
-
-    def __call__(self, result, household_id, lang: str | None = None, show_names: bool = False) -> dict:
-        return explain_household(result, household_id, lang=lang, show_names=show_names)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule
 
 
 # ------------------------------------------------------------------------------------------------------------------
