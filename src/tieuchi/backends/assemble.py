@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from tieuchi.errors import RulesError
-from tieuchi.loader import RulesAt
+from tieuchi import model as m
+from tieuchi.loader import RulesAt, children, walk
 
 Tri = tuple[np.ndarray, np.ndarray]
 
@@ -151,3 +152,87 @@ def assemble(rules: RulesAt, households: pd.DataFrame, n_members: int, d: Decide
     order = ["age", "working_age", "dependant", "low_income_worker"]  # contract §2.2 order, then any other output
     mem = {k: mem[k] for k in order if k in mem} | {k: v for k, v in mem.items() if k not in order}
     return out, mem, render
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Parameters read (for the `provisional` column): the same for every backend, by one walk of the rules
+
+
+def params_read(rules: RulesAt) -> set[str]:
+    """The parameters the vectorized evaluation reads: every parameter of the evaluated conditions, where an
+    `all` / `any` with a child fixed by flags alone (false in `all`, true in `any`) reads only the flags up to it."""
+    cached = rules.__dict__.get("_params_read")
+    if cached is not None:
+        return cached
+    regime = rules.regime
+    out: set[str] = set()
+    seen_vars: set[str] = set()
+
+    def static(nd):
+        if isinstance(nd, m.Flag):
+            return bool(rules.params[nd.flag])
+        if isinstance(nd, m.Not):
+            inner = static(nd.not_)
+            return None if inner is None else not inner
+        if isinstance(nd, (m.AllOf, m.AnyOf)):
+            values = [static(c) for c in (nd.all if isinstance(nd, m.AllOf) else nd.any)]
+            if isinstance(nd, m.AllOf):
+                return False if False in values else (True if all(v is True for v in values) else None)
+            return True if True in values else (False if all(v is False for v in values) else None)
+        return None
+
+    def flags(nd):
+        return {x.flag for x in walk(nd) if isinstance(x, m.Flag)}
+
+    def ref(k):
+        if isinstance(k, m.ParamRef):
+            out.add(k.param)
+
+    def ev(nd):  # noqa: C901
+        if isinstance(nd, (m.AllOf, m.AnyOf)):
+            is_all = isinstance(nd, m.AllOf)
+            pending = []
+            for child in (nd.all if is_all else nd.any):
+                fixed = static(child)
+                if fixed is None:
+                    pending.append(child)
+                    out.update(flags(child))
+                elif fixed is not is_all:
+                    out.update(flags(child))
+                    return
+            for child in pending:
+                ev(child)
+        elif isinstance(nd, m.Not):
+            ev(nd.not_)
+        elif isinstance(nd, m.Compare):
+            ref(nd.op[1])
+        elif isinstance(nd, m.Flag):
+            out.add(nd.flag)
+        elif isinstance(nd, m.Var):
+            if nd.var not in seen_vars:
+                seen_vars.add(nd.var)
+                ev(regime.derived[nd.var].condition)
+        elif isinstance(nd, m.CountOf):
+            for child in nd.count_of:
+                ev(child)
+            ref(nd.op[1])
+        elif isinstance(nd, m.CountDeprived):
+            for ind in rules.indicators:
+                ev(ind.deprived_when)
+            ref(nd.op[1])
+        elif isinstance(nd, m.ReachedAge):
+            out.add(nd.reached_age.param)
+        elif isinstance(nd, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
+            ev(children(nd)[0])
+            if isinstance(nd, (m.CountMembers, m.ShareOfMembers)):
+                ref(nd.op[1])
+
+    for ind in rules.indicators:
+        ev(ind.deprived_when)
+    for c in regime.classification.classes:
+        ev(c.when)
+    for d in regime.derived.values():
+        if d.output and not (d.enabled_by and not rules.params[d.enabled_by]):
+            ev(m.Var(var=d.id))
+    rules.__dict__["_params_read"] = out
+    return out

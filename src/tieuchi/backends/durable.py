@@ -41,7 +41,7 @@ import pandas as pd
 import durable.engine as _engine  # the optional extra tieuchi[durable]: imported only when this backend is used
 from tieuchi import model as m
 from tieuchi.ages import age_in_months
-from tieuchi.loader import RulesAt, children as _children, walk as _walk
+from tieuchi.loader import RulesAt, children as _children
 
 HOUSEHOLD, MEMBER = "household", "member"
 _TAG = {HOUSEHOLD: "h", MEMBER: "m"}
@@ -586,7 +586,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
                     birth: np.ndarray) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """Result columns (contract §2.1/§2.2, classification part), the same as the vectorized backend's, computed
     by durable_rules one household at a time; and the function that renders reason keys as text."""
-    from tieuchi.backends.assemble import Decided, assemble, encode_undecided
+    from tieuchi.backends.assemble import Decided, assemble, encode_undecided, params_read
 
     comp = compiled(rules)
     cp = comp.compiler
@@ -697,85 +697,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
             members_out[d.output] = (out_t[d.output], out_f[d.output]) if d.output in cp.output_inst else None
     decided = Decided(indicators={i: (ind_t[i], ind_f[i]) for i in ind_ids}, class_index=cls,
                       undecided=encode_undecided(n_h, np.asarray(unknown_rows, dtype=np.int64), unknown_sets),
-                      member_outputs=members_out, age=ages, used_params=used_params(rules))
+                      member_outputs=members_out, age=ages, used_params=params_read(rules))
     return assemble(rules, households, n_m, decided)
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Parameters read (for the `provisional` column): the parameters the vectorized backend reads, by the same walk
-
-
-def used_params(rules: RulesAt) -> set[str]:
-    """The parameters the vectorized evaluation reads: every parameter of the evaluated conditions, where an
-    `all` / `any` with a child fixed by flags alone (false in `all`, true in `any`) reads only the flags up to it."""
-    regime = rules.regime
-    out: set[str] = set()
-    seen_vars: set[str] = set()
-
-    def static(nd):
-        if isinstance(nd, m.Flag):
-            return bool(rules.params[nd.flag])
-        if isinstance(nd, m.Not):
-            inner = static(nd.not_)
-            return None if inner is None else not inner
-        if isinstance(nd, (m.AllOf, m.AnyOf)):
-            values = [static(c) for c in (nd.all if isinstance(nd, m.AllOf) else nd.any)]
-            if isinstance(nd, m.AllOf):
-                return False if False in values else (True if all(v is True for v in values) else None)
-            return True if True in values else (False if all(v is False for v in values) else None)
-        return None
-
-    def flags(nd):
-        return {x.flag for x in _walk(nd) if isinstance(x, m.Flag)}
-
-    def ref(k):
-        if isinstance(k, m.ParamRef):
-            out.add(k.param)
-
-    def ev(nd):  # noqa: C901
-        if isinstance(nd, (m.AllOf, m.AnyOf)):
-            is_all = isinstance(nd, m.AllOf)
-            pending = []
-            for child in (nd.all if is_all else nd.any):
-                fixed = static(child)
-                if fixed is None:
-                    pending.append(child)
-                    out.update(flags(child))
-                elif fixed is not is_all:
-                    out.update(flags(child))
-                    return
-            for child in pending:
-                ev(child)
-        elif isinstance(nd, m.Not):
-            ev(nd.not_)
-        elif isinstance(nd, m.Compare):
-            ref(nd.op[1])
-        elif isinstance(nd, m.Flag):
-            out.add(nd.flag)
-        elif isinstance(nd, m.Var):
-            if nd.var not in seen_vars:
-                seen_vars.add(nd.var)
-                ev(regime.derived[nd.var].condition)
-        elif isinstance(nd, m.CountOf):
-            for child in nd.count_of:
-                ev(child)
-            ref(nd.op[1])
-        elif isinstance(nd, m.CountDeprived):
-            for ind in rules.indicators:
-                ev(ind.deprived_when)
-            ref(nd.op[1])
-        elif isinstance(nd, m.ReachedAge):
-            out.add(nd.reached_age.param)
-        elif isinstance(nd, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
-            ev(next(iter(_children(nd))))
-            if isinstance(nd, (m.CountMembers, m.ShareOfMembers)):
-                ref(nd.op[1])
-
-    for ind in rules.indicators:
-        ev(ind.deprived_when)
-    for c in regime.classification.classes:
-        ev(c.when)
-    for d in regime.derived.values():
-        if d.output and not (d.enabled_by and not rules.params[d.enabled_by]):
-            ev(m.Var(var=d.id))
-    return out

@@ -106,7 +106,6 @@ class Evaluator:
         self._cols: dict[tuple[str, str], Col] = {}
         self.memo: dict[tuple, Tri] = {}
         self.memo_all = memo_all  # keep every node's value (for explaining unknowns on a small subset only)
-        self.used_params: set[str] = set()
 
     # -------------------------------------------------------------------------------------------- inputs
     def col(self, name: str, level: str) -> tuple[Col, str]:
@@ -154,7 +153,6 @@ class Evaluator:
         """A parameter's value at the reference date: a scalar, a list, or an array when keyed by a field."""
         if not isinstance(ref, m.ParamRef):
             return ref
-        self.used_params.add(ref.param)
         value = self.rules.params[ref.param]
         p = self.regime.parameters[ref.param]
         if p.keyed_by is None:
@@ -229,7 +227,6 @@ class Evaluator:
         if isinstance(node, m.Var):
             return self.var(node.var, level)
         if isinstance(node, m.Flag):
-            self.used_params.add(node.flag)
             return _const(self.n(level), bool(self.rules.params[node.flag]))
         if isinstance(node, m.CountOf):
             lo = np.zeros(self.n(level), dtype=np.int64)
@@ -319,9 +316,7 @@ class Evaluator:
             fixed = self.static(child)
             if fixed is None:
                 children.append(child)
-                self.used_params.update(n.flag for n in _walk(child) if isinstance(n, m.Flag))
             elif fixed is not is_all:  # a false child of `all`, a true child of `any`: decided for everyone
-                self.used_params.update(n.flag for n in _walk(child) if isinstance(n, m.Flag))
                 return _const(self.n(level), not is_all)
         if not children:
             return _const(self.n(level), is_all)
@@ -529,7 +524,6 @@ class _Rows(Evaluator):
         self._cols = {}
         self.memo = {}
         self.memo_all = parent.memo_all
-        self.used_params = parent.used_params
 
     # sliced on first use only: most subsets read a column or two
     pos = functools.cached_property(lambda self: self.parent.pos[self.rows])
@@ -580,7 +574,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
                     birth: np.ndarray) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """Result columns (contract §2.1/§2.2, classification part) for typed, validated tables, and a function that
     renders the reason keys of the `reasons` column as text in a language."""
-    from tieuchi.backends.assemble import Decided, assemble, encode_undecided_masks
+    from tieuchi.backends.assemble import Decided, assemble, encode_undecided_masks, params_read
     from tieuchi.backends.vectorized_unknowns import Subset, undecided_fields
 
     ev = Evaluator(rules, households, members, member_hh_pos, birth)
@@ -626,5 +620,5 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
             members_out[d.output] = None if d.enabled_by and not rules.params[d.enabled_by] else \
                 ev.var(d.id, d.level)  # memoised: the same arrays the indicators used
     decided = Decided(indicators=indicators, class_index=cls, undecided=encode_undecided_masks(n, unknown_rows, fields),
-                      member_outputs=members_out, age=ev.age, used_params=set(ev.used_params))
+                      member_outputs=members_out, age=ev.age, used_params=params_read(rules))
     return assemble(rules, households, ev.n_m, decided)

@@ -29,7 +29,6 @@ class Subset(Evaluator):
         self._cols = {}
         self.memo = {}
         self.memo_all = True
-        self.used_params = parent.used_params
 
     def _slice(self, arr, level: str):
         rows = self.mem_rows if level == MEMBER else self.hh_rows
