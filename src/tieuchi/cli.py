@@ -250,6 +250,35 @@ def check(
 
 
 @app.command()
+def eligible(
+    survey: Path = typer.Argument(..., help="Survey: a folder with households/members(/communes) .csv or .parquet, "
+                                            "an .xlsx workbook, or a .jsonl file / Dữ liệu điều tra."),
+    on: Optional[str] = typer.Option(None, "--on", metavar="DATE",
+                                     help="Reference date YYYY-MM-DD / Ngày tham chiếu."),
+    for_year: Optional[int] = typer.Option(None, "--for-year", metavar="YEAR",
+                                           help="Review for YEAR: same as --on YEAR-01-01 / Rà soát cho năm."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for the lists / Thư mục ghi danh sách."),
+    item: Optional[str] = typer.Option(None, "--item", metavar="ITEM",
+                                       help="Only this program item, e.g. p2_livelihood / Chỉ một hạng mục."),
+    commune: Optional[str] = typer.Option(None, "--commune", metavar="CODE", help="Only this commune / Chỉ một xã."),
+    by: str = typer.Option("commune", "--by", metavar="commune|village",
+                           help="Count per commune (default) or per village / Đếm theo xã hoặc theo thôn."),
+    fmt: str = typer.Option("csv", "--format", metavar="csv|parquet|xlsx", help="Output format."),
+    lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and reasons."),
+    show_names: bool = typer.Option(False, "--show-names",
+                                    help="Write full_name (personal data; left out by default)."),
+) -> None:
+    """List, per program item, the eligible households or people ranked by commune, priority group and id, and
+    count them per commune (or village).
+
+    Lập danh sách hộ / người thuộc đối tượng của từng dự án, xếp theo xã, nhóm ưu tiên và mã; đếm theo xã (hoặc
+    thôn).
+    """
+    lg = _lang(lang)
+    _run(lg, lambda: _eligible(survey, on, for_year, out, item, commune, by, fmt, lang, show_names))
+
+
+@app.command()
 def template(
     out: Path = typer.Option(..., "--out", metavar="FILE.xlsx", help="Where to write the workbook."),
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages."),
@@ -331,6 +360,43 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
         shown = prepare_rejects(result.rejects, lang, show_names)
         _err().print(_t(lang, "rejected", n=len(shown), h=summary.n_rejected), style="yellow", markup=False)
         _show_rejects(shown, rejects_path(out, fmt), lang)
+        return DataError.exit_code
+    return 0
+
+
+def _eligible(survey: Path, on: Optional[str], for_year: Optional[int], out: Path, item_opt: Optional[str],
+              commune: Optional[str], by_opt: str, fmt_opt: str, lang_opt: str, show_names: bool) -> int:
+    lang = _choice("vi", "--lang", lang_opt, LANGS)
+    fmt = _choice(lang, "--format", fmt_opt, FORMATS)
+    day = reference_date(on, for_year, lang)
+
+    import tieuchi
+    from tieuchi.eligible import (check_by, check_item, eligibility_counts, eligibility_lists, render_counts,
+                                  write_lists)
+    from tieuchi.io.read import read_survey
+    from tieuchi.io.write import prepare_rejects, rejects_path
+    from tieuchi.loader import load_rules
+
+    item, by = check_item(item_opt), check_by(by_opt)  # before a long read
+    rules_at = load_rules(day)
+    with _Progress(lang) as progress:
+        raw = read_survey(survey)
+        result = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_at, communes=raw.communes,
+                                  lang=lang, progress=progress)
+        result = _with_read_problems(result, raw)
+        lists = eligibility_lists(result, item, commune, by, lang, show_names)
+        counts = eligibility_counts(result, item, commune, by)
+        progress("write", 0, 1)
+        paths = write_lists(lists, counts, result.rejects, out, fmt, lang, show_names)
+        progress("write", 1, 1)
+    console = _out()
+    console.print(render_counts(counts, lang))
+    console.print(f"{_t(lang, 'written')}: " + ", ".join(str(p) for p in paths), markup=False, soft_wrap=True)
+    if len(result.rejects):
+        shown = prepare_rejects(result.rejects, lang, show_names)
+        n_h = max(result.n_households_in - len(result.households), 0)
+        _err().print(_t(lang, "rejected", n=len(shown), h=n_h), style="yellow", markup=False)
+        _show_rejects(shown, paths[0] if fmt == "xlsx" else rejects_path(out, fmt), lang)
         return DataError.exit_code
     return 0
 
