@@ -192,6 +192,31 @@ def test_a_result_without_item_columns_is_refused_naming_the_programs_window():
     assert "2022-01-01" in e.value.message and "2025-12-31" in e.value.message
 
 
+def _rules_with_program(items_in_force: list, start=dt.date(2022, 1, 1), end=dt.date(2025, 12, 31)):
+    from types import SimpleNamespace as NS
+
+    validity = NS(start=start, end=end)
+    program = NS(program=NS(validity=validity), items_at=lambda day: (items_in_force, []))
+    return NS(regime=NS(program=program))
+
+
+def test_the_window_is_refused_before_reading_when_the_rules_put_no_item_in_force():
+    from tieuchi.eligible import refuse_outside
+
+    with pytest.raises(UsageError) as e:
+        refuse_outside(_rules_with_program([]), dt.date(2026, 6, 30))
+    assert e.value.in_lang("vi")[0] == WINDOW_VI and "2026-06-30" in e.value.in_lang("vi")[1]
+    refuse_outside(_rules_with_program(["p2_livelihood"]), dt.date(2025, 6, 30))  # items in force: go on
+    refuse_outside(object(), dt.date(2026, 6, 30))  # rules that know no programs: the result decides
+
+
+def test_the_window_named_is_the_one_the_programs_rules_declare():
+    r = hand_built(with_items=False)
+    r.rules = _rules_with_program([], end=dt.date(2025, 11, 30))
+    with pytest.raises(UsageError, match="2025-11-30"):
+        require_program(r)
+
+
 def test_an_unknown_item_is_a_usage_error_that_lists_the_items():
     with pytest.raises(UsageError) as e:
         eligibility_lists(hand_built(), item="p9_moon")

@@ -371,14 +371,15 @@ def _eligible(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     day = reference_date(on, for_year, lang)
 
     import tieuchi
-    from tieuchi.eligible import (check_by, check_item, eligibility_counts, eligibility_lists, render_counts,
-                                  write_lists)
+    from tieuchi.eligible import (check_by, check_item, eligibility_counts, eligibility_lists, refuse_outside,
+                                  render_counts, write_lists)
     from tieuchi.io.read import read_survey
     from tieuchi.io.write import prepare_rejects, rejects_path
     from tieuchi.loader import load_rules
 
     item, by = check_item(item_opt), check_by(by_opt)  # before a long read
     rules_at = load_rules(day)
+    refuse_outside(rules_at, day)  # outside the program's window: exit 2 before a long read
     with _Progress(lang) as progress:
         raw = read_survey(survey)
         result = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_at, communes=raw.communes,

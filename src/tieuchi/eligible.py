@@ -166,10 +166,29 @@ def items_in(result: Any) -> list[str]:
     return [i for i, unit in ITEMS.items() if f"eligible_{i}" in (hh_cols if unit == "household" else mem_cols)]
 
 
+def refuse_outside(rules_at: Any, day: dt.date) -> None:
+    """Before reading a survey: a usage error naming the window when the rules say no program item is in force on
+    `day` (rules that do not know programs at all are left to :func:`require_program`)."""
+    regime = getattr(rules_at, "regime", None)
+    if regime is None or not hasattr(regime, "program"):
+        return
+    program = regime.program
+    if program is not None and hasattr(program, "items_at") and program.items_at(day)[0]:
+        return
+
+    class _Probe:  # what require_program reads of a result
+        households = members = pd.DataFrame()
+        reference_date = day
+        rules = rules_at
+
+    require_program(_Probe())
+
+
 def require_program(result: Any, item: str | None = None) -> list[str]:
     """The items to list; a usage error naming the program's window when the result has none (or not `item`)."""
     have = items_in(result)
-    window = dict(program=PROGRAM_NAME, start=PROGRAM_START.isoformat(), end=PROGRAM_END.isoformat())
+    start, end = program_window(result)
+    window = dict(program=PROGRAM_NAME, start=start.isoformat(), end=end.isoformat())
     day = getattr(result, "reference_date", None)
     day = day.isoformat() if hasattr(day, "isoformat") else str(day)
     if not have:
@@ -184,6 +203,16 @@ def require_program(result: Any, item: str | None = None) -> list[str]:
                          vi=_t("vi", "item_missing", **{**window, "program": PROGRAM_NAME["vi"]}, col=col),
                          vi_hint=_t("vi", "window_hint", day=day))
     return [item] if item is not None else have
+
+
+def program_window(result: Any) -> tuple[dt.date, dt.date]:
+    """The program's window as its rules declare it (``program.yaml`` validity), else the Decision 90 window."""
+    regime = getattr(getattr(result, "rules", None), "regime", None)
+    validity = getattr(getattr(getattr(regime, "program", None), "program", None), "validity", None)
+    start, end = getattr(validity, "start", None), getattr(validity, "end", None)
+    if isinstance(start, dt.date) and isinstance(end, dt.date):
+        return start, end
+    return PROGRAM_START, PROGRAM_END
 
 
 # --------------------------------------------------------------------------------------------------------------
