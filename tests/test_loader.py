@@ -120,3 +120,44 @@ def test_a_rule_may_not_use_personal_data(tmp_path, field):
                                               f"{{field: {field}, eq: 'x'}}"), "utf-8")
     with pytest.raises(RulesError, match="personal data"):
         load_regime(folder)
+
+
+# ---------------------------------------------------------------------------------------------------------- programs
+
+def test_the_program_loads_with_its_regime_with_every_contract_item_and_health_insurance_shares():
+    import datetime as dt
+
+    from tieuchi.loader import ITEM_ORDER, load_rules
+
+    rules = load_rules(dt.date(2024, 12, 1))
+    prog = rules.regime.program
+    assert prog.id == "ntp_2021_2025"
+    assert list(prog.items) == list(ITEM_ORDER)
+    assert {i.unit for i in prog.items.values()} == {"household", "person"}
+    assert [s.id for s in prog.shares["hi_support"].shares][0] == "poor"
+    assert "newly_escaped_months" in rules.params and rules.params["newly_escaped_months"] == 36
+
+
+def test_program_items_are_out_of_force_after_the_program_window_and_say_why():
+    import datetime as dt
+
+    from tieuchi.loader import load_rules
+
+    rules = load_rules(dt.date(2026, 3, 1))
+    inside, notes = rules.regime.program.items_at(rules.day)
+    assert inside == [] and len(notes) == 8
+    assert "2025-12-31" in notes[0]
+    assert [s.id for s in rules.regime.program.shares_at(rules.day)] == ["hi_support"]
+
+
+def test_within_months_needs_a_field_and_months_and_knows_two_modes():
+    import pytest as _pytest
+    from pydantic import TypeAdapter, ValidationError
+
+    from tieuchi import model as m
+
+    ta = TypeAdapter(m.Condition)
+    node = ta.validate_python({"within_months": {"field": "exited_poverty_on", "months": {"param": "x"}}})
+    assert isinstance(node, m.WithinMonths) and node.within_months.mode == "within"
+    with _pytest.raises(ValidationError):
+        ta.validate_python({"within_months": {"field": "exited_poverty_on", "months": 3, "mode": "before"}})

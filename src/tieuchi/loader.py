@@ -215,6 +215,7 @@ class Regime:
     classification: m.Classification
     files: dict[str, Path] = field(default_factory=dict)  # rule id -> file
     version: str = ""
+    program: "ProgramRules | None" = None  # the program whose items follow this regime's classes (merged names)
 
     @property
     def id(self) -> str:
@@ -235,6 +236,44 @@ class Regime:
             if dv.provisional:
                 provisional.add(pid)
         return RulesAt(regime=self, day=day, params=values, provisional_params=provisional)
+
+
+@dataclass
+class ProgramRules:
+    """A program's rules (rules/programs/<id>/). Its parameters and derived variables are merged into the regime's
+    (names must not clash), so conditions of either may use both."""
+
+    root: Path
+    program: m.Program
+    parameters: dict[str, m.Parameter]
+    derived: dict[str, m.Derived]
+    items: dict[str, m.ProgramItem]  # in the data contract's order
+    shares: dict[str, m.ShareRule]  # member shares (hi_support)
+    files: dict[str, Path]
+
+    @property
+    def id(self) -> str:
+        return self.program.id
+
+    def items_at(self, day: dt.date) -> tuple[list[m.ProgramItem], list[str]]:
+        """The items in force on `day`, and a note for each item that is not (why its columns are absent)."""
+        inside, notes = [], []
+        window = self.program.validity
+        for item in self.items.values():
+            if window.covers(day) and item.validity.covers(day):
+                inside.append(item)
+            else:
+                span = item.validity if not item.validity.covers(day) else window
+                notes.append(f"{item.id}: not in force on {day.isoformat()} (program {self.id} covers {window}; "
+                             f"item {span}); no eligible_{item.id} column")
+        return inside, notes
+
+    def shares_at(self, day: dt.date) -> list[m.ShareRule]:
+        return [s for s in self.shares.values() if s.validity.covers(day)]
+
+
+ITEM_ORDER = ("p2_livelihood", "p3_1_agri_production", "p3_2_nutrition", "p4_1_vocational", "p4_2_work_abroad",
+              "p4_3_jobs", "p5_housing", "p6_1_information")
 
 
 @dataclass
@@ -296,14 +335,58 @@ def load_regime(folder: Path) -> Regime:
     files[classification.id] = cl_path
     files[ruleset.id] = rs_path
     regime = Regime(folder, ruleset, instruments, parameters, derived, indicators, classification, files)
+    regime.program = _load_program(root, regime)
     _cross_check(regime)
     regime.version = f"{ruleset.id}@{_content_hash(folder, root)}"
     return regime
 
 
+def _program_folders(root: Path) -> list[Path]:
+    return sorted(p.parent for p in (root / "programs").glob("*/program.yaml"))
+
+
+def _load_program(root: Path, regime: Regime) -> ProgramRules | None:
+    """The program whose rules apply with `regime` (its `regimes` name it), merged into the regime's names."""
+    found = []
+    for folder in _program_folders(root):
+        path = folder / "program.yaml"
+        prog = validate(m.Program, read_yaml(path), path)
+        if regime.id in prog.regimes:
+            found.append((folder, path, prog))
+    if not found:
+        return None
+    if len(found) > 1:
+        raise RulesError(f"programs {', '.join(str(p) for _, p, _ in found)} all name regime {regime.id}",
+                         "one program per regime")
+    folder, path, prog = found[0]
+    files: dict[str, Path] = {prog.id: path}
+    parameters = _load_kind(folder / "parameters", m.Parameter, "parameter", files)
+    derived = _load_kind(folder / "derived", m.Derived, "derived variable", files)
+    items = _load_kind(folder / "items", m.ProgramItem, "program item", files)
+    shares = _load_kind(folder / "shares", m.ShareRule, "share", files)
+    unknown = [i for i in items if i not in ITEM_ORDER]
+    if unknown:
+        raise RulesError(f"{files[unknown[0]]}: '{unknown[0]}' is not a program item id of the data contract",
+                         f"use one of: {', '.join(ITEM_ORDER)}")
+    items = {i: items[i] for i in ITEM_ORDER if i in items}
+    for kind, mine, theirs in (("parameter", parameters, regime.parameters), ("derived variable", derived,
+                                                                              regime.derived)):
+        for clash in set(mine) & set(theirs):
+            raise RulesError(f"{files[clash]}: {kind} '{clash}' is already declared by regime {regime.id}",
+                             "program names must differ from the regime's")
+    for sid in [*prog.statuses, prog.target]:
+        if sid not in derived or derived[sid].level != "household":
+            raise RulesError(f"{path}: '{sid}' is not a household variable of the program's derived/")
+    regime.parameters.update(parameters)
+    regime.derived.update(derived)
+    regime.files.update(files)
+    return ProgramRules(folder, prog, parameters, derived, items, shares, files)
+
+
 def _content_hash(folder: Path, root: Path) -> str:
     h = hashlib.sha256()
-    for path in sorted([root / "instruments.yaml", *folder.rglob("*.yaml")]):
+    programs = [p for f in _program_folders(root) for p in f.rglob("*.yaml")]
+    for path in sorted([root / "instruments.yaml", *folder.rglob("*.yaml"), *programs]):
         if "cases" in path.relative_to(root).parts:
             continue  # cases do not change results
         h.update(str(path.relative_to(root)).encode())
@@ -343,7 +426,7 @@ def load_rules(on: dt.date, rules: str | Path | None = None) -> RulesAt:
 # ----------------------------------------------------------------------------------------------------------------
 # Cross-checks: names a rule uses must exist, at the right level
 
-HOUSEHOLD_BUILTINS = {"member_count"}
+HOUSEHOLD_BUILTINS = {"member_count", "eligibility_class"}  # eligibility_class: recognised_class, else the computed class
 PERSONAL_FIELDS = {"full_name", "household_id"}  # carried through, shown on request, never used by a rule
 MEMBER_BUILTINS = {"age"}
 
@@ -427,6 +510,25 @@ def _cross_check(r: Regime) -> None:
         check(ind.id, ind.deprived_when, "household")
     for c in r.classification.classes:
         check(r.classification.id, c.when, "household")
+    if r.program is not None:
+        pr = r.program
+        for x in [pr.program, *pr.items.values(), *pr.shares.values()]:
+            inst = x.citation.instrument
+            if inst not in r.instruments:
+                raise RulesError(f"{pr.files[x.id]}: {x.id}: citation names unknown instrument '{inst}'",
+                                 "add it to rules/instruments.yaml or fix the id")
+        for item in pr.items.values():
+            check(item.id, item.eligible_when, "household" if item.unit == "household" else "member")
+            for cond in item.priority.values():
+                check(item.id, cond, "household")
+        for sr in pr.shares.values():
+            for sh in sr.shares:
+                if sh.citation.instrument not in r.instruments:
+                    raise RulesError(f"{pr.files[sr.id]}: {sh.id}: citation names unknown instrument "
+                                     f"'{sh.citation.instrument}'", "add it to rules/instruments.yaml")
+                check(sr.id, sh.when, "member")
+                if isinstance(sh.value, m.ParamRef) and sh.value.param not in r.parameters:
+                    raise RulesError(f"{pr.files[sr.id]}: {sh.id}: unknown parameter '{sh.value.param}'")
     if r.classification.income_line not in r.parameters:
         raise RulesError(f"{r.files[r.classification.id]}: income_line names unknown parameter "
                          f"'{r.classification.income_line}'")
@@ -487,6 +589,11 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
         return
     elif isinstance(cond, (m.CountOf, m.CountDeprived)):
         param(cond.op[1])
+    elif isinstance(cond, m.WithinMonths):
+        spec = cond.within_months
+        if spec.field not in hh:
+            fail(f"unknown household date field '{spec.field}'", hh)
+        param(spec.months)
     for child in children(cond):
         _check_node(r, where, owner, child, level, hh, mem)
 
@@ -497,7 +604,8 @@ def _check_codes(r: Regime, where: Path, owner: str, cond: m.Compare) -> None:
         from tieuchi.io.columns import columns
     except ImportError:  # pragma: no cover
         return
-    spec = columns("members").get(cond.field) or columns("households").get(cond.field)
+    name = "recognised_class" if cond.field == "eligibility_class" else cond.field  # the same codes
+    spec = columns("members").get(name) or columns("households").get(name)
     if spec is None or not spec.codes:
         return
     op, operand = cond.op

@@ -86,7 +86,7 @@ class Parameter(BaseModel):
     id: str
     label: Labels
     unit: Literal["vnd_per_person_month", "months", "years", "share", "m2_per_person", "bool", "codes", "points",
-                  "count"]
+                  "count", "vnd_per_month"]
     keyed_by: str | None = None
     confidence: Confidence
     notes: str | None = None
@@ -255,11 +255,26 @@ class ReachedAge(_Node):
     by_year_reached: bool = False
 
 
+class MonthsSpec(BaseModel):
+    model_config = Strict
+    field: str  # a household date field
+    months: Union[ParamRef, int]
+    mode: Literal["within", "elapsed"] = "within"
+
+
+class WithinMonths(_Node):
+    """Household-level, on a date field E: `within` (default) is true when E ≤ reference date < E + months; `elapsed`
+    when E + months ≤ reference date. Month arithmetic clamped to the month end (31 Jan + 1 month = 28/29 Feb).
+    Unknown when the date is empty."""
+
+    within_months: MonthsSpec
+
+
 CONDITION_HEADS = {
     "all": "AllOf", "any": "AnyOf", "not": "Not", "any_member": "AnyMember", "all_members": "AllMembers",
     "count_members": "CountMembers", "share_of_members": "ShareOfMembers", "count_of": "CountOf",
     "count_deprived": "CountDeprived", "missing": "Missing", "present": "Present", "var": "Var", "flag": "Flag",
-    "reached_age": "ReachedAge", "field": "Compare",
+    "reached_age": "ReachedAge", "within_months": "WithinMonths", "field": "Compare",
 }
 
 Condition = Annotated[
@@ -270,6 +285,7 @@ Condition = Annotated[
         Annotated[AllMembers, Tag("AllMembers")], Annotated[CountMembers, Tag("CountMembers")],
         Annotated[ShareOfMembers, Tag("ShareOfMembers")], Annotated[CountOf, Tag("CountOf")],
         Annotated[CountDeprived, Tag("CountDeprived")], Annotated[ReachedAge, Tag("ReachedAge")],
+        Annotated[WithinMonths, Tag("WithinMonths")],
     ],
     Discriminator(_head, custom_error_type="unknown_condition",
                   custom_error_message="a condition needs one of the keys: " + ", ".join(CONDITION_HEADS)),
@@ -334,3 +350,47 @@ class Ruleset(BaseModel):
     member_count_field: str = "member_count"
     not_formalised: list[Labels] = []
     not_established: list[str] = []  # ids of parameters whose default the sources leave open
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Programs: who each project may support (rules/programs/<program>/)
+
+PRIORITY_GROUPS = ("ethnic_minority", "disability", "woman_in_poor_household", "meritorious_family",
+                   "no_labour_capacity", "poor")
+PriorityGroup = Literal["ethnic_minority", "disability", "woman_in_poor_household", "meritorious_family",
+                        "no_labour_capacity", "poor"]
+
+
+class Program(_Rule):
+    """A program (Decision 90/QĐ-TTg): its window bounds the validity of its items."""
+
+    regimes: list[str] = Field(min_length=1)  # the poverty regimes whose classes and variables its rules use
+    statuses: list[str] = []  # ids of the program's derived household variables written as columns of that name
+    target: str  # id of the derived household variable "household the program supports" (poor, near-poor, newly escaped)
+
+
+class ProgramItem(_Rule):
+    """One project or sub-project: whom it may support (`eligible_when`, at the unit's level) and which priority
+    groups apply (household-level conditions, written as `priority_<item>`)."""
+
+    unit: Literal["household", "person"]
+    eligible_when: Condition
+    priority: dict[PriorityGroup, Condition] = {}
+    reason: Labels
+
+
+class Share(BaseModel):
+    model_config = Strict
+    id: str
+    label: Labels
+    value: Union[ParamRef, float, int]
+    when: Condition  # member-level
+    citation: Citation
+
+
+class ShareRule(_Rule):
+    """Member-level share of a cost the state pays (health-insurance premium): the highest share whose condition
+    holds; 0 when none does. Unknown when a share above the highest known one is undecided."""
+
+    output: str
+    shares: list[Share] = Field(min_length=1)
