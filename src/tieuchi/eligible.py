@@ -226,7 +226,8 @@ def eligibility_lists(result: Any, item: str | None = None, commune: str | None 
     by = check_by(by)
     items = require_program(result, item)
     hh = _households(result, commune, by)
-    return {i: _list(result, hh, i, by, lang, show_names) for i in items}
+    mpos = _member_positions(result, hh) if any(ITEMS[i] == "person" for i in items) else None
+    return {i: _list(result, hh, i, by, lang, show_names, mpos) for i in items}
 
 
 def eligibility_counts(result: Any, item: str | None = None, commune: str | None = None,
@@ -241,9 +242,10 @@ def eligibility_counts(result: Any, item: str | None = None, commune: str | None
     keys = ["commune_code", "commune_name"] + (["village"] if by == "village" else [])
     base = hh[keys].copy()
     base["commune_name"] = base.groupby("commune_code", dropna=False, sort=False)["commune_name"].transform("first")
+    mpos = _member_positions(result, hh) if any(ITEMS[i] == "person" for i in items) else None
     frames = []
     for i in items:
-        rows = _rows(result, hh, i)
+        rows = _rows(result, hh, i, mpos=mpos)
         flag = rows[f"eligible_{i}"]
         per = pd.DataFrame({k: rows[k] for k in keys})
         per["eligible"] = _truth(flag).astype("int64")
@@ -283,25 +285,36 @@ def _households(result: Any, commune: str | None, by: str) -> pd.DataFrame:
     return hh
 
 
-def _rows(result: Any, hh: pd.DataFrame, item: str) -> pd.DataFrame:
-    """The rows an item is decided on: households, or members joined to their household's commune and status."""
+def _member_positions(result: Any, hh: pd.DataFrame) -> "np.ndarray":
+    """For each member, the position of its household in `hh` (-1: not there). Computed once per call."""
+    return pd.Index(hh["household_id"]).get_indexer(result.members["household_id"].astype("string"))
+
+
+def _rows(result: Any, hh: pd.DataFrame, item: str, only_eligible: bool = False, mpos=None) -> pd.DataFrame:
+    """The rows an item is decided on: households, or members with their household's commune and status (members of
+    households not in `hh` — rejected or filtered out — are dropped). `only_eligible`: only rows whose flag is true."""
+    flag = f"eligible_{item}"
     if ITEMS[item] == "household":
-        return hh
+        return hh[_truth(hh[flag]).to_numpy()] if only_eligible else hh
     mem = result.members
-    cols = ["household_id", "member_no", f"eligible_{item}"]
-    cols += [c for c in ("full_name", f"priority_{item}") if c in mem.columns]
-    mem = mem[cols].copy()
-    mem["household_id"] = mem["household_id"].astype("string")
-    hh_cols = ["household_id", "commune_code", "commune_name", "village"]
+    pos = _member_positions(result, hh) if mpos is None else mpos
+    if only_eligible:
+        chosen = _truth(mem[flag]).to_numpy()
+        mem, pos = mem[chosen], pos[chosen]
+    cols = ["household_id", "member_no", flag] + [c for c in ("full_name", f"priority_{item}") if c in mem.columns]
+    keep = pos >= 0
+    out = mem.loc[keep, cols].reset_index(drop=True)
+    out["household_id"] = out["household_id"].astype("string")
+    hh_cols = ["commune_code", "commune_name", "village"]
     hh_cols += [c for c in ("eligibility_class", "household_class", "newly_escaped_poverty", "class_mismatch",
-                            f"priority_{item}") if c in hh.columns and c not in mem.columns]
-    return mem.merge(hh[hh_cols], on="household_id", how="inner", sort=False)
+                            f"priority_{item}") if c in hh.columns and c not in out.columns]
+    picked = hh[hh_cols].iloc[pos[keep]].reset_index(drop=True)
+    return pd.concat([out, picked], axis=1)
 
 
-def _list(result: Any, hh: pd.DataFrame, item: str, by: str, lang: str, show_names: bool) -> pd.DataFrame:
+def _list(result: Any, hh: pd.DataFrame, item: str, by: str, lang: str, show_names: bool, mpos=None) -> pd.DataFrame:
     person = ITEMS[item] == "person"
-    rows = _rows(result, hh, item)
-    rows = rows[_truth(rows[f"eligible_{item}"]).to_numpy()]
+    rows = _rows(result, hh, item, only_eligible=True, mpos=mpos)
     ids = ["household_id"] + (["member_no"] if person else [])
     out = pd.DataFrame({c: rows[c] for c in ids}, index=rows.index)
     if show_names:
@@ -312,10 +325,11 @@ def _list(result: Any, hh: pd.DataFrame, item: str, by: str, lang: str, show_nam
     cls = rows["eligibility_class"] if "eligibility_class" in rows.columns else \
         rows.get("household_class", pd.Series(pd.NA, index=rows.index))
     out["eligibility_class"] = cls.astype("string")
-    groups = _groups(rows.get(f"priority_{item}"), rows.index)
-    out["priority_groups"] = pd.Series([";".join(g) for g in groups], index=rows.index, dtype="string")
-    out["reason"] = _reasons(rows, cls, groups, person, item, lang)
-    out["_prio"] = _priority_position(groups)
+    codes, groups = _groups(rows.get(f"priority_{item}"), len(rows))  # per distinct value: few, however many rows
+    joined = pd.array([";".join(g) for g in groups] + [pd.NA], dtype="string")  # code -1: no column
+    out["priority_groups"] = pd.Series(joined[codes], index=rows.index, dtype="string").fillna("")
+    out["reason"] = _reasons(rows, cls, codes, groups, person, item, lang)
+    out["_prio"] = _priority_position(groups)[codes]
     keys = ["commune_code"] + (["village"] if by == "village" else [])
     out = _sorted(out, keys, then=["_prio"], ids=ids)
     out = out.drop(columns="_prio").reset_index(drop=True)
@@ -348,33 +362,41 @@ def _truth(s: pd.Series) -> pd.Series:
     return text.isin(["true", "1", "yes", "có"]).fillna(False).astype(bool)
 
 
-def _groups(col: pd.Series | None, index: pd.Index) -> list[list[str]]:
+def _groups(col: pd.Series | None, n: int) -> tuple["np.ndarray", list[list[str]]]:
+    """(code per row, the groups of each distinct value) — the last distinct entry is "no group" (empty cell)."""
+    import numpy as np
+
     if col is None:
-        return [[] for _ in range(len(index))]
-
-    def split(v: Any) -> list[str]:
-        if isinstance(v, (list, tuple)):
-            parts = [str(x) for x in v]
-        elif v is None or (not isinstance(v, str) and pd.isna(v)):
-            return []
-        else:
-            parts = str(v).split(";")
-        parts = [p.strip() for p in parts if p and p.strip()]
-        return sorted(dict.fromkeys(parts), key=_group_rank)
-
-    return [split(v) for v in col.tolist()]
+        return np.zeros(n, dtype=np.int64), [[]]
+    if col.dtype == object:  # lists (parquet) become the file's ';'-joined text
+        col = col.map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple)) else v, na_action="ignore")
+    codes, uniques = pd.factorize(col.astype("string"), use_na_sentinel=True)
+    groups = []
+    for v in uniques:
+        parts = [p.strip() for p in str(v).split(";") if p.strip()]
+        groups.append(sorted(dict.fromkeys(parts), key=_group_rank))
+    groups.append([])
+    codes = np.where(codes < 0, len(groups) - 1, codes)
+    return codes, groups
 
 
 def _group_rank(g: str) -> tuple[int, str]:
     return (PRIORITY_ORDER.index(g), "") if g in PRIORITY_ORDER else (len(PRIORITY_ORDER), g)
 
 
-def _priority_position(groups: list[list[str]]) -> list[int]:
-    """0 for the highest priority: more groups first; then the higher groups, compared one by one."""
-    keys = {tuple(g) for g in groups}
-    order = sorted(keys, key=lambda g: (-len(g), [_group_rank(x) for x in g]))
-    pos = {g: i for i, g in enumerate(order)}
-    return [pos[tuple(g)] for g in groups]
+def _priority_position(groups: list[list[str]]) -> "np.ndarray":
+    """Per entry of `groups`, its place in the order: 0 for the highest priority — more groups first, then the
+    higher groups, compared one by one."""
+    import numpy as np
+
+    order = sorted(range(len(groups)), key=lambda k: (-len(groups[k]), [_group_rank(x) for x in groups[k]]))
+    pos = np.empty(len(groups), dtype=np.int64)
+    pos[order] = np.arange(len(groups))
+    # equal group sets (e.g. "poor;disability" and "disability;poor") share a place
+    seen: dict[tuple, int] = {}
+    for k in order:
+        pos[k] = seen.setdefault(tuple(groups[k]), int(pos[k]))
+    return pos
 
 
 def _sorted(df: pd.DataFrame, keys: list[str], then: Iterable[str] = (), ids: Iterable[str] = (),
@@ -403,38 +425,41 @@ def _sorted(df: pd.DataFrame, keys: list[str], then: Iterable[str] = (), ids: It
     return keyed.drop(columns=cols)
 
 
-def _reasons(rows: pd.DataFrame, cls: pd.Series, groups: list[list[str]], person: bool, item: str,
+def _reasons(rows: pd.DataFrame, cls: pd.Series, codes, groups: list[list[str]], person: bool, item: str,
              lang: str) -> pd.Series:
     """Why a row is on the list, in `lang`: the rules' own reason column when the result has one, else the status
-    that makes it eligible (class, newly escaped poverty) and the priority groups."""
+    that makes it eligible (class, newly escaped poverty) and the priority groups. Rendered once per distinct
+    combination."""
     own = f"reason_{item}"
     if own in rows.columns:
         return rows[own].astype("string")
     L = _T.get(lang, _T["vi"])
     P = PRIORITY_LABELS.get(lang, PRIORITY_LABELS["vi"])
-    newly = _truth(rows["newly_escaped_poverty"]) if "newly_escaped_poverty" in rows.columns \
-        else pd.Series(False, index=rows.index)
-    mismatch = _truth(rows["class_mismatch"]) if "class_mismatch" in rows.columns \
-        else pd.Series(False, index=rows.index)
-    cache: dict[tuple, str] = {}
+    false = pd.Series(False, index=rows.index)
+    key = pd.DataFrame({
+        "cls": cls.astype("string").fillna(""),
+        "newly": _truth(rows["newly_escaped_poverty"]) if "newly_escaped_poverty" in rows.columns else false,
+        "mismatch": _truth(rows["class_mismatch"]) if "class_mismatch" in rows.columns else false,
+        "prio": codes,
+    }, index=rows.index)
+    if not len(key):
+        return pd.Series([], index=rows.index, dtype="string")
+    at = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
     texts = []
-    for c, n, m, g in zip(cls.astype("string").tolist(), newly.tolist(), mismatch.tolist(), groups):
-        key = (c if isinstance(c, str) else None, n, m, tuple(g))
-        if key not in cache:
-            if key[0] in ("poor", "near_poor"):
-                status = L[key[0]] + (f" ({L['recognised']})" if m else "")
-            elif n:
-                status = L["newly_escaped"]
-            else:
-                status = L["other"]
-            if person and key[0] in ("poor", "near_poor") or person and n:
-                status = f"{L['member']} {status}"
-            text = status[:1].upper() + status[1:]
-            if g:
-                text += f"; {L['priority']}: " + ", ".join(P.get(x, x) for x in g)
-            cache[key] = text
-        texts.append(cache[key])
-    return pd.Series(texts, index=rows.index, dtype="string")
+    for c, n, m, g in key.drop_duplicates().itertuples(index=False):  # the same order as ngroup(sort=False)
+        if c in ("poor", "near_poor"):
+            status = L[c] + (f" ({L['recognised']})" if m else "")
+        elif n:
+            status = L["newly_escaped"]
+        else:
+            status = L["other"]
+        if person and (c in ("poor", "near_poor") or n):
+            status = f"{L['member']} {status}"
+        text = status[:1].upper() + status[1:]
+        if groups[g]:
+            text += f"; {L['priority']}: " + ", ".join(P.get(x, x) for x in groups[g])
+        texts.append(text)
+    return pd.Series(pd.array(texts, dtype="string")[at], index=rows.index, dtype="string")
 
 
 # --------------------------------------------------------------------------------------------------------------
