@@ -60,3 +60,25 @@ def reached_in_earlier_period(birth: np.ndarray, age_months: np.ndarray, day: dt
     for limit, end in relevant:
         out[near] |= age_in_months(birth[near], end) >= limit
     return out
+
+
+def add_months(dates: np.ndarray, months: int) -> np.ndarray:
+    """`dates` (datetime64[D], NaT kept) plus whole months, clamped to the month end (31 Jan + 1 month = 28/29 Feb)."""
+    d = dates.astype("datetime64[D]")
+    nat = np.isnat(d)
+    safe = np.where(nat, np.datetime64("1970-01-01", "D"), d)
+    month = safe.astype("datetime64[M]")
+    dom = (safe - month.astype("datetime64[D]")).astype(np.int64)  # 0-based day of month
+    target = month + np.timedelta64(int(months), "M")
+    length = ((target + np.timedelta64(1, "M")).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
+    out = target.astype("datetime64[D]") + np.minimum(dom, length - 1).astype("timedelta64[D]")
+    return np.where(nat, np.datetime64("NaT", "D"), out)
+
+
+def add_months_one(day: dt.date, months: int) -> dt.date:
+    """The same for one date."""
+    import calendar
+
+    total = day.year * 12 + day.month - 1 + int(months)
+    y, mo = divmod(total, 12)
+    return dt.date(y, mo + 1, min(day.day, calendar.monthrange(y, mo + 1)[1]))

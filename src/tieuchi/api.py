@@ -42,6 +42,7 @@ class Result:
     n_members_in: int = 0
     rules: RulesAt | None = field(default=None, repr=False)
     render_reasons: Callable | None = field(default=None, repr=False)
+    notes: list[str] = field(default_factory=list)  # why expected columns are absent (items outside their window …)
 
     def reasons(self, lang: str | None = None) -> pd.Series:
         """The `reasons` column as text. The frame keeps a compact integer key per situation; text is rendered once
@@ -144,7 +145,12 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
     mem_res = pd.DataFrame({**mem_head, **mem_cols}, index=mem_in.index, copy=False)
     mem_out = pd.concat([mem_res, mem_in.drop(columns=[c for c in mem_res.columns if c in mem_in.columns])], axis=1)
     step("done", 3, 3)
+    program = rules_at.regime.program
+    if program is None:
+        notes = [f"no program rules apply with regime {rules_at.regime.id}: no eligibility columns"]
+    else:
+        notes = program.items_at(day)[1]
     return Result(households=hh_out, members=mem_out, rejects=norm.rejects, regime=rules_at.regime.id,
                   rules_version=rules_at.version, reference_date=day, indicators=list(rules_at.regime.ruleset.indicators),
                   lang=lang, communes=norm.communes, n_households_in=norm.n_households_in,
-                  n_members_in=norm.n_members_in, rules=rules_at, render_reasons=render)
+                  n_members_in=norm.n_members_in, rules=rules_at, render_reasons=render, notes=notes)

@@ -6,7 +6,7 @@ columns of data contract §2.1/§2.2 and the reason keys, with no rule logic of 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,96 @@ class Decided:
     member_outputs: dict[str, Tri | None]  # output column -> (t, f) per member (or household); None: not in force
     age: np.ndarray  # full years per member
     used_params: set[str]
+    eligibility: "Eligibility | None" = None  # None: no program applies with the regime
+
+
+@dataclass
+class Eligibility:
+    """What a backend decides about the program, once the class is known; assemble turns it into columns."""
+
+    class_codes: np.ndarray  # per household: eligibility class, index into the regime's classes (len = unknown)
+    member_pos: np.ndarray  # per member: position of its household
+    statuses: dict[str, Tri] = field(default_factory=dict)  # household status -> (t, f)
+    items: dict[str, tuple[Tri, str]] = field(default_factory=dict)  # item in force -> ((t, f), level)
+    priority: dict[str, dict[str, Tri]] = field(default_factory=dict)  # household item -> group -> (t, f)
+    shares: dict[str, list[tuple[float, Tri]]] = field(default_factory=dict)  # output -> [(value, member (t, f))]
+
+
+def eligibility_class(rules: RulesAt, cls: np.ndarray, recognised) -> np.ndarray:
+    """Per household: the recognised class when given, else the computed one (index; len(classes) = unknown).
+    `recognised`: (codes, missing mask or None, categories) of the recognised_class column, or None."""
+    class_ids = [c.id for c in rules.regime.classification.classes]
+    codes = cls.astype(np.int64).copy()
+    if recognised is None:
+        return codes
+    values, missing, categories = recognised
+    lut = np.array([class_ids.index(c) if c in class_ids else len(class_ids) for c in categories] + [len(class_ids)])
+    given = values >= 0 if missing is None else ~missing & (values >= 0)
+    codes[given] = lut[values[given]]
+    return codes
+
+
+def share_values(shares: list[tuple[float, Tri]], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The highest share whose condition is true (0 when none); unknown when a higher one is undecided."""
+    best = np.zeros(n)
+    for value, (t, _) in shares:
+        best = np.where(np.broadcast_to(t, (n,)), np.maximum(best, value), best)
+    unknown = np.zeros(n, dtype=bool)
+    for value, (t, f) in shares:
+        undecided = ~(np.broadcast_to(t, (n,)) | np.broadcast_to(f, (n,)))
+        unknown |= undecided & (value > best)
+    return best, unknown
+
+
+def eligibility_columns(rules: RulesAt, households: pd.DataFrame, pos: np.ndarray, n_members: int,
+                        e: Eligibility) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Contract §2.1/§2.2 eligibility columns; all empty for a household whose eligibility class is unknown."""
+    from tieuchi.backends.vectorized import _as_col
+
+    n = len(households)
+    classes = [c.id for c in rules.regime.classification.classes]
+    none = e.class_codes == len(classes)
+    mnone = none[pos] if n_members else np.zeros(0, dtype=bool)
+
+    def boolean(tri: Tri, size: int, empty: np.ndarray) -> pd.arrays.BooleanArray:
+        t = np.broadcast_to(tri[0], (size,)).copy()
+        f = np.broadcast_to(tri[1], (size,))
+        return pd.arrays.BooleanArray(t, ~(t | f) | empty)
+
+    hh: dict[str, Any] = {}
+    for sid in ("newly_escaped_poverty", "no_labour_capacity"):
+        if sid in e.statuses:
+            hh[sid] = boolean(e.statuses[sid], n, none)
+    for sid, tri in e.statuses.items():
+        if sid not in hh:
+            hh[sid] = boolean(tri, n, none)
+    hh["eligibility_class"] = pd.Categorical.from_codes(np.where(none, -1, e.class_codes), categories=classes)
+    given = np.zeros(n, dtype=bool)
+    if "recognised_class" in households.columns:
+        rc = _as_col(households["recognised_class"])
+        given = rc.values >= 0 if rc.missing is None else ~rc.missing & (rc.values >= 0)
+    hh["class_mismatch"] = None  # filled by assemble, which knows the computed class
+    mem: dict[str, Any] = {}
+    for sr_out, shares in e.shares.items():
+        best, unknown = share_values(shares, n_members)
+        mem[sr_out] = pd.arrays.FloatingArray(np.where(unknown | mnone, 0.0, best), unknown | mnone)
+    for item, (tri, level) in e.items.items():
+        if level == "household":
+            hh[f"eligible_{item}"] = boolean(tri, n, none)
+            groups = e.priority.get(item, {})
+            text = np.full(n, "", dtype=object)
+            for g in (x for x in _PRIORITY_ORDER if x in groups):
+                t = np.broadcast_to(groups[g][0], (n,))
+                text[t] = text[t] + (";" + g)
+            codes, uniques = pd.factorize(pd.Series(text, dtype=object))  # distinct ';g1;g2' texts, all distinct
+            codes = np.where(none, -1, codes)
+            hh[f"priority_{item}"] = pd.Categorical.from_codes(codes, categories=[u.lstrip(";") for u in uniques])
+        else:
+            mem[f"eligible_{item}"] = boolean(tri, n_members, mnone)
+    return hh, {"given": given, "mem": mem}
+
+
+_PRIORITY_ORDER = m.PRIORITY_GROUPS
 
 
 def encode_undecided(n: int, rows: np.ndarray, field_sets: list[set[str]]) -> tuple[np.ndarray, list[str]]:
@@ -149,6 +239,14 @@ def assemble(rules: RulesAt, households: pd.DataFrame, n_members: int, d: Decide
         col = pd.arrays.BooleanArray(np.zeros(size, dtype=bool), np.ones(size, dtype=bool)) if tri is None \
             else _bool_array(tri, size)
         (mem if levels[name] == "member" else out)[name] = col
+    if d.eligibility is not None:
+        pos = np.asarray(d.eligibility.member_pos, dtype=np.int64)
+        e_hh, extra = eligibility_columns(rules, households, pos, n_members, d.eligibility)
+        unknown_cls = cls == len(classes)
+        mismatch = extra["given"] & (d.eligibility.class_codes != cls)
+        e_hh["class_mismatch"] = pd.arrays.BooleanArray(mismatch & ~unknown_cls, unknown_cls.copy())
+        out.update(e_hh)
+        mem.update(extra["mem"])
     order = ["age", "working_age", "dependant", "low_income_worker"]  # contract §2.2 order, then any other output
     mem = {k: mem[k] for k in order if k in mem} | {k: v for k, v in mem.items() if k not in order}
     return out, mem, render

@@ -248,6 +248,8 @@ class Evaluator:
             return self.memo[key]
         if isinstance(node, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
             return self._aggregate(node)
+        if isinstance(node, m.WithinMonths):
+            return self._within_months(node, level)
         raise TypeError(f"no vectorized compilation for {type(node).__name__}")
 
     def _reached_age(self, node: m.ReachedAge) -> Tri:
@@ -260,6 +262,23 @@ class Evaluator:
             return reached & known, ~reached & known
         return reached, ~reached  # every member's age limit is known
 
+    def _within_months(self, node: m.WithinMonths, level: str) -> Tri:
+        """E ≤ day < E + months (`within`) or E + months ≤ day (`elapsed`), E a household date; unknown when empty."""
+        if level == MEMBER:
+            return self._tri_to_level(self.eval(node, HOUSEHOLD), HOUSEHOLD, MEMBER)
+        from tieuchi.ages import add_months
+
+        spec = node.within_months
+        if spec.field not in self.hh.columns:
+            nothing = np.zeros(self.n_h, dtype=bool)
+            return nothing, nothing
+        e = self.hh[spec.field].to_numpy().astype("datetime64[D]")
+        known = ~np.isnat(e)
+        end = add_months(e, int(self.param(spec.months, HOUSEHOLD)))
+        day = np.datetime64(self.rules.day, "D")
+        hit = (e <= day) & (day < end) if spec.mode == "within" else (end <= day)
+        return hit & known, ~hit & known
+
     def household_only(self, node) -> bool:
         """True when a condition reads household fields and variables only."""
         key = ("household_only", id(node))
@@ -271,7 +290,7 @@ class Evaluator:
                 out = (node.missing if isinstance(node, m.Missing) else node.present) not in _member_fields()
             elif isinstance(node, m.Var):
                 out = self.regime.derived[node.var].level == HOUSEHOLD
-            elif isinstance(node, m.Flag):
+            elif isinstance(node, (m.Flag, m.WithinMonths)):
                 out = True
             elif isinstance(node, (m.AllOf, m.AnyOf, m.Not)):
                 from tieuchi.loader import children
@@ -620,5 +639,40 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
             members_out[d.output] = None if d.enabled_by and not rules.params[d.enabled_by] else \
                 ev.var(d.id, d.level)  # memoised: the same arrays the indicators used
     decided = Decided(indicators=indicators, class_index=cls, undecided=encode_undecided_masks(n, unknown_rows, fields),
-                      member_outputs=members_out, age=ev.age, used_params=params_read(rules))
+                      member_outputs=members_out, age=ev.age, used_params=params_read(rules),
+                      eligibility=eligibility(ev, cls))
     return assemble(rules, households, ev.n_m, decided)
+
+
+def eligibility(ev: Evaluator, cls: np.ndarray):
+    """Statuses, item eligibility, priority groups and member shares of the regime's program, once the class is
+    known: the conditions read `eligibility_class` (recognised_class when given, else the computed class)."""
+    from tieuchi.backends.assemble import Eligibility, eligibility_class
+
+    rules = ev.rules
+    program = rules.regime.program
+    if program is None:
+        return None
+    n_classes = len(rules.regime.classification.classes)
+    rec = ev.col("recognised_class", HOUSEHOLD)[0] if "recognised_class" in ev.hh.columns else None
+    codes = eligibility_class(rules, cls, None if rec is None else (rec.values, rec.missing, rec.categories))
+    unknown = codes == n_classes
+    class_ids = [c.id for c in rules.regime.classification.classes]
+    ev._cols[(HOUSEHOLD, "eligibility_class")] = Col("cat", np.where(unknown, -1, codes).astype(np.int64),
+                                                     unknown if unknown.any() else None, class_ids)
+    items, _ = program.items_at(rules.day)
+    out = Eligibility(class_codes=codes, member_pos=ev.pos)
+    for sid in program.program.statuses:
+        out.statuses[sid] = ev.var(sid, HOUSEHOLD)
+    for item in items:
+        level = HOUSEHOLD if item.unit == "household" else MEMBER
+        out.items[item.id] = (ev.eval(item.eligible_when, level), level)
+        if level == HOUSEHOLD:
+            out.priority[item.id] = {g: ev.eval(c, HOUSEHOLD) for g, c in item.priority.items()}
+    for sr in program.shares_at(rules.day):
+        values = [(float(ev.param(sh.value, MEMBER)), ev.eval(sh.when, MEMBER)) for sh in sr.shares]
+        out.shares[sr.output] = values
+    return out
+
+
+
