@@ -330,8 +330,7 @@ def test_the_real_classification_outside_the_program_window_is_refused_with_exit
 def test_on_the_demo_survey_at_2025_06_30_the_lists_and_counts_match_the_eligible_columns(demo_result, tmp_path):
     from tieuchi.eligible import items_in
 
-    if not items_in(demo_result):
-        pytest.skip("the eligibility rules have not landed yet: classify gives no eligible_<item> columns")
+    assert items_in(demo_result), "classify gives no eligible_<item> columns at 2025-06-30"
     r = run("eligible", DEMO, "--on", "2025-06-30", "--out", tmp_path)
     assert r.exit_code == 1, r.output  # the demo's five invalid households are rejected on purpose
     assert len(_read(tmp_path / "rejects.csv")) > 0
