@@ -22,6 +22,9 @@ def _plain(v):
     return v
 
 
+ELIGIBILITY = {"low_income_worker", "newly_escaped_poverty", "no_labour_capacity", "eligibility_class", "class_mismatch"}
+
+
 def run(payload: dict) -> dict:
     import datetime as dt
 
@@ -38,13 +41,15 @@ def run(payload: dict) -> dict:
         keep = [c for c in households.columns if c in {"household_id", "household_class", "income_line",
                                                          "deprivation_count", "unknown_count", "undecided_by",
                                                          "provisional", "reasons_en", "reasons_vi"}
-                or c.startswith("deprived_") or c == "low_income_worker"]
-        mkeep = [c for c in ("household_id", "member_no", "age", "working_age", "dependant", "low_income_worker")
-                 if c in res.members.columns]
+                or c.startswith(("deprived_", "eligible_", "priority_")) or c in ELIGIBILITY]
+        mkeep = [c for c in ("household_id", "member_no", "age", "working_age", "dependant", "low_income_worker",
+                             "health_insurance_support") if c in res.members.columns] + \
+            [c for c in res.members.columns if c.startswith("eligible_")]
         out[engine] = {
             "households": [{k: _plain(v) for k, v in row.items()} for row in households[keep].to_dict("records")],
             "members": [{k: _plain(v) for k, v in row.items()} for row in res.members[mkeep].to_dict("records")],
             "rejects": len(res.rejects),
+            "notes": res.notes,
         }
     return out
 

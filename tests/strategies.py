@@ -17,6 +17,10 @@ LEVELS = ["preschool", "primary", "lower_secondary", "upper_secondary", "vocatio
 QUALS = ["none", "primary", "lower_secondary", "upper_secondary", "vocational_elementary", "vocational_intermediate",
          "college", "university"]
 DISABILITY = ["none", "mild", "severe", "especially_severe"]
+CLASSES = ["poor", "near_poor", "average_living", "other"]
+# the differential batches' reference dates, 36 months earlier, and the days either side
+_REFS = [dt.date(2024, 12, 1), dt.date(2025, 3, 1), dt.date(2026, 1, 10)]
+EDGE_DATES = sorted({d + dt.timedelta(days=k) for r in _REFS for d in (r, r.replace(year=r.year - 3)) for k in (-1, 0, 1)})
 
 
 def maybe(strategy, missing: bool = True):
@@ -41,6 +45,8 @@ def member(draw, no: int, missing: bool = True):
         "has_health_insurance": opt(st.booleans()), "stunted": opt(st.booleans()), "underweight": opt(st.booleans()),
         "enrolled": opt(st.booleans()), "school_level": opt(st.sampled_from(LEVELS)),
         "highest_qualification": opt(st.sampled_from(QUALS)), "uses_internet": opt(st.booleans()),
+        "ethnic_minority": opt(st.booleans()), "meritorious_family": opt(st.booleans()),
+        "pregnant_or_nursing": opt(st.booleans()),
     }
 
 
@@ -59,6 +65,15 @@ def household(draw, hid: str = "H1", missing: bool = True):
         "frame_wall_durable": opt(st.booleans()), "roof_durable": opt(st.booleans()),
         "water_source": opt(st.sampled_from(WATER)), "toilet_type": opt(st.sampled_from(TOILET)),
         "info_devices": devices,
+        # eligibility inputs (issue 4): dates on both sides of the 36-month window of the batches' dates
+        "recognised_class": draw(st.one_of(st.none(), st.sampled_from(CLASSES))),
+        "exited_poverty_on": draw(st.one_of(st.none(), st.sampled_from(EDGE_DATES).map(dt.date.isoformat),
+                                            st.dates(dt.date(2018, 1, 1), dt.date(2026, 12, 31)).map(dt.date.isoformat))),
+        "exited_near_poverty_on": draw(st.one_of(st.none(), st.sampled_from(EDGE_DATES).map(dt.date.isoformat))),
+        "independent_since": draw(st.one_of(st.none(), st.sampled_from(EDGE_DATES).map(dt.date.isoformat))),
+        "poor_commune": opt(st.booleans()), "poor_district": opt(st.booleans()),
+        "received_housing_support": opt(st.booleans()),
+        "main_livelihood": opt(st.sampled_from(["agriculture", "forestry", "fishery", "salt", "other"])),
         "members": [draw(member(i + 1, missing)) for i in range(n)],
     }
 

@@ -67,6 +67,8 @@ def _gather(strategy, examples: int) -> list[dict]:
 def _differences(docs: list[dict], got: dict) -> list[str]:
     vec, dur = got["vectorized"], got["durable"]
     problems = []
+    if vec.get("notes") != dur.get("notes"):
+        problems.append(f"notes: {vec.get('notes')} vs {dur.get('notes')}")
     if vec["rejects"] != dur["rejects"]:
         problems.append(f"rejects: {vec['rejects']} vs {dur['rejects']}")
     if len(vec["households"]) != len(dur["households"]) or len(vec["members"]) != len(dur["members"]):
@@ -105,3 +107,12 @@ def test_backends_agree_on_generated_households(on, examples, missing):
     if missing:
         assert "unknown" in classes and any(h["undecided_by"] for h in got["durable"]["households"])
     assert len(classes) >= 2
+    # and the eligibility columns: compared above whenever the program is in force, and exercised here
+    hh = got["durable"]["households"]
+    if on < "2026-01-01":
+        assert any(h.get("eligible_p2_livelihood") for h in hh) and any(h.get("class_mismatch") for h in hh)
+        assert any(h.get("newly_escaped_poverty") for h in hh)
+        assert "eligible_p4_3_jobs" in got["durable"]["members"][0]
+    else:
+        assert not any(k.startswith("eligible_") for k in hh[0]) and got["durable"]["notes"]
+    assert "health_insurance_support" in got["durable"]["members"][0]

@@ -106,3 +106,21 @@ def test_outside_the_program_window_items_are_absent_and_the_result_says_why():
     assert not any(c.startswith("eligible_") for c in r.members.columns)
     assert "health_insurance_support" in r.members.columns
     assert len(r.notes) == 8 and all("2025-12-31" in n for n in r.notes)
+
+
+def test_the_durable_backend_writes_the_same_eligibility_columns():
+    pytest.importorskip("durable.engine")
+    cases = [{}, {"recognised_class": "poor"}, {"income_per_capita_month": ""},
+             {"income_per_capita_month": "5000000", "exited_poverty_on": "2021-12-01"},
+             {"poor_commune": ""}, {"main_livelihood": "fishery", "income_per_capita_month": "2000000"},
+             {"poor_district": "true", "independent_since": "2021-12-01", "floor_area_m2": "10",
+              "received_housing_support": "false"}]
+    a, b = run(*cases), run(*cases, engine="durable")
+    for table in ("households", "members"):
+        x, y = getattr(a, table), getattr(b, table)
+        cols = [c for c in x.columns if c.startswith(("eligible_", "priority_")) or c in
+                ("newly_escaped_poverty", "no_labour_capacity", "eligibility_class", "class_mismatch",
+                 "health_insurance_support")]
+        assert cols
+        pd.testing.assert_frame_equal(x[cols], y[cols])
+    assert a.households["eligible_p5_housing"].tolist()[-1] == True  # noqa: E712 - independent exactly 36 months

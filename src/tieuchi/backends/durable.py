@@ -125,7 +125,8 @@ NEVER = {"$and": [{"$ex": {"__never__": 1}}, {"$nex": {"__never__": 1}}]}
 class _Compiler:
     """Compiles a regime at a date into one durable_rules ruleset definition."""
 
-    def __init__(self, rules: RulesAt):
+    def __init__(self, rules: RulesAt, part: str = "classify"):
+        self.part = part  # "classify": indicators, classes, outputs; "eligibility": the program's rules
         self.rules = rules
         self.regime = rules.regime
         self.defs: dict[str, dict] = {}
@@ -140,6 +141,13 @@ class _Compiler:
         self.indicator_inst: dict[str, int] = {}
         self.class_inst: list[int] = []
         self.output_inst: dict[str, tuple[int, str]] = {}
+        self.date_shifts: dict[tuple[str, int], tuple[str, str]] = {}  # (field, months) -> (fact key E, E + months)
+        self.status_inst: dict[str, int] = {}
+        self.item_inst: dict[str, tuple[int, str]] = {}
+        self.priority_inst: dict[str, dict[str, int]] = {}
+        self.share_inst: dict[str, list[tuple[float, int]]] = {}
+        if part == "eligibility":
+            self.types[(HOUSEHOLD, "eligibility_class")] = "code"
         self._compile_all()
 
     # ------------------------------------------------------------------------------------------- plumbing
@@ -324,6 +332,27 @@ class _Compiler:
                            self._emit(inst, "U"))
         return inst
 
+    def _within_months(self, nd: m.WithinMonths, level: str) -> int:
+        """E ≤ day < E + months (or E + months ≤ day): the facts carry E and E + months (month arithmetic clamped to
+        the month end, from tieuchi.ages) as day numbers; the comparisons with the reference day are rules."""
+        inst = self._new()
+        spec = nd.within_months
+        months = int(self._param(spec.months))
+        key = (spec.field, months)
+        if key not in self.date_shifts:
+            self.date_shifts[key] = (f"_day_{spec.field}", f"_day_{spec.field}_plus_{months}")
+        e_key, end_key = self.date_shifts[key]
+        day = int(np.datetime64(self.rules.day, "D").astype(np.int64))
+        if spec.mode == "within":
+            t = {"$and": [{"$lte": {e_key: day}}, {"$gt": {end_key: day}}]}
+            f = {"$or": [{"$gt": {e_key: day}}, {"$lte": {end_key: day}}]}
+        else:
+            t, f = {"$lte": {end_key: day}}, {"$gt": {end_key: day}}
+        self._rule([("m", self._fact(level, {"$ex": {e_key: 1}}, t))], self._emit(inst, "T"))
+        self._rule([("m", self._fact(level, {"$ex": {e_key: 1}}, f))], self._emit(inst, "F"))
+        self._rule([("m", self._fact(level, {"$nex": {e_key: 1}}))], self._emit(inst, "U", [spec.field]))
+        return inst
+
     # ------------------------------------------------------------------------------------------- inner nodes
     def _combine(self, kids: list[int], level: str, decide: Callable[[list[tuple[str, list]]], tuple[str, list]],
                  ) -> int:
@@ -372,6 +401,8 @@ class _Compiler:
             return self._flag(nd, level)
         if isinstance(nd, m.ReachedAge):
             return self._reached_age(nd, level)
+        if isinstance(nd, m.WithinMonths):
+            return self._within_months(nd, level)
         if isinstance(nd, m.AllOf):
             return self._combine([self.node(c, level) for c in nd.all], level, _decide_all)
         if isinstance(nd, m.AnyOf):
@@ -475,6 +506,40 @@ class _Compiler:
     def _compile_all(self) -> None:
         regime = self.regime
         tops: list[int] = []
+        if self.part == "eligibility":
+            self._compile_program(tops)
+        else:
+            self._compile_classification(tops)
+
+        def keep(c):
+            r = c.m._d
+            c.s[f"o{r['n']}_{r['s']}"] = [r["v"], r["e"]]
+
+        self._on_results(tops, keep)
+        # every input fact is handled even when no leaf reads its level (durable refuses unhandled facts)
+        self._rule([("m", {"$or": [{"t": "h"}, {"t": "m"}]})], lambda c: None)
+
+    def _compile_program(self, tops: list[int]) -> None:
+        """The program's statuses, items in force, priority groups and member shares; the class reaches these rules
+        as the household fact field `eligibility_class`."""
+        program = self.regime.program
+        for sid in program.program.statuses:
+            self.status_inst[sid] = self.var(sid, HOUSEHOLD)
+            tops.append(self.status_inst[sid])
+        for item in program.items_at(self.rules.day)[0]:
+            level = HOUSEHOLD if item.unit == "household" else MEMBER
+            self.item_inst[item.id] = (self.node(item.eligible_when, level), level)
+            tops.append(self.item_inst[item.id][0])
+            if level == HOUSEHOLD:
+                self.priority_inst[item.id] = {g: self.node(c, HOUSEHOLD) for g, c in item.priority.items()}
+                tops.extend(self.priority_inst[item.id].values())
+        for sr in program.shares_at(self.rules.day):
+            self.share_inst[sr.output] = [(float(self._param(sh.value)), self.node(sh.when, MEMBER))
+                                          for sh in sr.shares]
+            tops.extend(i for _, i in self.share_inst[sr.output])
+
+    def _compile_classification(self, tops: list[int]) -> None:
+        regime = self.regime
         for ind in self.rules.indicators:
             tops.append(self.indicator(ind))
         for c in regime.classification.classes:
@@ -485,14 +550,6 @@ class _Compiler:
                 inst = self.var(d.id, d.level)
                 self.output_inst[d.output] = (inst, d.level)
                 tops.append(inst)
-
-        def keep(c):
-            r = c.m._d
-            c.s[f"o{r['n']}_{r['s']}"] = [r["v"], r["e"]]
-
-        self._on_results(tops, keep)
-        # every input fact is handled even when no leaf reads its level (durable refuses unhandled facts)
-        self._rule([("m", {"$or": [{"t": "h"}, {"t": "m"}]})], lambda c: None)
 
 
 def _decide_all(kids):
@@ -530,24 +587,24 @@ def _decide_count(op, k):
 
 
 class Compiled:
-    def __init__(self, rules: RulesAt):
+    def __init__(self, rules: RulesAt, part: str = "classify"):
         self.rules = rules
-        self.compiler = _Compiler(rules)
-        name = re.sub(r"[^A-Za-z0-9_]", "_", f"tieuchi_{rules.version}_{rules.day.strftime('%Y%m%d')}")
+        self.compiler = _Compiler(rules, part)
+        name = re.sub(r"[^A-Za-z0-9_]", "_", f"tieuchi_{part}_{rules.version}_{rules.day.strftime('%Y%m%d')}")
         self.name = name
         self.host = _SyncHost({name: self.compiler.defs})
         self.lock = threading.Lock()
 
 
-_HOSTS: dict[tuple[str, dt.date], Compiled] = {}
+_HOSTS: dict[tuple[str, dt.date, str], Compiled] = {}
 _HOSTS_LOCK = threading.Lock()
 
 
-def compiled(rules: RulesAt) -> Compiled:
-    key = (rules.version, rules.day)
+def compiled(rules: RulesAt, part: str = "classify") -> Compiled:
+    key = (rules.version, rules.day, part)
     with _HOSTS_LOCK:
         if key not in _HOSTS:
-            _HOSTS[key] = Compiled(rules)
+            _HOSTS[key] = Compiled(rules, part)
         return _HOSTS[key]
 
 
@@ -560,6 +617,9 @@ def _values(s: pd.Series, kind: str | None) -> list:
     if isinstance(dtype, pd.CategoricalDtype):
         cats = [str(c) for c in dtype.categories]
         return [None if c < 0 else cats[c] for c in s.cat.codes.to_numpy()]
+    if pd.api.types.is_datetime64_any_dtype(dtype):  # a date: its ISO text; NaT is missing
+        days = s.to_numpy().astype("datetime64[D]")
+        return [None if np.isnat(x) else str(x) for x in days]
     if isinstance(dtype, pd.BooleanDtype) or pd.api.types.is_bool_dtype(dtype):
         return [None if x is pd.NA or x is None else bool(x) for x in s.astype("boolean").tolist()]
     if pd.api.types.is_numeric_dtype(dtype):
@@ -697,7 +757,118 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
             members_out[d.output] = (out_t[d.output], out_f[d.output]) if d.output in cp.output_inst else None
     decided = Decided(indicators={i: (ind_t[i], ind_f[i]) for i in ind_ids}, class_index=cls,
                       undecided=encode_undecided(n_h, np.asarray(unknown_rows, dtype=np.int64), unknown_sets),
-                      member_outputs=members_out, age=ages, used_params=params_read(rules))
+                      member_outputs=members_out, age=ages, used_params=params_read(rules),
+                      eligibility=_eligibility(rules, households, members, pos, by_household, ages, months, at_end,
+                                               cls))
     return assemble(rules, households, n_m, decided)
+
+
+def _run_session(comp: Compiled, sid: str, n_members: int, facts: list[dict]) -> dict:
+    host, name = comp.host, comp.name
+    try:
+        host.update_state(name, {"sid": sid, "nm": n_members})
+        host.assert_facts(name, facts)
+        state = host.get_state(name, sid)
+    finally:
+        try:
+            host.delete_state(name, sid)
+        except Exception:  # noqa: BLE001 - nothing to delete
+            pass
+    if "exception" in state:
+        raise RuntimeError(f"durable_rules action failed for household row {sid}: {state['exception']}")
+    return state
+
+
+def _eligibility(rules: RulesAt, households: pd.DataFrame, members: pd.DataFrame, pos: np.ndarray,
+                 by_household: list[list[int]], ages: np.ndarray, months: np.ndarray, at_end: dict, cls: np.ndarray):
+    """The program's rules, in a second session per household whose facts carry the class (`eligibility_class`)."""
+    from tieuchi.backends.assemble import Eligibility, eligibility_class
+    from tieuchi.ages import add_months
+
+    program = rules.regime.program
+    if program is None:
+        return None
+    comp = compiled(rules, "eligibility")
+    cp = comp.compiler
+    n_h, n_m = len(households), len(members)
+    class_ids = [c.id for c in rules.regime.classification.classes]
+    rec = None
+    if "recognised_class" in households.columns:
+        s = households["recognised_class"]
+        cat = s.astype("category")
+        rec = (cat.cat.codes.to_numpy(), None, [str(c) for c in cat.cat.categories])
+    codes = eligibility_class(rules, cls, rec)
+    hh_cols = _columns(households, (cp.inputs[HOUSEHOLD] | (cp.inputs[MEMBER] - cp.member_fields))
+                       - {"eligibility_class"})
+    mem_cols = _columns(members, cp.inputs[MEMBER] & cp.member_fields)
+    shifted: dict[str, list] = {}
+    for (fld, k), (e_key, end_key) in cp.date_shifts.items():
+        if fld not in households.columns:
+            continue
+        e = households[fld].to_numpy().astype("datetime64[D]")
+        nat = np.isnat(e)
+        end = add_months(e, k)
+        shifted[e_key] = [None if x else int(v) for x, v in zip(nat, e.astype(np.int64))]
+        shifted[end_key] = [None if x else int(v) for x, v in zip(nat, end.astype(np.int64))]
+    out = Eligibility(class_codes=codes, member_pos=pos)
+    st = {k: (np.zeros(n_h, dtype=bool), np.zeros(n_h, dtype=bool)) for k in cp.status_inst}
+    it = {k: (np.zeros(n_m if lvl == MEMBER else n_h, dtype=bool), np.zeros(n_m if lvl == MEMBER else n_h, dtype=bool))
+          for k, (_, lvl) in cp.item_inst.items()}
+    pr = {k: {g: (np.zeros(n_h, dtype=bool), np.zeros(n_h, dtype=bool)) for g in groups}
+          for k, groups in cp.priority_inst.items()}
+    sh = {k: [(np.zeros(n_m, dtype=bool), np.zeros(n_m, dtype=bool)) for _ in v] for k, v in cp.share_inst.items()}
+    with comp.lock:
+        for h in range(n_h):
+            sid = f"e{h}"
+            n_mem = len(by_household[h])
+            hh_fact = {"sid": sid, "t": "h", "member_count": n_mem, "nm": n_mem}
+            for name, values in [*hh_cols.items(), *shifted.items()]:
+                if values[h] is not None:
+                    hh_fact[name] = values[h]
+            if codes[h] < len(class_ids):
+                hh_fact["eligibility_class"] = class_ids[codes[h]]
+            shared = {k: v for k, v in hh_fact.items() if k not in ("t", "nm") and k not in cp.member_fields}
+            facts = [hh_fact]
+            for i, j in enumerate(by_household[h]):
+                mf = dict(shared)
+                mf.update({"t": "m", "i": i, "age": int(ages[j]), "_age_months": int(months[j])})
+                for key, arr in at_end.items():
+                    mf[key] = int(arr[j])
+                for name, values in mem_cols.items():
+                    if values[j] is not None:
+                        mf[name] = values[j]
+                facts.append(mf)
+            state = _run_session(comp, sid, n_mem, facts)
+
+            def value(inst: int, subject: int = H_SUBJECT) -> str:
+                got = state.get(f"o{inst}_{subject}")
+                if got is None:
+                    raise RuntimeError(f"durable_rules gave no eligibility result for node {inst} (row {h})")
+                return got[0]
+
+            def put(pair, row, v):
+                pair[0][row] = v == "T"
+                pair[1][row] = v == "F"
+
+            for k, inst in cp.status_inst.items():
+                put(st[k], h, value(inst))
+            for k, (inst, lvl) in cp.item_inst.items():
+                if lvl == MEMBER:
+                    for i, j in enumerate(by_household[h]):
+                        put(it[k], j, value(inst, i))
+                else:
+                    put(it[k], h, value(inst))
+            for k, groups in cp.priority_inst.items():
+                for g, inst in groups.items():
+                    put(pr[k][g], h, value(inst))
+            for k, shares in cp.share_inst.items():
+                for (_, inst), pair in zip(shares, sh[k]):
+                    for i, j in enumerate(by_household[h]):
+                        put(pair, j, value(inst, i))
+    out.statuses = st
+    out.items = {k: (it[k], lvl) for k, (_, lvl) in cp.item_inst.items()}
+    out.priority = pr
+    out.shares = {k: [(v, pair) for (v, _), pair in zip(cp.share_inst[k], sh[k])] for k in cp.share_inst}
+    return out
 
 
