@@ -71,3 +71,70 @@ def test_every_condition_node_in_the_rules_is_one_the_model_knows():
     for r in regimes():
         for rule in [*r.derived.values()]:
             assert all(isinstance(n, m.BaseModel) for n in walk(rule.condition))
+
+
+# ---------------------------------------------------------------------------------------------------------- programs
+
+def _program_cases(r):
+    return [c for f in case_files(r.program.root) for c in load_case_file(f)]
+
+
+def _params_used(r) -> set[str]:
+    pr = r.program
+    nodes = [n for d in pr.derived.values() for n in walk(d.condition)]
+    for item in pr.items.values():
+        nodes += walk(item.eligible_when) + [n for c in item.priority.values() for n in walk(c)]
+    used = set()
+    for sr in pr.shares.values():
+        for sh in sr.shares:
+            nodes += walk(sh.when)
+            if isinstance(sh.value, m.ParamRef):
+                used.add(sh.value.param)
+    for n in nodes:
+        if isinstance(n, m.Flag):
+            used.add(n.flag)
+        elif isinstance(n, m.WithinMonths) and isinstance(n.within_months.months, m.ParamRef):
+            used.add(n.within_months.months.param)
+        elif isinstance(n, (m.Compare, m.CountOf, m.CountMembers, m.ShareOfMembers)):
+            ref = n.op[1]
+            if isinstance(ref, m.ParamRef):
+                used.add(ref.param)
+    return used & set(pr.parameters)
+
+
+def test_every_program_item_share_and_status_is_cited_and_covered_by_cases():
+    for r in regimes():
+        if r.program is None:
+            continue
+        pr = r.program
+        for x in [pr.program, *pr.items.values(), *pr.shares.values(), *pr.derived.values()]:
+            assert x.citation.instrument in r.instruments, x.id
+        for sr in pr.shares.values():
+            assert all(sh.citation.instrument in r.instruments for sh in sr.shares), sr.id
+        cases = _program_cases(r)
+        covered = {c.rule for c in cases} | {x for c in cases for x in c.covers}
+        wanted = set(pr.items) | set(pr.shares) | set(pr.derived) | _params_used(r)
+        assert not sorted(wanted - covered), f"program rules without cases: {sorted(wanted - covered)}"
+
+
+def test_every_program_item_has_cases_for_eligible_not_eligible_and_unknown():
+    for r in regimes():
+        if r.program is None:
+            continue
+        cases = _program_cases(r)
+        for item, rule in r.program.items.items():
+            col = f"eligible_{item}"
+            if rule.unit == "household":
+                seen = {c.expect[col] for c in cases if col in c.expect}
+            else:
+                seen = {mb[col] for c in cases for mb in (c.expect.get("members") or {}).values() if col in mb}
+            assert {True, False, None} <= seen, f"{item}: cases cover {seen}"
+
+
+def test_every_open_program_parameter_says_why_in_a_note():
+    for r in regimes():
+        if r.program is None:
+            continue
+        for p in r.program.parameters.values():
+            if p.confidence in ("open", "likely"):
+                assert p.notes or any(v.citation.note for v in p.values), p.id
