@@ -105,8 +105,9 @@ def eligibility_columns(rules: RulesAt, households: pd.DataFrame, pos: np.ndarra
             hh[f"eligible_{item}"] = boolean(tri, n, none)
             groups = e.priority.get(item, {})
             text = np.full(n, "", dtype=object)
+            not_eligible = np.broadcast_to(tri[1], (n,))  # groups rank the eligible: none for a known "no"
             for g in (x for x in _PRIORITY_ORDER if x in groups):
-                t = np.broadcast_to(groups[g][0], (n,))
+                t = np.broadcast_to(groups[g][0], (n,)) & ~not_eligible
                 text[t] = text[t] + (";" + g)
             codes, uniques = pd.factorize(pd.Series(text, dtype=object))  # distinct ';g1;g2' texts, all distinct
             codes = np.where(none, -1, codes)
