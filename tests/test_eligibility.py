@@ -124,3 +124,19 @@ def test_the_durable_backend_writes_the_same_eligibility_columns():
         assert cols
         pd.testing.assert_frame_equal(x[cols], y[cols])
     assert a.households["eligible_p5_housing"].tolist()[-1] == True  # noqa: E712 - independent exactly 36 months
+
+
+def test_the_communes_table_says_whether_a_commune_is_poor_and_the_household_column_is_used_only_without_it():
+    import tieuchi
+    from tieuchi.cases import tables
+
+    doc = {"household_id": "H1", "commune_code": "X01", "area": "rural", "income_per_capita_month": 1200000,
+           "members": [{"member_no": 1, "sex": "female", "birth_date": "1990-01-01", "has_health_insurance": True}]}
+    other = dict(doc, household_id="H2", commune_code="X02", poor_commune=True)
+    hh, mem = tables([doc, other])
+    communes = pd.DataFrame({"commune_code": ["X01", "X02"], "poor_commune": ["true", ""]})
+    r = tieuchi.classify(hh, mem, on="2025-06-30", communes=communes)
+    poor = dict(zip(r.households["household_id"], r.households["poor_commune"]))
+    assert poor == {"H1": True, "H2": True}  # H1 from the communes table, H2 from its own column
+    r2 = tieuchi.classify(hh, mem, on="2025-06-30")
+    assert pd.isna(dict(zip(r2.households["household_id"], r2.households["poor_commune"]))["H1"])

@@ -100,6 +100,27 @@ def backend(engine: str):
                      vi=f"không có bộ máy '{engine}'", vi_hint=f"chọn một trong: {', '.join(ENGINES)}")
 
 
+def _poor_commune_from_communes(households: pd.DataFrame, communes: pd.DataFrame | None) -> pd.DataFrame:
+    """Data contract §1.1/§1.3: a household's `poor_commune` is used when no communes table gives it; where the
+    communes table says whether the household's commune is poor, that answer applies."""
+    if communes is None or "poor_commune" not in communes.columns or "commune_code" not in households.columns:
+        return households
+    given = communes.dropna(subset=["poor_commune"])
+    if not len(given):
+        return households
+    by_code = pd.Series(given["poor_commune"].astype("boolean").to_numpy(),
+                        index=given["commune_code"].astype(str).to_numpy())
+    by_code = by_code[~by_code.index.duplicated(keep="first")]
+    from_table = pd.array(by_code.reindex(households["commune_code"].astype(str).to_numpy()).to_numpy(),
+                          dtype="boolean")
+    own = households["poor_commune"].array if "poor_commune" in households.columns else \
+        pd.array([pd.NA] * len(households), dtype="boolean")
+    merged = pd.array(np.where(pd.isna(from_table), own, from_table), dtype="boolean")
+    out = households.copy(deep=False)
+    out["poor_commune"] = merged
+    return out
+
+
 def _constant(n: int, value: str) -> pd.Categorical:
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
 
@@ -127,6 +148,7 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
     norm = normalize(households, members, communes, on=day)
     if strict and len(norm.rejects):
         raise StrictRefusal(norm.rejects, lang)
+    norm.households = _poor_commune_from_communes(norm.households, norm.communes)
     step("classify", 1, 3)
     hh_cols, mem_cols, render = classify_tables(rules_at, norm.households, norm.members, norm.member_hh_pos,
                                                 norm.birth)
