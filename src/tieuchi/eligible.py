@@ -24,6 +24,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
 
 from tieuchi.errors import UsageError
@@ -285,7 +286,7 @@ def _households(result: Any, commune: str | None, by: str) -> pd.DataFrame:
     return hh
 
 
-def _member_positions(result: Any, hh: pd.DataFrame) -> "np.ndarray":
+def _member_positions(result: Any, hh: pd.DataFrame) -> np.ndarray:
     """For each member, the position of its household in `hh` (-1: not there). Computed once per call."""
     return pd.Index(hh["household_id"]).get_indexer(result.members["household_id"].astype("string"))
 
@@ -384,7 +385,7 @@ def _group_rank(g: str) -> tuple[int, str]:
     return (PRIORITY_ORDER.index(g), "") if g in PRIORITY_ORDER else (len(PRIORITY_ORDER), g)
 
 
-def _priority_position(groups: list[list[str]]) -> "np.ndarray":
+def _priority_position(groups: list[list[str]]) -> np.ndarray:
     """Per entry of `groups`, its place in the order: 0 for the highest priority — more groups first, then the
     higher groups, compared one by one."""
     import numpy as np

@@ -504,7 +504,6 @@ class _Compiler:
 
     # ------------------------------------------------------------------------------------------- the regime
     def _compile_all(self) -> None:
-        regime = self.regime
         tops: list[int] = []
         if self.part == "eligibility":
             self._compile_program(tops)
