@@ -685,7 +685,6 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
                 if name in cp.list_fields:
                     fact["_list_" + name] = v.split(";")
 
-    host, name = comp.host, comp.name
     with comp.lock:  # one household session at a time per compiled host
         for h in range(n_h):
             sid = str(h)
@@ -700,17 +699,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
                     mf[key] = int(arr[j])
                 put(mf, mem_cols, j)
                 facts.append(mf)
-            try:
-                host.update_state(name, {"sid": sid, "nm": int(count[h])})
-                host.assert_facts(name, facts)
-                state = host.get_state(name, sid)
-            finally:
-                try:
-                    host.delete_state(name, sid)
-                except Exception:  # noqa: BLE001 - nothing to delete
-                    pass
-            if "exception" in state:
-                raise RuntimeError(f"durable_rules action failed for household row {h}: {state['exception']}")
+            state = _run_session(comp, sid, int(count[h]), facts)
 
             def result(inst: int, subject: int = H_SUBJECT) -> tuple[str, list]:
                 got = state.get(f"o{inst}_{subject}")

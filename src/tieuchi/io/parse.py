@@ -194,7 +194,8 @@ _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?")
 _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 
 
-def _date_text(t: str) -> np.datetime64 | None:
+def date_of_text(t: str) -> dt.date | None:
+    """ISO YYYY-MM-DD or DD/MM/YYYY (text already trimmed) -> a date, or None when it is not a valid one."""
     m = _ISO.fullmatch(t)
     if m:
         y, mo, d = map(int, m.groups())
@@ -203,7 +204,7 @@ def _date_text(t: str) -> np.datetime64 | None:
     else:
         return None
     try:
-        return np.datetime64(dt.date(y, mo, d), "D")
+        return dt.date(y, mo, d)
     except ValueError:
         return None
 
@@ -218,7 +219,7 @@ def parse_date(s: pd.Series, spec: ColumnSpec | None = None):
     vals, state = [], []
     for u in uniques:
         t = to_text(u)
-        d = _date_text(t) if t else None
+        d = date_of_text(t) if t else None
         vals.append(d if d is not None else np.datetime64("NaT", "D"))
         state.append(MISSING if not t else 0 if d is not None else INVALID)
     st = _take(np.asarray(state, dtype=np.int64), codes)

@@ -24,9 +24,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import PydanticCustomError
 
 from tieuchi.errors import DataError
+from tieuchi.io.parse import date_of_text
 
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:([., ])\d{3})(?:\1\d{3})*")
 
 
@@ -158,20 +157,11 @@ def _date(spec):
         t = _text(v)
         if t is None:
             return None
-        m = _ISO.fullmatch(t)
-        if m:
-            y, mo, d = map(int, m.groups())
-        elif m := _DMY.fullmatch(t):
-            d, mo, y = map(int, m.groups())
-        else:
-            y = None
-        try:
-            if y is None:
-                raise ValueError
-            return dt.date(y, mo, d)
-        except ValueError:
-            raise _err("invalid_date", f"'{t}' không phải ngày hợp lệ; ghi YYYY-MM-DD hoặc DD/MM/YYYY",
-                       f"'{t}' is not a date; write YYYY-MM-DD or DD/MM/YYYY") from None
+        day = date_of_text(t)
+        if day is not None:
+            return day
+        raise _err("invalid_date", f"'{t}' không phải ngày hợp lệ; ghi YYYY-MM-DD hoặc DD/MM/YYYY",
+                   f"'{t}' is not a date; write YYYY-MM-DD or DD/MM/YYYY")
 
     return check
 
