@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 import tieuchi
-from tieuchi.ages import add_months, add_months_one
+from hypothesis import given, settings, strategies as st
+
+from tieuchi.ages import add_months, add_months_one, last_start_ended_by
 
 ADULT = {"activity": "self_employed", "has_health_insurance": "true", "enrolled": "false",
          "highest_qualification": "upper_secondary", "uses_internet": "true"}
@@ -48,6 +50,16 @@ def test_add_months_clamps_to_the_end_of_the_month():
     assert str(out[0]) == "2022-02-28" and str(out[1]) == "2021-03-28" and np.isnat(out[2])
     assert add_months_one(dt.date(2021, 11, 30), 36) == dt.date(2024, 11, 30)
     assert add_months_one(dt.date(2020, 2, 29), 12) == dt.date(2021, 2, 28)
+
+
+@settings(max_examples=300, deadline=None)
+@given(day=st.dates(dt.date(1990, 1, 1), dt.date(2040, 12, 31)), months=st.integers(0, 120))
+def test_a_window_still_open_is_exactly_a_start_after_the_last_start_that_has_ended(day, months):
+    """`day < E + months` ⟺ `E > last_start_ended_by(day, months)`, the comparison the vectorized backend makes."""
+    ended = last_start_ended_by(day, months)
+    assert add_months_one(ended, months) <= day < add_months_one(ended + dt.timedelta(days=1), months)
+    starts = np.arange(np.datetime64(day) - np.timedelta64(31 * months + 40, "D"), np.datetime64(day) + 3)
+    assert ((np.datetime64(day) < add_months(starts, months)) == (starts > np.datetime64(ended))).all()
 
 
 def test_a_near_poor_household_gets_every_eligibility_column_and_its_members_shares():

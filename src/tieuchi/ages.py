@@ -75,6 +75,16 @@ def add_months(dates: np.ndarray, months: int) -> np.ndarray:
     return np.where(nat, np.datetime64("NaT", "D"), out)
 
 
+def last_start_ended_by(day: dt.date, months: int) -> dt.date:
+    """The latest start E whose span of `months` months has ended by `day` (E + months ≤ day, month arithmetic clamped
+    to the month end). E + months never decreases as E grows, so `day < E + months` ⟺ `E > last_start_ended_by(day)`:
+    a window test on a million dates becomes one comparison with a constant instead of date arithmetic per row."""
+    e = add_months_one(day, -int(months)) + dt.timedelta(days=4)
+    while add_months_one(e, months) > day:
+        e -= dt.timedelta(days=1)
+    return e
+
+
 def add_months_one(day: dt.date, months: int) -> dt.date:
     """The same for one date."""
     import calendar

@@ -39,7 +39,7 @@ class Eligibility:
     statuses: dict[str, Tri] = field(default_factory=dict)  # household status -> (t, f)
     items: dict[str, tuple[Tri, str]] = field(default_factory=dict)  # item in force -> ((t, f), level)
     priority: dict[str, dict[str, Tri]] = field(default_factory=dict)  # household item -> group -> (t, f)
-    shares: dict[str, list[tuple[float, Tri]]] = field(default_factory=dict)  # output -> [(value, member (t, f))]
+    shares: dict[str, list[tuple[float, Tri, str]]] = field(default_factory=dict)  # output -> [(value, (t, f), level)]
 
 
 def eligibility_class(rules: RulesAt, cls: np.ndarray, recognised) -> np.ndarray:
@@ -56,15 +56,32 @@ def eligibility_class(rules: RulesAt, cls: np.ndarray, recognised) -> np.ndarray
     return codes
 
 
-def share_values(shares: list[tuple[float, Tri]], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The highest share whose condition is true (0 when none); unknown when a higher one is undecided."""
-    best = np.zeros(n)
-    for value, (t, _) in shares:
-        best = np.where(np.broadcast_to(t, (n,)), np.maximum(best, value), best)
+def share_values(shares: list[tuple[float, Tri, str]], pos: np.ndarray, n_households: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Per member: the highest share whose condition is true (0 when none); unknown when a higher one is undecided.
+    A share's condition may be decided per household ("household": most read the class) or per member; household
+    ones are combined per household and broadcast once. In place, without temporaries per share: this runs on every
+    member of a survey. Unknown ⟺ the highest undecided share is above the best known one."""
+    n = len(pos)
+    best_at = {"household": np.zeros(n_households), "member": np.zeros(n)}
+    undecided_at: dict[str, np.ndarray] = {}
+    for value, (t, _), level in shares:
+        size = n if level == "member" else n_households
+        np.maximum(best_at[level], value, out=best_at[level], where=np.broadcast_to(t, (size,)))
+    for value, (t, f), level in shares:
+        size = n if level == "member" else n_households
+        undecided = ~np.broadcast_to(t, (size,))
+        undecided &= ~np.broadcast_to(f, (size,))
+        if value > 0 and undecided.any():
+            top = undecided_at.setdefault(level, np.zeros(size))
+            np.maximum(top, value, out=top, where=undecided)
+    best = best_at["household"][pos]
+    np.maximum(best, best_at["member"], out=best)
     unknown = np.zeros(n, dtype=bool)
-    for value, (t, f) in shares:
-        undecided = ~(np.broadcast_to(t, (n,)) | np.broadcast_to(f, (n,)))
-        unknown |= undecided & (value > best)
+    if "household" in undecided_at:
+        unknown |= undecided_at["household"][pos] > best
+    if "member" in undecided_at:
+        unknown |= undecided_at["member"] > best
     return best, unknown
 
 
@@ -98,20 +115,25 @@ def eligibility_columns(rules: RulesAt, households: pd.DataFrame, pos: np.ndarra
     hh["class_mismatch"] = None  # filled by assemble, which knows the computed class
     mem: dict[str, Any] = {}
     for sr_out, shares in e.shares.items():
-        best, unknown = share_values(shares, n_members)
+        best, unknown = share_values(shares, pos, n)
         mem[sr_out] = pd.arrays.FloatingArray(np.where(unknown | mnone, 0.0, best), unknown | mnone)
     for item, (tri, level) in e.items.items():
         if level == "household":
             hh[f"eligible_{item}"] = boolean(tri, n, none)
             groups = e.priority.get(item, {})
-            text = np.full(n, "", dtype=object)
+            order = [x for x in _PRIORITY_ORDER if x in groups]
+            # each household's groups as bits (in the contract's order); categories are the ';'-joined group lists
+            bits = np.zeros(n, dtype=np.int64)
             not_eligible = np.broadcast_to(tri[1], (n,))  # groups rank the eligible: none for a known "no"
-            for g in (x for x in _PRIORITY_ORDER if x in groups):
-                t = np.broadcast_to(groups[g][0], (n,)) & ~not_eligible
-                text[t] = text[t] + (";" + g)
-            codes, uniques = pd.factorize(pd.Series(text, dtype=object))  # distinct ';g1;g2' texts, all distinct
-            codes = np.where(none, -1, codes)
-            hh[f"priority_{item}"] = pd.Categorical.from_codes(codes, categories=[u.lstrip(";") for u in uniques])
+            for b, g in enumerate(order):
+                bits[np.broadcast_to(groups[g][0], (n,)) & ~not_eligible] |= 1 << b
+            bits[none] = -1
+            present = np.flatnonzero(np.bincount(bits[bits >= 0], minlength=1)) if n else np.zeros(0, dtype=np.int64)
+            lut = np.full(1 << len(order), -1, dtype=np.int64)
+            lut[present] = np.arange(len(present))
+            codes = np.where(bits >= 0, lut[np.maximum(bits, 0)], -1)
+            categories = [";".join(g for b, g in enumerate(order) if int(v) >> b & 1) for v in present]
+            hh[f"priority_{item}"] = pd.Categorical.from_codes(codes, categories=categories)
         else:
             mem[f"eligible_{item}"] = boolean(tri, n_members, mnone)
     return hh, {"given": given, "mem": mem}

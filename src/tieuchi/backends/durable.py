@@ -856,7 +856,7 @@ def _eligibility(rules: RulesAt, households: pd.DataFrame, members: pd.DataFrame
     out.statuses = st
     out.items = {k: (it[k], lvl) for k, (_, lvl) in cp.item_inst.items()}
     out.priority = pr
-    out.shares = {k: [(v, pair) for (v, _), pair in zip(cp.share_inst[k], sh[k])] for k in cp.share_inst}
+    out.shares = {k: [(v, pair, MEMBER) for (v, _), pair in zip(cp.share_inst[k], sh[k])] for k in cp.share_inst}
     return out
 
 

@@ -131,6 +131,10 @@ class Evaluator:
                 self._cols[key] = Col("absent", np.zeros(self.n_h), np.ones(self.n_h, dtype=bool), [])
         return self._cols[key], HOUSEHOLD
 
+    def household_dates(self, name: str) -> np.ndarray:
+        """A household date column as datetime64[D] (NaT when empty)."""
+        return self.hh[name].to_numpy().astype("datetime64[D]")
+
     def has_field(self, name: str, level: str) -> bool:
         return (level == MEMBER and (name in self.mem.columns or name == "age")) or name in self.hh.columns \
             or name == "member_count"
@@ -266,17 +270,17 @@ class Evaluator:
         """E ≤ day < E + months (`within`) or E + months ≤ day (`elapsed`), E a household date; unknown when empty."""
         if level == MEMBER:
             return self._tri_to_level(self.eval(node, HOUSEHOLD), HOUSEHOLD, MEMBER)
-        from tieuchi.ages import add_months
+        from tieuchi.ages import last_start_ended_by
 
         spec = node.within_months
         if spec.field not in self.hh.columns:
             nothing = np.zeros(self.n_h, dtype=bool)
             return nothing, nothing
-        e = self.hh[spec.field].to_numpy().astype("datetime64[D]")
+        e = self.household_dates(spec.field)
         known = ~np.isnat(e)
-        end = add_months(e, int(self.param(spec.months, HOUSEHOLD)))
         day = np.datetime64(self.rules.day, "D")
-        hit = (e <= day) & (day < end) if spec.mode == "within" else (end <= day)
+        ended = np.datetime64(last_start_ended_by(self.rules.day, int(self.param(spec.months, HOUSEHOLD))), "D")
+        hit = (e <= day) & (e > ended) if spec.mode == "within" else (e <= ended)  # NaT compares false
         return hit & known, ~hit & known
 
     def household_only(self, node) -> bool:
@@ -361,9 +365,43 @@ class Evaluator:
                 t_all[rows] = st
                 f_all[rows] = np.broadcast_to(f, (self.n_m,))[rows] & sf
                 return t | t_all, f_all
+            if level == HOUSEHOLD and not self.memo_all and type(self) is Evaluator and \
+                    isinstance(decided, np.ndarray) and _weight(children[k:]) >= 2 and \
+                    np.count_nonzero(decided) * 3 > 2 * len(decided):
+                return self._narrowed(node, k, children[k:], t, f, is_all)
             ct, cf = self.eval(children[k], level)
             t, f = (t & ct, f | cf) if is_all else (t | ct, f & cf)
         return t, f
+
+    def _narrowed(self, node, k: int, rest: list, t, f, is_all: bool) -> Tri:
+        """The rest of a household junction on the households its first children left open: program conditions
+        start with the class (a few percent of a survey), so what follows is evaluated on those households only."""
+        decided = f if is_all else t
+        sub = self._open_subset(decided)
+        rows = sub.hh_rows
+        st, sf = sub.eval(_rest_node(node, k, rest), HOUSEHOLD)
+        t_all = np.zeros(self.n_h, dtype=bool)
+        f_all = np.zeros(self.n_h, dtype=bool)
+        if is_all:
+            t_all[rows] = np.broadcast_to(t, (self.n_h,))[rows] & st
+            f_all[rows] = sf
+            return t_all, f | f_all
+        t_all[rows] = st
+        f_all[rows] = np.broadcast_to(f, (self.n_h,))[rows] & sf
+        return t | t_all, f_all
+
+    def _open_subset(self, decided: np.ndarray):
+        """A household subset over the rows `decided` leaves open, shared by every junction decided by the same array
+        (the memoised value of a variable such as program_household)."""
+        from tieuchi.backends.vectorized_unknowns import Subset
+
+        cache = self.__dict__.setdefault("_subsets", {})
+        hit = cache.get(id(decided))
+        if hit is not None and hit[0] is decided:
+            return hit[1]
+        sub = Subset(self, np.flatnonzero(~decided), keep_all=False)
+        cache[id(decided)] = (decided, sub)
+        return sub
 
     def _reached_earlier(self, pid: str) -> np.ndarray:
         """Members who reached an earlier value of a dated age while it was in force (Decree 135/2020: the age of the
@@ -620,10 +658,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
     unknown_rows = np.flatnonzero(cls == UNKNOWN)
     fields: dict[str, np.ndarray] = {}  # input name -> mask over unknown_rows
     if len(unknown_rows):
-        flag = np.zeros(n, dtype=bool)
-        flag[unknown_rows] = True
-        mflag = flag[ev.pos]
-        sub = Subset(ev, unknown_rows, np.flatnonzero(mflag), (np.cumsum(flag) - 1)[ev.pos[mflag]])
+        sub = Subset(ev, unknown_rows)
         sub_deciding = deciding[unknown_rows]
         # the contract: every empty input feeding the unknown income test or an unknown indicator
         groups = [(_EVERY_INDICATOR, np.arange(len(unknown_rows)))] + \
@@ -667,12 +702,38 @@ def eligibility(ev: Evaluator, cls: np.ndarray):
     for item in items:
         level = HOUSEHOLD if item.unit == "household" else MEMBER
         out.items[item.id] = (ev.eval(item.eligible_when, level), level)
-        if level == HOUSEHOLD:
-            out.priority[item.id] = {g: ev.eval(c, HOUSEHOLD) for g, c in item.priority.items()}
+    out.priority = _priority_groups(ev, [i for i in items if i.unit == "household"], out.items)
     for sr in program.shares_at(rules.day):
-        values = [(float(ev.param(sh.value, MEMBER)), ev.eval(sh.when, MEMBER)) for sh in sr.shares]
-        out.shares[sr.output] = values
+        out.shares[sr.output] = [
+            (float(ev.param(sh.value, lvl)), ev.eval(sh.when, lvl), lvl)
+            for sh in sr.shares for lvl in [HOUSEHOLD if ev.household_only(sh.when) else MEMBER]]
     return out
 
 
+def _priority_groups(ev: Evaluator, items, decided: dict) -> dict[str, dict[str, Tri]]:
+    """Priority groups rank the eligible only (assemble drops them where the item is known false), so they are
+    evaluated on the households some item may support — usually a small share of a survey — and scattered back."""
+    from tieuchi.backends.vectorized_unknowns import Subset
+
+    if not any(i.priority for i in items):
+        return {}
+    n = ev.n_h
+    open_ = np.zeros(n, dtype=bool)
+    for i in items:
+        open_ |= ~np.broadcast_to(decided[i.id][0][1], (n,))
+    rows = np.flatnonzero(open_)
+    if len(rows) * 2 > n:  # most households: a subset would cost more than it saves
+        return {i.id: {g: ev.eval(c, HOUSEHOLD) for g, c in i.priority.items()} for i in items}
+    sub = Subset(ev, rows, keep_all=False)
+    out: dict[str, dict[str, Tri]] = {}
+    for i in items:
+        out[i.id] = {}
+        for g, c in i.priority.items():
+            st, sf = sub.eval(c, HOUSEHOLD)
+            t = np.zeros(n, dtype=bool)
+            f = ~open_  # outside the subset: no group (the item is known false there)
+            t[rows] = st
+            f[rows] = sf
+            out[i.id][g] = (t, f)
+    return out
 

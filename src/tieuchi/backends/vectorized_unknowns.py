@@ -4,6 +4,8 @@ Only the unknown households are explained, by an evaluator over their rows alone
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from tieuchi import model as m
@@ -12,23 +14,41 @@ from tieuchi.loader import children as _children
 
 
 class Subset(Evaluator):
-    """The evaluation restricted to some households and all their members, keeping every node's value (to explain
-    unknowns). Columns, variables and indicators are the parent's, sliced: nothing is read from the tables again."""
+    """The evaluation restricted to some households and all their members. Columns, variables and indicators are the
+    parent's, sliced: nothing is read from the tables again. `keep_all` keeps every node's value (to explain unknowns).
+    The member side (rows, positions, ages) is computed on first use: many subsets read household values only."""
 
-    def __init__(self, parent: Evaluator, hh_rows: np.ndarray, mem_rows: np.ndarray, pos: np.ndarray):  # noqa: D107
-        self.parent, self.hh_rows, self.mem_rows = parent, hh_rows, mem_rows
+    def __init__(self, parent: Evaluator, hh_rows: np.ndarray, keep_all: bool = True):  # noqa: D107
+        self.parent, self.hh_rows = parent, hh_rows
         self.rules, self.regime = parent.rules, parent.regime
         self.hh, self.mem = parent.hh, parent.mem
-        self.pos = pos
-        self.n_h, self.n_m = len(hh_rows), len(mem_rows)
+        self.n_h = len(hh_rows)
         self.member_count = parent.member_count[hh_rows]
         self.ends = None
-        self.birth = parent.birth[mem_rows]
-        self.age_months = parent.age_months[mem_rows]
-        self.age = parent.age[mem_rows]
         self._cols = {}
         self.memo = {}
-        self.memo_all = True
+        self.memo_all = keep_all
+
+    @functools.cached_property
+    def _members(self) -> tuple[np.ndarray, np.ndarray]:
+        """(member rows, position of each one's household in the subset)."""
+        p, rows, count = self.parent, self.hh_rows, self.member_count
+        local = np.repeat(np.arange(len(rows)), count)
+        if p.ends is not None:  # members grouped by household: their rows are ranges, found without a full pass
+            starts = (p.ends - p.member_count + 1)[rows]
+            offsets = np.arange(len(local)) - np.repeat(np.cumsum(count) - count, count)
+            return starts[local] + offsets, local
+        flag = np.zeros(p.n_h, dtype=bool)
+        flag[rows] = True
+        mflag = flag[p.pos]
+        return np.flatnonzero(mflag), (np.cumsum(flag) - 1)[p.pos[mflag]]
+
+    mem_rows = functools.cached_property(lambda self: self._members[0])
+    pos = functools.cached_property(lambda self: self._members[1])
+    n_m = functools.cached_property(lambda self: len(self._members[0]))
+    birth = functools.cached_property(lambda self: self.parent.birth[self.mem_rows])
+    age_months = functools.cached_property(lambda self: self.parent.age_months[self.mem_rows])
+    age = functools.cached_property(lambda self: self.parent.age[self.mem_rows])
 
     def _slice(self, arr, level: str):
         rows = self.mem_rows if level == MEMBER else self.hh_rows
@@ -45,6 +65,9 @@ class Subset(Evaluator):
             self._cols[key] = Col(c.kind, self._slice(c.values, lvl),
                                   None if c.missing is None else self._slice(c.missing, lvl), c.categories)
         return self._cols[key], lvl
+
+    def household_dates(self, name: str) -> np.ndarray:
+        return self.parent.household_dates(name)[self.hh_rows]
 
     def var(self, name: str, level: str) -> Tri:
         d = self.regime.derived[name]
