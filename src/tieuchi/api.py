@@ -121,6 +121,9 @@ def _poor_commune_from_communes(households: pd.DataFrame, communes: pd.DataFrame
     return out
 
 
+BATCH_TUNING_FROM = 50_000  # households: below this, the allocator's defaults cost nothing worth tuning
+
+
 def _constant(n: int, value: str) -> pd.Categorical:
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
 
@@ -144,6 +147,10 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
     day = as_date(on)
     step = progress or (lambda *a: None)
     rules_at = rules if isinstance(rules, RulesAt) else load_rules(day, rules)
+    if len(households) >= BATCH_TUNING_FROM:
+        from tieuchi._memory import tune_for_batches
+
+        tune_for_batches()  # keep freed heap for the next array instead of faulting in fresh pages (see _memory)
     step("validate", 0, 3)
     norm = normalize(households, members, communes, on=day)
     if strict and len(norm.rejects):

@@ -60,29 +60,31 @@ def share_values(shares: list[tuple[float, Tri, str]], pos: np.ndarray, n_househ
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Per member: the highest share whose condition is true (0 when none); unknown when a higher one is undecided.
     A share's condition may be decided per household ("household": most read the class) or per member; household
-    ones are combined per household and broadcast once. In place, without temporaries per share: this runs on every
-    member of a survey. Unknown ⟺ the highest undecided share is above the best known one."""
+    ones are combined per household and broadcast once. Shares are handled as small ranks (int8) and turned into
+    values at the end: this runs on every member of a survey. Unknown ⟺ the highest undecided share is above the best
+    known one."""
     n = len(pos)
-    best_at = {"household": np.zeros(n_households), "member": np.zeros(n)}
-    undecided_at: dict[str, np.ndarray] = {}
-    for value, (t, _), level in shares:
-        size = n if level == "member" else n_households
-        np.maximum(best_at[level], value, out=best_at[level], where=np.broadcast_to(t, (size,)))
+    values = sorted({0.0} | {float(v) for v, _, _ in shares})
+    rank = {v: np.int8(i) for i, v in enumerate(values)}
+    size = {"household": n_households, "member": n}
+    best_at = {lvl: np.zeros(k, dtype=np.int8) for lvl, k in size.items()}
+    top_undecided: dict[str, np.ndarray] = {}
     for value, (t, f), level in shares:
-        size = n if level == "member" else n_households
-        undecided = ~np.broadcast_to(t, (size,))
-        undecided &= ~np.broadcast_to(f, (size,))
-        if value > 0 and undecided.any():
-            top = undecided_at.setdefault(level, np.zeros(size))
-            np.maximum(top, value, out=top, where=undecided)
+        r = rank[float(value)]
+        np.maximum(best_at[level], r, out=best_at[level], where=np.broadcast_to(t, (size[level],)))
+        undecided = ~np.broadcast_to(t, (size[level],))
+        undecided &= ~np.broadcast_to(f, (size[level],))
+        if r > 0 and undecided.any():
+            top = top_undecided.setdefault(level, np.zeros(size[level], dtype=np.int8))
+            np.maximum(top, r, out=top, where=undecided)
     best = best_at["household"][pos]
     np.maximum(best, best_at["member"], out=best)
     unknown = np.zeros(n, dtype=bool)
-    if "household" in undecided_at:
-        unknown |= undecided_at["household"][pos] > best
-    if "member" in undecided_at:
-        unknown |= undecided_at["member"] > best
-    return best, unknown
+    if "household" in top_undecided:
+        unknown |= top_undecided["household"][pos] > best
+    if "member" in top_undecided:
+        unknown |= top_undecided["member"] > best
+    return np.array(values)[best], unknown
 
 
 def eligibility_columns(rules: RulesAt, households: pd.DataFrame, pos: np.ndarray, n_members: int,
@@ -116,22 +118,26 @@ def eligibility_columns(rules: RulesAt, households: pd.DataFrame, pos: np.ndarra
     mem: dict[str, Any] = {}
     for sr_out, shares in e.shares.items():
         best, unknown = share_values(shares, pos, n)
-        mem[sr_out] = pd.arrays.FloatingArray(np.where(unknown | mnone, 0.0, best), unknown | mnone)
+        unknown |= mnone
+        best[unknown] = 0.0
+        mem[sr_out] = pd.arrays.FloatingArray(best, unknown)
     for item, (tri, level) in e.items.items():
         if level == "household":
             hh[f"eligible_{item}"] = boolean(tri, n, none)
             groups = e.priority.get(item, {})
             order = [x for x in _PRIORITY_ORDER if x in groups]
             # each household's groups as bits (in the contract's order); categories are the ';'-joined group lists
-            bits = np.zeros(n, dtype=np.int64)
-            not_eligible = np.broadcast_to(tri[1], (n,))  # groups rank the eligible: none for a known "no"
+            bits = np.zeros(n, dtype=np.int16)
+            may = ~np.broadcast_to(tri[1], (n,))  # groups rank the eligible: none for a known "no"
             for b, g in enumerate(order):
-                bits[np.broadcast_to(groups[g][0], (n,)) & ~not_eligible] |= 1 << b
-            bits[none] = -1
-            present = np.flatnonzero(np.bincount(bits[bits >= 0], minlength=1)) if n else np.zeros(0, dtype=np.int64)
-            lut = np.full(1 << len(order), -1, dtype=np.int64)
+                hit = np.broadcast_to(groups[g][0], (n,)) & may
+                np.bitwise_or(bits, np.int16(1 << b), out=bits, where=hit)
+            bits[none] = 1 << len(order)  # past every combination: no value
+            seen = np.bincount(bits, minlength=(1 << len(order)) + 1)[:-1]
+            present = np.flatnonzero(seen)
+            lut = np.full((1 << len(order)) + 1, -1, dtype=np.int16)
             lut[present] = np.arange(len(present))
-            codes = np.where(bits >= 0, lut[np.maximum(bits, 0)], -1)
+            codes = lut[bits]
             categories = [";".join(g for b, g in enumerate(order) if int(v) >> b & 1) for v in present]
             hh[f"priority_{item}"] = pd.Categorical.from_codes(codes, categories=categories)
         else:

@@ -132,8 +132,11 @@ class Evaluator:
         return self._cols[key], HOUSEHOLD
 
     def household_dates(self, name: str) -> np.ndarray:
-        """A household date column as datetime64[D] (NaT when empty)."""
-        return self.hh[name].to_numpy().astype("datetime64[D]")
+        """A household date column as datetime64[D] (NaT when empty), converted once."""
+        key = ("dates", name)
+        if key not in self.memo:
+            self.memo[key] = self.hh[name].to_numpy().astype("datetime64[D]")
+        return self.memo[key]
 
     def has_field(self, name: str, level: str) -> bool:
         return (level == MEMBER and (name in self.mem.columns or name == "age")) or name in self.hh.columns \
@@ -197,6 +200,11 @@ class Evaluator:
         key = ("var", name)
         if key not in self.memo:
             self.memo[key] = self.eval(d.condition, d.level)
+        if d.level == HOUSEHOLD and level == MEMBER:  # program conditions read household variables per member often
+            wide = ("var", name, MEMBER)
+            if wide not in self.memo:
+                self.memo[wide] = self._tri_to_level(self.memo[key], HOUSEHOLD, MEMBER)
+            return self.memo[wide]
         return self._tri_to_level(self.memo[key], d.level, level)
 
     def indicator(self, ind: m.Indicator) -> Tri:
@@ -726,14 +734,18 @@ def _priority_groups(ev: Evaluator, items, decided: dict) -> dict[str, dict[str,
         return {i.id: {g: ev.eval(c, HOUSEHOLD) for g, c in i.priority.items()} for i in items}
     sub = Subset(ev, rows, keep_all=False)
     out: dict[str, dict[str, Tri]] = {}
+    same: dict[str, Tri] = {}  # items often declare the same group condition: decided once
     for i in items:
         out[i.id] = {}
         for g, c in i.priority.items():
-            st, sf = sub.eval(c, HOUSEHOLD)
-            t = np.zeros(n, dtype=bool)
-            f = ~open_  # outside the subset: no group (the item is known false there)
-            t[rows] = st
-            f[rows] = sf
-            out[i.id][g] = (t, f)
+            text = c.model_dump_json()
+            if text not in same:
+                st, sf = sub.eval(c, HOUSEHOLD)
+                t = np.zeros(n, dtype=bool)
+                f = ~open_  # outside the subset: no group (the item is known false there)
+                t[rows] = st
+                f[rows] = sf
+                same[text] = (t, f)
+            out[i.id][g] = same[text]
     return out
 

@@ -35,7 +35,9 @@ class Subset(Evaluator):
         p, rows, count = self.parent, self.hh_rows, self.member_count
         local = np.repeat(np.arange(len(rows)), count)
         if p.ends is not None:  # members grouped by household: their rows are ranges, found without a full pass
-            starts = (p.ends - p.member_count + 1)[rows]
+            if "_starts" not in p.__dict__:
+                p._starts = p.ends - p.member_count + 1  # each household's first member row
+            starts = p._starts[rows]
             offsets = np.arange(len(local)) - np.repeat(np.cumsum(count) - count, count)
             return starts[local] + offsets, local
         flag = np.zeros(p.n_h, dtype=bool)
@@ -67,7 +69,9 @@ class Subset(Evaluator):
         return self._cols[key], lvl
 
     def household_dates(self, name: str) -> np.ndarray:
-        return self.parent.household_dates(name)[self.hh_rows]
+        if ("dates", name) in self.parent.memo:
+            return self.parent.memo[("dates", name)][self.hh_rows]
+        return self.hh[name].to_numpy()[self.hh_rows].astype("datetime64[D]")  # the subset's rows only
 
     def var(self, name: str, level: str) -> Tri:
         d = self.regime.derived[name]
