@@ -69,14 +69,14 @@ def share_values(shares: list[tuple[float, Tri, str]], pos: np.ndarray, n_househ
     size = {"household": n_households, "member": n}
     best_at = {lvl: np.zeros(k, dtype=np.int8) for lvl, k in size.items()}
     top_undecided: dict[str, np.ndarray] = {}
-    for value, (t, f), level in shares:
+    for value, (t, f), level in sorted(shares, key=lambda s: s[0]):  # ascending: a later share overwrites a lower one
         r = rank[float(value)]
-        np.maximum(best_at[level], r, out=best_at[level], where=np.broadcast_to(t, (size[level],)))
+        np.putmask(best_at[level], np.broadcast_to(t, (size[level],)), r)
         undecided = ~np.broadcast_to(t, (size[level],))
         undecided &= ~np.broadcast_to(f, (size[level],))
         if r > 0 and undecided.any():
             top = top_undecided.setdefault(level, np.zeros(size[level], dtype=np.int8))
-            np.maximum(top, r, out=top, where=undecided)
+            np.putmask(top, undecided, r)
     best = best_at["household"][pos]
     np.maximum(best, best_at["member"], out=best)
     unknown = np.zeros(n, dtype=bool)
@@ -127,12 +127,12 @@ def eligibility_columns(rules: RulesAt, households: pd.DataFrame, pos: np.ndarra
             groups = e.priority.get(item, {})
             order = [x for x in _PRIORITY_ORDER if x in groups]
             # each household's groups as bits (in the contract's order); categories are the ';'-joined group lists
-            bits = np.zeros(n, dtype=np.int16)
+            bits = np.zeros(n, dtype=np.uint8)  # at most 6 groups (model.PRIORITY_GROUPS), and one bit for "none"
             may = ~np.broadcast_to(tri[1], (n,))  # groups rank the eligible: none for a known "no"
             for b, g in enumerate(order):
                 hit = np.broadcast_to(groups[g][0], (n,)) & may
-                np.bitwise_or(bits, np.int16(1 << b), out=bits, where=hit)
-            bits[none] = 1 << len(order)  # past every combination: no value
+                bits |= hit.view(np.uint8) << np.uint8(b)
+            np.putmask(bits, none, np.uint8(1 << len(order)))  # past every combination: no value
             seen = np.bincount(bits, minlength=(1 << len(order)) + 1)[:-1]
             present = np.flatnonzero(seen)
             lut = np.full((1 << len(order)) + 1, -1, dtype=np.int16)
@@ -230,8 +230,12 @@ def assemble(rules: RulesAt, households: pd.DataFrame, n_members: int, d: Decide
     basis = np.where(~missing("income_per_capita_month"), BASIS_INCOME,
                      np.where(~missing("income_score_a"), BASIS_SCORE, BASIS_NONE))
     area_code = area.values.astype(np.int64) + 1 if area is not None else np.zeros(n, dtype=np.int64)
-    key = (undecided_code << 40) | (unk_mask.astype(np.int64) << 24) | (dep_mask.astype(np.int64) << 8) | \
-        (basis.astype(np.int64) << 6) | (area_code << 3) | cls.astype(np.int64)
+    key = np.left_shift(undecided_code, 40, dtype=np.int64)  # built in place: one array, not one per field
+    key |= np.left_shift(unk_mask, 24, dtype=np.int64)
+    key |= np.left_shift(dep_mask, 8, dtype=np.int64)
+    key |= np.left_shift(basis, 6, dtype=np.int64)
+    key |= np.left_shift(area_code, 3, dtype=np.int64)
+    key |= cls
     area_names = [None] + (area.categories if area is not None else [])
 
     def render(keys, lang: str) -> list[str]:
