@@ -130,15 +130,19 @@ def test_names_appear_only_when_asked_and_a_household_list_shows_the_head():
     assert list(people["full_name"]) == ["Đỗ Thị Lan", "Trần Thị Bình"]
 
 
-def test_the_reason_says_the_status_and_the_priority_groups_in_the_language_asked_for():
+def test_the_reason_says_the_status_the_item_rules_reason_and_the_priority_groups_in_the_language_asked_for():
     vi = eligibility_lists(hand_built(), item="p2_livelihood")["p2_livelihood"].set_index("household_id")["reason"]
     en = eligibility_lists(hand_built(), item="p2_livelihood", lang="en")["p2_livelihood"] \
         .set_index("household_id")["reason"]
-    assert vi["2"] == "Hộ cận nghèo; ưu tiên: dân tộc thiểu số, người khuyết tật"
-    assert en["2"] == "Near-poor household; priority: ethnic minority, disability"
+    assert vi["2"] == "Hộ cận nghèo: hộ nghèo, cận nghèo hoặc mới thoát nghèo; ưu tiên: dân tộc thiểu số, người khuyết tật"
+    assert en["2"] == "Near-poor household: poor, near-poor or newly escaped household; priority: ethnic minority, " \
+        "disability"
     assert vi["1"].startswith("Hộ mới thoát nghèo")
     people = eligibility_lists(hand_built(), item="p4_3_jobs", lang="en")["p4_3_jobs"]
-    assert people.set_index("household_id").loc["10", "reason"] == "Member of a poor household"
+    assert people.set_index("household_id").loc["10", "reason"] == \
+        "Member of a poor household: member able to work of a supported household"
+    housing = eligibility_lists(hand_built(), item="p5_housing")["p5_housing"]
+    assert housing["reason"].iloc[0].endswith("hộ nghèo, cận nghèo ở huyện nghèo thiếu nhà ở")
 
 
 def test_the_commune_filter_keeps_one_commune_and_an_unknown_commune_is_a_usage_error():

@@ -27,7 +27,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from tieuchi.errors import UsageError
+from tieuchi.errors import TieuchiError, UsageError
 
 # item id -> unit (data contract §2.1, program-and-plan §1)
 ITEMS: dict[str, str] = {
@@ -329,7 +329,7 @@ def _list(result: Any, hh: pd.DataFrame, item: str, by: str, lang: str, show_nam
     codes, groups = _groups(rows.get(f"priority_{item}"), len(rows))  # per distinct value: few, however many rows
     joined = pd.array([";".join(g) for g in groups] + [pd.NA], dtype="string")  # code -1: no column
     out["priority_groups"] = pd.Series(joined[codes], index=rows.index, dtype="string").fillna("")
-    out["reason"] = _reasons(rows, cls, codes, groups, person, item, lang)
+    out["reason"] = _reasons(rows, cls, codes, groups, person, item, lang, _item_reason(result, item, lang))
     out["_prio"] = _priority_position(groups)[codes]
     keys = ["commune_code"] + (["village"] if by == "village" else [])
     out = _sorted(out, keys, then=["_prio"], ids=ids)
@@ -426,11 +426,26 @@ def _sorted(df: pd.DataFrame, keys: list[str], then: Iterable[str] = (), ids: It
     return keyed.drop(columns=cols)
 
 
+def _item_reason(result: Any, item: str, lang: str) -> str | None:
+    """The item rule's own `reason` (what makes someone eligible), in `lang`; None when the rules lack the item."""
+    rules = getattr(result, "rules", None)
+    if rules is None:
+        from tieuchi.loader import load_rules
+
+        try:
+            rules = load_rules(result.reference_date)
+        except TieuchiError:
+            return None
+    program = rules.regime.program if rules is not None else None
+    found = program.items.get(item) if program is not None else None
+    return getattr(found.reason, lang) if found is not None else None
+
+
 def _reasons(rows: pd.DataFrame, cls: pd.Series, codes, groups: list[list[str]], person: bool, item: str,
-             lang: str) -> pd.Series:
+             lang: str, because: str | None = None) -> pd.Series:
     """Why a row is on the list, in `lang`: the rules' own reason column when the result has one, else the status
-    that makes it eligible (class, newly escaped poverty) and the priority groups. Rendered once per distinct
-    combination."""
+    that makes it eligible (class, newly escaped poverty), the item rule's reason (`because`) and the priority
+    groups. Rendered once per distinct combination."""
     own = f"reason_{item}"
     if own in rows.columns:
         return rows[own].astype("string")
@@ -454,9 +469,12 @@ def _reasons(rows: pd.DataFrame, cls: pd.Series, codes, groups: list[list[str]],
             status = L["newly_escaped"]
         else:
             status = L["other"]
-        if person and (c in ("poor", "near_poor") or n):
+        qualified = c in ("poor", "near_poor") or bool(n)
+        if person and qualified:
             status = f"{L['member']} {status}"
         text = status[:1].upper() + status[1:]
+        if qualified and because:
+            text += f": {because}"
         if groups[g]:
             text += f"; {L['priority']}: " + ", ".join(P.get(x, x) for x in groups[g])
         texts.append(text)
