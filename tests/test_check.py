@@ -17,7 +17,7 @@ DEMO = ROOT / "datasets" / "demo"
 POOR = ROOT / "datasets" / "examples" / "one_poor_household.json"
 ON = "2024-12-01"
 KEYS = ["household_id", "regime", "rules_version", "reference_date", "household_class", "income_line",
-        "deprivation_count", "unknown_count", "undecided_by", "indicators", "reasons", "members"]
+        "deprivation_count", "unknown_count", "undecided_by", "indicators", "reasons", "members", "eligibility"]
 
 
 def run(*args, input: str | None = None):
@@ -141,7 +141,7 @@ def test_an_unknown_household_in_text_says_which_inputs_would_decide_it():
     doc["income_per_capita_month"] = None
     r = run("check", "-", "--for-year", "2025", input=json.dumps(doc))
     assert r.exit_code == 0, r.output
-    assert "Chưa xác định được" in r.stdout and "Cần bổ sung để phân loại: income_per_capita_month" in r.stdout
+    assert "Chưa xác định được" in r.stdout and "Cần bổ sung để phân loại: Thu nhập bình quân (income_per_capita_month)" in r.stdout
 
 
 def test_standard_input_is_read_with_a_dash():
@@ -237,3 +237,99 @@ def test_classify_takes_engine_and_refuses_an_unknown_one(tmp_path):
     assert r.exit_code in (0, 1, 2) and "Traceback" not in r.output
     if r.exit_code == 2:
         assert "durable" in r.output
+
+
+# ------------------------------------------------------------------ eligibility, with reasons
+
+
+NEAR_POOR = ROOT / "datasets" / "examples" / "one_near_poor_household.json"
+IN_PROGRAM = "2025-06-30"
+
+
+def test_check_gives_the_same_eligibility_as_classify_for_demo_households_on_both_engines(demo):
+    survey = read_survey(DEMO)
+    result = tieuchi.classify(survey.households, survey.members, on=IN_PROGRAM, communes=survey.communes)
+    _, docs = demo
+    hh = result.households.set_index(result.households["household_id"].astype(str))
+    mem = result.members
+    ids = sample_ids(result, 20)
+    engines = ["vectorized"] + (["durable"] if _durable() else [])
+    for hid in ids:
+        row = hh.loc[hid]
+        doc = {**docs[hid], "poor_commune": None}  # check reads no communes table: give what classify had
+        doc["poor_commune"] = None if pd.isna(row["poor_commune"]) else bool(row["poor_commune"])
+        rows = mem[(mem["household_id"].astype(str) == hid).to_numpy()]
+        for engine in engines:
+            r = run("check", "-", "--on", IN_PROGRAM, "--format", "json", "--engine", engine,
+                    input=json.dumps(doc, ensure_ascii=False))
+            assert r.exit_code == 0, r.output
+            e = json.loads(r.stdout)["eligibility"]
+            cell = lambda v: None if pd.isna(v) else v  # noqa: E731
+            assert e["eligibility_class"] == cell(row["eligibility_class"]), (hid, engine)
+            for sid in ("newly_escaped_poverty", "no_labour_capacity"):
+                assert e["statuses"][sid]["value"] == cell(row[sid]), (hid, sid, engine)
+            for item, got in e["items"].items():
+                if got["unit"] == "household":
+                    assert got["eligible"] == cell(row[f"eligible_{item}"]), (hid, item, engine)
+                    want = cell(row[f"priority_{item}"])
+                    assert got["priority"] == (want.split(";") if want else []), (hid, item, engine)
+                else:
+                    want = [int(n) for n, v in zip(rows["member_no"], rows[f"eligible_{item}"]) if not pd.isna(v) and bool(v)]
+                    assert got["eligible_members"] == want, (hid, item, engine)
+            shares = [cell(v) for v in rows["health_insurance_support"]]
+            assert [mb["share"] for mb in e["health_insurance_support"]["members"]] == shares, (hid, engine)
+
+
+def _durable() -> bool:
+    try:
+        import durable  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_check_shows_each_item_with_the_rules_reason_priority_groups_and_health_insurance_share():
+    r = run("check", POOR, "--on", IN_PROGRAM)
+    assert r.exit_code == 0, r.output
+    out = r.stdout
+    assert "Diện xét hỗ trợ: Hộ nghèo" in out
+    assert "[x] Dự án 2: Đa dạng hóa sinh kế, phát triển mô hình giảm nghèo: đủ điều kiện — hộ nghèo, cận nghèo " \
+           "hoặc mới thoát nghèo; ưu tiên: phụ nữ thuộc hộ nghèo, hộ nghèo [Quyết định 90/QĐ-TTg]" in out
+    assert "[x] Tiểu dự án 3.2: Cải thiện dinh dưỡng (người): thành viên số 4 — trẻ em dưới 16 tuổi" in out
+    assert "thành viên số 1: 100% (thành viên hộ nghèo)" in out
+    assert "[?] Dự án 5: Hỗ trợ nhà ở: chưa rõ" in out
+    assert "cần bổ sung: Huyện nghèo (poor_district), Đã được hỗ trợ nhà ở (received_housing_support)" in out
+    got = check_json(json.loads(POOR.read_text(encoding="utf-8")), "--on", IN_PROGRAM)["eligibility"]
+    assert got["items"]["p2_livelihood"]["reason"] == "hộ nghèo, cận nghèo hoặc mới thoát nghèo"
+    assert got["items"]["p5_housing"]["undecided_by"] == ["poor_district", "received_housing_support"]
+    assert got["health_insurance_support"]["members"][0]["because"]["id"] == "poor"
+
+
+def test_an_item_not_met_shows_the_conditions_that_failed_and_an_undecided_share_names_the_input_needed():
+    r = run("check", NEAR_POOR, "--on", IN_PROGRAM, "--lang", "en")
+    assert r.exit_code == 0, r.output
+    out = r.stdout
+    assert "[ ] Project 5: housing support: not eligible" in out
+    assert "has_dwelling: yes; test = no: false" in out
+    assert "member 1: unknown; would be decided by: poor_district" in out  # 100% in a poor district, else 70%
+    doc = json.loads(NEAR_POOR.read_text(encoding="utf-8"))
+    doc["poor_district"] = False
+    got = check_json(doc, "--on", IN_PROGRAM)["eligibility"]["health_insurance_support"]["members"][0]
+    assert got["share"] == 0.7 and got["because"]["id"] == "near_poor"
+
+
+def test_outside_the_program_window_check_says_no_item_is_considered_but_health_insurance_still_applies():
+    r = run("check", POOR, "--on", "2026-06-30")
+    assert r.exit_code == 0, r.output
+    assert "ngày tham chiếu 2026-06-30 nằm ngoài thời gian áp dụng: không hạng mục nào được xét" in r.stdout
+    got = check_json(json.loads(POOR.read_text(encoding="utf-8")), "--on", "2026-06-30")["eligibility"]
+    assert got["in_force"] is False and got["items"] == {}
+    assert got["health_insurance_support"]["members"][0]["share"] == 1.0
+
+
+def test_a_recognised_class_that_differs_is_shown_with_the_computed_one():
+    doc = json.loads(NEAR_POOR.read_text(encoding="utf-8"))
+    doc["recognised_class"] = "poor"
+    r = run("check", "-", "--on", IN_PROGRAM, input=json.dumps(doc, ensure_ascii=False))
+    assert r.exit_code == 0, r.output
+    assert "Diện xét hỗ trợ: Hộ nghèo (theo diện xã công nhận); khác với kết quả tính (Hộ cận nghèo)" in r.stdout

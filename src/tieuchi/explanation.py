@@ -291,6 +291,9 @@ def explain_household(result, household_id, lang: str | None = None, show_names:
         "members": out_members,
     }
     ex["reasons"] = _reason_sentences(result, row, ex, ev, lang)
+    from tieuchi.explanation_program import explain_eligibility
+
+    ex["eligibility"] = explain_eligibility(result, row, mem_res, ev, lang)
     return ex
 
 
@@ -392,7 +395,9 @@ def explain(result, household_id, lang: str | None = None, show_names: bool = Fa
     Keys: household_id, regime, rules_version, reference_date, household_class, income_line, deprivation_count,
     unknown_count, undecided_by (list), indicators ({id: {label, dimension, deprived, reason, citation, household,
     aggregates, members, undecided_by}}), reasons (sentences), members (member_no, age, working_age, dependant,
-    low_income_worker; full_name only with show_names)."""
+    low_income_worker; full_name only with show_names), eligibility (None without a program: eligibility_class,
+    recognised_class, class_mismatch, statuses, items {id: eligible / eligible_members, priority, reason, citation,
+    conditions, undecided_by}, health_insurance_support {members: member_no, share, because})."""
     return explain_household(result, household_id, lang=lang, show_names=show_names)
 
 
@@ -433,6 +438,14 @@ def _field_label(regime, name: str, lang: str) -> str:
     if spec is None:
         return name
     return spec.header if lang == "vi" else name
+
+
+def inputs_text(regime, names: list[str], lang: str) -> str:
+    """Empty inputs named for the reader: the template's Vietnamese headers (with the column name), or column names."""
+    if lang != "vi":
+        return ", ".join(names)
+    return ", ".join(f"{_field_label(regime, n, lang)} ({n})" if _field_label(regime, n, lang) != n else n
+                     for n in names)
 
 
 def _value_text(name: str, v, lang: str) -> str:
@@ -496,16 +509,19 @@ def explain_text(ex: dict, regime, lang: str = "vi") -> str:
                              for k, v in mb["values"].items())
             lines.append(f"      {who(mb['member_no'])} ({t['result'][mb['condition']]}): {vals}")
         if d["undecided_by"]:
-            lines.append(f"      {t['need']}: {', '.join(d['undecided_by'])}")
+            lines.append(f"      {t['need']}: {inputs_text(regime, d['undecided_by'], lang)}")
     if ex["undecided_by"]:
         lines.append("")
-        lines.append(f"{t['to_decide']}: {', '.join(ex['undecided_by'])}")
+        lines.append(f"{t['to_decide']}: {inputs_text(regime, ex['undecided_by'], lang)}")
     lines.append("")
     lines.append(f"{t['members']}:")
     for mb in ex["members"]:
         rest = ", ".join(f"{_field_label(regime, k, lang)}: {_value_text(k, v, lang)}" for k, v in mb.items()
                          if k not in ("member_no", "full_name"))
         lines.append(f"  {who(mb['member_no'])}: {rest}")
+    from tieuchi.explanation_program import eligibility_text
+
+    lines += eligibility_text(ex, regime, lang)
     return "\n".join(lines)
 
 

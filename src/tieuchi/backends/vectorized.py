@@ -140,7 +140,7 @@ class Evaluator:
 
     def has_field(self, name: str, level: str) -> bool:
         return (level == MEMBER and (name in self.mem.columns or name == "age")) or name in self.hh.columns \
-            or name == "member_count"
+            or name == "member_count" or (HOUSEHOLD, name) in self._cols  # e.g. eligibility_class, once decided
 
     def missing(self, name: str, level: str) -> np.ndarray:
         c, lvl = self.col(name, level)

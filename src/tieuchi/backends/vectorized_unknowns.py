@@ -85,7 +85,7 @@ class Subset(Evaluator):
 
 def undecided_fields(ev: Evaluator, node, level: str, rows: np.ndarray) -> dict[str, np.ndarray]:
     """For each input column, a mask over `rows` (positions at `level`) where that column is empty and feeds an
-    unknown part of `node`. Only the unknown parts are followed: known variables and indicators are not."""
+    unknown part of `node` (for member rows: starting from that member alone). Only the unknown parts are followed: known variables and indicators are not."""
     out: dict[str, np.ndarray] = {}
 
     def add(name: str, mask: np.ndarray) -> None:
@@ -141,7 +141,8 @@ def undecided_fields(ev: Evaluator, node, level: str, rows: np.ndarray) -> dict[
     start = np.zeros(ev.n(level), dtype=bool)
     start[rows] = True
     visit(node, level, start)
-    return {k: v[rows] for k, v in out.items()}
+    at = ev.pos[rows] if level == MEMBER else rows  # masks are per household: a member row reads its household's
+    return {k: v[at] for k, v in out.items()}
 
 
 def _from_level(ev: Evaluator, mask: np.ndarray, from_level: str, to_level: str) -> np.ndarray:
