@@ -161,3 +161,14 @@ def test_within_months_needs_a_field_and_months_and_knows_two_modes():
     assert isinstance(node, m.WithinMonths) and node.within_months.mode == "within"
     with _pytest.raises(ValidationError):
         ta.validate_python({"within_months": {"field": "exited_poverty_on", "months": 3, "mode": "before"}})
+
+
+def test_a_count_of_deprivations_naming_an_indicator_the_regime_lacks_is_refused_with_a_suggestion(tmp_path):
+    folder = copy_regime(tmp_path)
+    p = folder.parents[1] / "programs" / "ntp_2021_2025" / "items" / "p6_1_information.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("[telecom, information_devices]", "[telecom, info_devices]"),
+                 encoding="utf-8")
+    with pytest.raises(RulesError) as err:
+        load_regime(folder)
+    assert "p6_1_information" in err.value.message and "unknown indicator 'info_devices'" in err.value.message
+    assert "did you mean 'information_devices'" in err.value.message

@@ -27,6 +27,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from tieuchi import model as m
 from tieuchi.errors import TieuchiError, UsageError
 
 # item id -> unit (data contract §2.1, program-and-plan §1)
@@ -63,17 +64,19 @@ ITEM_LABELS = {
     },
 }
 
-# Priority groups (data contract §2.1), highest first: the order the contract lists them. A ranking choice, not law:
-# the program's texts name the groups without ordering them; a commune that orders them otherwise can pass its own.
-PRIORITY_ORDER: tuple[str, ...] = ("ethnic_minority", "disability", "woman_in_poor_household", "meritorious_family",
-                                   "no_labour_capacity", "poor")
+# Priority groups (data contract §2.1, plus information_deprived for sub-project 6.1 — see README, "Changes to the
+# data contract"), highest first: the order the contract lists them. A ranking choice, not law: the program's texts
+# name the groups without ordering them; a commune that orders them otherwise can pass its own.
+PRIORITY_ORDER: tuple[str, ...] = m.PRIORITY_GROUPS
 PRIORITY_LABELS = {
     "vi": {"ethnic_minority": "dân tộc thiểu số", "disability": "người khuyết tật",
            "woman_in_poor_household": "phụ nữ thuộc hộ nghèo", "meritorious_family": "gia đình người có công",
-           "no_labour_capacity": "hộ không có khả năng lao động", "poor": "hộ nghèo"},
+           "no_labour_capacity": "hộ không có khả năng lao động", "poor": "hộ nghèo",
+           "information_deprived": "thiếu hụt về thông tin"},
     "en": {"ethnic_minority": "ethnic minority", "disability": "disability",
            "woman_in_poor_household": "woman in a poor household", "meritorious_family": "meritorious family",
-           "no_labour_capacity": "household without labour capacity", "poor": "poor household"},
+           "no_labour_capacity": "household without labour capacity", "poor": "poor household",
+           "information_deprived": "deprived of information"},
 }
 
 # The National Target Program for Sustainable Poverty Reduction 2021–2025 (Decision 90/QĐ-TTg): items in force only
@@ -462,9 +465,9 @@ def _reasons(rows: pd.DataFrame, cls: pd.Series, codes, groups: list[list[str]],
         return pd.Series([], index=rows.index, dtype="string")
     at = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
     texts = []
-    for c, n, m, g in key.drop_duplicates().itertuples(index=False):  # the same order as ngroup(sort=False)
+    for c, n, mismatch, g in key.drop_duplicates().itertuples(index=False):  # the order of ngroup(sort=False)
         if c in ("poor", "near_poor"):
-            status = L[c] + (f" ({L['recognised']})" if m else "")
+            status = L[c] + (f" ({L['recognised']})" if mismatch else "")
         elif n:
             status = L["newly_escaped"]
         else:

@@ -589,6 +589,10 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
         return
     elif isinstance(cond, (m.CountOf, m.CountDeprived)):
         param(cond.op[1])
+        if isinstance(cond, m.CountDeprived) and cond.count_deprived != "all":
+            for ind in cond.count_deprived:
+                if ind not in r.ruleset.indicators:
+                    fail(f"count_deprived: unknown indicator '{ind}'", r.ruleset.indicators)
     elif isinstance(cond, m.WithinMonths):
         spec = cond.within_months
         if spec.field not in hh:

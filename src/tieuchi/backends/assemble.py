@@ -348,7 +348,7 @@ def params_read(rules: RulesAt) -> set[str]:
                 ev(child)
             ref(nd.op[1])
         elif isinstance(nd, m.CountDeprived):
-            for ind in rules.indicators:
+            for ind in nd.of(rules.indicators):
                 ev(ind.deprived_when)
             ref(nd.op[1])
         elif isinstance(nd, m.ReachedAge):

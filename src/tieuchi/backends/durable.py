@@ -417,7 +417,7 @@ class _Compiler:
             if level != HOUSEHOLD:
                 raise TypeError("count_deprived is a household-level condition")
             op, k = nd.op
-            return self._combine([self.indicator(ind) for ind in self.rules.indicators], level,
+            return self._combine([self.indicator(ind) for ind in nd.of(self.rules.indicators)], level,
                                  _decide_count(op, self._param(k)))
         if isinstance(nd, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
             if level != HOUSEHOLD:
@@ -813,6 +813,8 @@ def _eligibility(rules: RulesAt, households: pd.DataFrame, members: pd.DataFrame
             for name, values in [*hh_cols.items(), *shifted.items()]:
                 if values[h] is not None:
                     hh_fact[name] = values[h]
+                    if name in cp.list_fields:  # as in the classification session: a list to match against
+                        hh_fact["_list_" + name] = values[h].split(";")
             if codes[h] < len(class_ids):
                 hh_fact["eligibility_class"] = class_ids[codes[h]]
             shared = {k: v for k, v in hh_fact.items() if k not in ("t", "nm") and k not in cp.member_fields}
@@ -825,6 +827,8 @@ def _eligibility(rules: RulesAt, households: pd.DataFrame, members: pd.DataFrame
                 for name, values in mem_cols.items():
                     if values[j] is not None:
                         mf[name] = values[j]
+                        if name in cp.list_fields:
+                            mf["_list_" + name] = values[j].split(";")
                 facts.append(mf)
             state = _run_session(comp, sid, n_mem, facts)
 

@@ -250,7 +250,7 @@ class Evaluator:
             op, k = node.op
             return _range_compare(lo, lo + unk, op, self.param(k, level))
         if isinstance(node, m.CountDeprived):
-            lo, unk = self.deprivation_counts()
+            lo, unk = self.deprivation_counts(node)
             op, k = node.op
             return _range_compare(lo, lo + unk, op, self.param(k, HOUSEHOLD))
         if isinstance(node, m.ReachedAge):
@@ -432,12 +432,13 @@ class Evaluator:
                                              among=key.values == code)
         return out
 
-    def deprivation_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        key = ("deprivation_counts",)
+    def deprivation_counts(self, node: m.CountDeprived) -> tuple[np.ndarray, np.ndarray]:
+        chosen = node.of(self.rules.indicators)
+        key = ("deprivation_counts", tuple(i.id for i in chosen))
         if key not in self.memo:
             known = np.zeros(self.n_h, dtype=np.int8)
             unknown = np.zeros(self.n_h, dtype=np.int8)
-            for ind in self.rules.indicators:
+            for ind in chosen:
                 t, f = self.indicator(ind)
                 known += t
                 unknown += ~(t | f)

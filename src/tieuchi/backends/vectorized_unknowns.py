@@ -119,7 +119,7 @@ def undecided_fields(ev: Evaluator, node, level: str, rows: np.ndarray) -> dict[
             visit(d.condition, d.level, _from_level(ev, unknown(tri) & where, lvl, d.level))
             return
         if isinstance(nd, m.CountDeprived):
-            for ind in ev.rules.indicators:
+            for ind in nd.of(ev.rules.indicators):
                 visit(ind.deprived_when, HOUSEHOLD, unknown(ev.indicator(ind)) & where)
             return
         if isinstance(nd, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):

@@ -239,9 +239,16 @@ class CountOf(_Compared):
 
 
 class CountDeprived(_Compared):
-    """Number of deprived indicators of the regime; with unknowns it is a range [known, known + unknown]."""
+    """Number of deprived indicators of the regime (`all`) or of the listed ones; with unknowns it is a range
+    [known, known + unknown]."""
 
-    count_deprived: Literal["all"]
+    count_deprived: Union[Literal["all"], list[str]]
+
+    def of(self, indicators: list) -> list:
+        """The regime's indicators this count reads, in the regime's order."""
+        if self.count_deprived == "all":
+            return list(indicators)
+        return [i for i in indicators if i.id in self.count_deprived]
 
 
 class ReachedAge(_Node):
@@ -356,9 +363,9 @@ class Ruleset(BaseModel):
 # Programs: who each project may support (rules/programs/<program>/)
 
 PRIORITY_GROUPS = ("ethnic_minority", "disability", "woman_in_poor_household", "meritorious_family",
-                   "no_labour_capacity", "poor")
+                   "no_labour_capacity", "poor", "information_deprived")
 PriorityGroup = Literal["ethnic_minority", "disability", "woman_in_poor_household", "meritorious_family",
-                        "no_labour_capacity", "poor"]
+                        "no_labour_capacity", "poor", "information_deprived"]
 
 
 class Program(_Rule):
