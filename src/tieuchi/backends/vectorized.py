@@ -360,19 +360,9 @@ class Evaluator:
             decided = f if is_all else t
             if level == MEMBER and isinstance(decided, np.ndarray) and _weight(children[k:]) >= 3 and \
                     np.count_nonzero(decided) * 2 > len(decided):
-                rest = children[k:]
                 rows = np.flatnonzero(~decided)
-                sub = _Rows(self, rows)
-                st, sf = sub.eval(_rest_node(node, k, rest), level)
-                t_all = np.zeros(self.n_m, dtype=bool)
-                f_all = np.zeros(self.n_m, dtype=bool)
-                if is_all:  # f is false on `rows`
-                    t_all[rows] = np.broadcast_to(t, (self.n_m,))[rows] & st
-                    f_all[rows] = sf
-                    return t_all, f | f_all
-                t_all[rows] = st
-                f_all[rows] = np.broadcast_to(f, (self.n_m,))[rows] & sf
-                return t | t_all, f_all
+                rest = _Rows(self, rows).eval(_rest_node(node, k, children[k:]), level)
+                return _scatter(t, f, rest, rows, self.n_m, is_all)
             if level == HOUSEHOLD and not self.memo_all and type(self) is Evaluator and \
                     isinstance(decided, np.ndarray) and _weight(children[k:]) >= 2 and \
                     np.count_nonzero(decided) * 3 > 2 * len(decided):
@@ -384,19 +374,8 @@ class Evaluator:
     def _narrowed(self, node, k: int, rest: list, t, f, is_all: bool) -> Tri:
         """The rest of a household junction on the households its first children left open: program conditions
         start with the class (a few percent of a survey), so what follows is evaluated on those households only."""
-        decided = f if is_all else t
-        sub = self._open_subset(decided)
-        rows = sub.hh_rows
-        st, sf = sub.eval(_rest_node(node, k, rest), HOUSEHOLD)
-        t_all = np.zeros(self.n_h, dtype=bool)
-        f_all = np.zeros(self.n_h, dtype=bool)
-        if is_all:
-            t_all[rows] = np.broadcast_to(t, (self.n_h,))[rows] & st
-            f_all[rows] = sf
-            return t_all, f | f_all
-        t_all[rows] = st
-        f_all[rows] = np.broadcast_to(f, (self.n_h,))[rows] & sf
-        return t | t_all, f_all
+        sub = self._open_subset(f if is_all else t)
+        return _scatter(t, f, sub.eval(_rest_node(node, k, rest), HOUSEHOLD), sub.hh_rows, self.n_h, is_all)
 
     def _open_subset(self, decided: np.ndarray):
         """A household subset over the rows `decided` leaves open, shared by every junction decided by the same array
@@ -533,6 +512,21 @@ class Evaluator:
 
 
 _REST: dict[tuple[int, int], Any] = {}
+
+
+def _scatter(t, f, rest: Tri, rows: np.ndarray, n: int, is_all: bool) -> Tri:
+    """Combine a junction's first children (t, f over all n rows) with the rest, evaluated on the open `rows` only
+    (where the first children left the junction undecided)."""
+    st, sf = rest
+    t_all = np.zeros(n, dtype=bool)
+    f_all = np.zeros(n, dtype=bool)
+    if is_all:  # f is false on `rows`
+        t_all[rows] = np.broadcast_to(t, (n,))[rows] & st
+        f_all[rows] = sf
+        return t_all, f | f_all
+    t_all[rows] = st
+    f_all[rows] = np.broadcast_to(f, (n,))[rows] & sf
+    return t | t_all, f_all
 
 
 def _rest_node(node, k: int, rest: list):
