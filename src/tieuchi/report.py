@@ -137,3 +137,22 @@ def movements(result) -> pd.DataFrame:
         counts = pd.Series(kind[inside]).value_counts()
         rows += [{"scope": scope, "movement": mv, "households": int(counts.get(mv, 0))} for mv in MOVEMENTS]
     return pd.DataFrame(rows)
+
+
+def mpi_tables(result, unit: str = "households", k: float = 0.25,
+               weights: dict[str, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`mpi.csv` and `contributions.csv`: Alkire–Foster over the regime's indicators, for all and per commune.
+    `unit`: households (the program counts households) or persons (each member carries the household's
+    deprivations: households are weighted by their members). Households with an unknown indicator are excluded and
+    counted in `excluded`."""
+    from tieuchi.mpi import alkire_foster
+
+    hh = result.households
+    ids = [i for i in result.indicators if f"deprived_{i}" in hh.columns]
+    deprived = pd.DataFrame({i: hh[f"deprived_{i}"].astype("boolean") for i in ids}, index=hh.index)
+    unit_weights = None
+    if unit == "persons":
+        counts = result.members.groupby("household_id", sort=False).size() if len(result.members) else pd.Series()
+        unit_weights = hh["household_id"].map(counts).fillna(0).astype("int64").to_numpy()
+    return alkire_foster(deprived, weights=weights, k=k, groups=_communes_of(result).to_numpy(dtype=object),
+                         unit_weights=unit_weights)
