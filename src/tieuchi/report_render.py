@@ -163,6 +163,7 @@ MOVEMENTS = {
     "fell_back_into_poverty": ("Tái nghèo", "Fell back into poverty"),
     "stayed_poor": ("Vẫn là hộ nghèo", "Stayed poor"),
     "stayed_near_poor": ("Vẫn là hộ cận nghèo", "Stayed near-poor"),
+    "stayed_above_near_poverty": ("Vẫn trên chuẩn cận nghèo", "Stayed above near-poverty"),
     "no_previous_class": ("Không có phân loại kỳ trước", "No previous class"),
     "unknown": ("Chưa xác định", "Unknown"),
 }
