@@ -56,7 +56,7 @@ class Validity(BaseModel):
 class Instrument(BaseModel):
     model_config = Strict
     kind: Labels  # "Nghị định" / "Decree"
-    number: str  # "07/2021/NĐ-CP"
+    number: str | None  # "07/2021/NĐ-CP"; null for an unnumbered instrument (a district plan)
     signed: dt.date | None = None
     issuer: Labels | None = None
     title: Labels
