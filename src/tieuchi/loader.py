@@ -639,6 +639,21 @@ def _check_codes(r: Regime, where: Path, owner: str, cond: m.Compare) -> None:
 _PLAN_VI_HINT = "sửa tệp kế hoạch; cấu trúc được mô tả ở đầu tệp rules/plans/tan_yen_2024.yaml"
 
 
+def plan_path(plan: str | Path) -> Path:
+    """A plan file given as a path, or the id of a plan shipped under rules/plans (`tan_yen_2024`)."""
+    p = Path(plan)
+    if p.suffix.lower() in (".yaml", ".yml") or p.exists():
+        return p
+    shipped = rules_root() / "plans" / f"{plan}.yaml"
+    if shipped.is_file():
+        return shipped
+    known = sorted(x.stem for x in (rules_root() / "plans").glob("*.yaml"))
+    raise UsageError(f"--plan '{plan}': no such file and no shipped plan of that id",
+                     "give a plan file (.yaml) or one of: " + ", ".join(known),
+                     vi=f"--plan '{plan}': không có tệp này và không có kế hoạch nào có mã này",
+                     vi_hint="cho một tệp kế hoạch (.yaml) hoặc một trong: " + ", ".join(known))
+
+
 def load_plan(path: str | Path) -> Plan:
     """Read and check one plan file. Refused (RulesError, exit 3) with file:line when a key is unknown, a target is
     inconsistent, an id repeats, or the budget does not add up (project lines to each stated project total, project
