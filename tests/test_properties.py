@@ -139,3 +139,19 @@ def test_no_output_changes_when_households_and_members_are_reordered(seed):
         for col in a.columns:
             assert a[col].astype(object).equals(b[col].astype(object)), col
     assert shuffled.households["eligible_p2_livelihood"].notna().any()  # the program's columns were computed
+
+
+def test_the_two_threads_of_a_large_survey_give_exactly_the_serial_results(monkeypatch):
+    """Large surveys evaluate indicators and items on two threads; forced on a small one, nothing may change."""
+    from tieuchi.backends import vectorized
+    from tieuchi.synth import generate_survey
+
+    hh, mem, communes = generate_survey(4000, n_communes=5, seed=11, missing_rate=0.02, reference_date="2025-06-30")
+    on = pd.Timestamp("2025-06-30").date()
+    serial = tieuchi.classify(hh, mem, on=on, communes=communes)
+    monkeypatch.setattr(vectorized, "PARALLEL_FROM", 0)
+    threaded = tieuchi.classify(hh, mem, on=on, communes=communes)
+    pd.testing.assert_frame_equal(serial.households.drop(columns="reasons"), threaded.households.drop(columns="reasons"))
+    assert list(serial.reasons("vi")) == list(threaded.reasons("vi"))
+    pd.testing.assert_frame_equal(serial.members, threaded.members)
+    assert threaded.households["eligible_p2_livelihood"].notna().any()

@@ -640,7 +640,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
     ev = Evaluator(rules, households, members, member_hh_pos, birth)
     regime = rules.regime
     n = ev.n_h
-    indicators = {ind.id: ev.indicator(ind) for ind in rules.indicators}
+    indicators = _indicators(ev, rules.indicators)
 
     classes = regime.classification.classes
     UNKNOWN = len(classes)
@@ -702,9 +702,10 @@ def eligibility(ev: Evaluator, cls: np.ndarray):
     out = Eligibility(class_codes=codes, member_pos=ev.pos)
     for sid in program.program.statuses:
         out.statuses[sid] = ev.var(sid, HOUSEHOLD)
-    for item in items:
-        level = HOUSEHOLD if item.unit == "household" else MEMBER
-        out.items[item.id] = (ev.eval(item.eligible_when, level), level)
+    levels = [HOUSEHOLD if item.unit == "household" else MEMBER for item in items]
+    decided = _in_parallel(ev, [(item.eligible_when, level) for item, level in zip(items, levels)])
+    for item, level, tri in zip(items, levels, decided):
+        out.items[item.id] = (tri, level)
     out.priority = _priority_groups(ev, [i for i in items if i.unit == "household"], out.items)
     for sr in program.shares_at(rules.day):
         out.shares[sr.output] = [
@@ -743,4 +744,39 @@ def _priority_groups(ev: Evaluator, items, decided: dict) -> dict[str, dict[str,
                 same[text] = (t, f)
             out[i.id][g] = same[text]
     return out
+
+
+def _indicators(ev: Evaluator, indicators: list) -> dict[str, Tri]:
+    """Every indicator of the regime (on two threads for a large survey, see `_in_parallel`)."""
+    done = _in_parallel(ev, [(ind.deprived_when, HOUSEHOLD) for ind in indicators],
+                        lambda nd, level, ind: ev.indicator(ind), indicators)
+    return {ind.id: tri for ind, tri in zip(indicators, done)}
+
+
+def _in_parallel(ev: Evaluator, jobs: list[tuple[Any, str]], run=None, extra=None) -> list[Tri]:
+    """Evaluate independent conditions, on two threads for a large survey: numpy releases the GIL on whole-column
+    operations. The variables several of them read are computed first, on this thread, so that no two threads
+    compute the same one (results are memoised; a race would only repeat work, never change a value)."""
+    run = run or (lambda nd, level, _: ev.eval(nd, level))
+    extra = extra or [None] * len(jobs)
+    if ev.n_h < PARALLEL_FROM or len(jobs) < 2:
+        return [run(nd, level, x) for (nd, level), x in zip(jobs, extra)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tieuchi.loader import walk
+
+    uses: dict[tuple[str, str], int] = {}
+    for nd, _ in jobs:
+        for sub in walk(nd):
+            if isinstance(sub, m.Var):
+                key = (sub.var, ev.regime.derived[sub.var].level)
+                uses[key] = uses.get(key, 0) + 1
+    for (name, level), n in uses.items():
+        if n > 1:
+            ev.var(name, level)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda job: run(job[0][0], job[0][1], job[1]), zip(jobs, extra)))
+
+
+PARALLEL_FROM = 200_000  # households: below this, threads cost more than they save
 
