@@ -27,3 +27,34 @@ def test_tieuchi_tune_malloc_0_leaves_the_allocator_alone():
 
 def test_glibc_settings_given_by_the_user_win():
     assert run(MALLOC_MMAP_THRESHOLD_="1048576") == "False False"
+
+
+def test_classify_leaves_no_reference_cycle_holding_a_surveys_arrays(monkeypatch):
+    """Arrays of a million households freed only when Python's cycle collector happens to run pile up over
+    consecutive calls (measured: +280 MB a call). Every evaluator, subset and array must be freed by reference
+    counting alone, on the serial and on the threaded path."""
+    import gc
+
+    import numpy as np
+
+    import tieuchi
+    from tieuchi.backends import vectorized
+    from tieuchi.synth import generate_survey
+
+    hh, mem, communes = generate_survey(800, n_communes=3, seed=5, missing_rate=0.05, reference_date="2025-06-30")
+    for threshold in (10**9, 0):  # serial, then threaded
+        monkeypatch.setattr(vectorized, "PARALLEL_FROM", threshold)
+        tieuchi.classify(hh, mem, on="2025-06-30", communes=communes)  # warm caches
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            result = tieuchi.classify(hh, mem, on="2025-06-30", communes=communes)
+            del result
+            gc.collect()
+            left = [type(o).__name__ for o in gc.garbage if isinstance(o, (vectorized.Evaluator, np.ndarray))]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+        assert left == [], (threshold, left[:5])

@@ -18,7 +18,8 @@ import os
 
 MMAP_MB = 32  # glibc's largest adaptive mmap threshold (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit)
 TRIM_MB = 1024
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # from <malloc.h>
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # from <malloc.h>
+ARENAS = 1
 _applied: bool | None = None  # None: not tried yet
 
 
@@ -42,4 +43,5 @@ def _apply() -> bool:
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     ok = mallopt(_M_MMAP_THRESHOLD, MMAP_MB << 20) == 1
     ok &= mallopt(_M_TRIM_THRESHOLD, TRIM_MB << 20) == 1
+    ok &= mallopt(_M_ARENA_MAX, ARENAS) == 1
     return bool(ok)

@@ -377,6 +377,13 @@ class Evaluator:
         sub = self._open_subset(f if is_all else t)
         return _scatter(t, f, sub.eval(_rest_node(node, k, rest), HOUSEHOLD), sub.hh_rows, self.n_h, is_all)
 
+    def release(self) -> None:
+        """Drop every memoised array and cached subset (subsets refer back to this evaluator: a reference cycle that
+        would keep a survey's worth of arrays alive until Python's cycle collector happens to run)."""
+        self.memo.clear()
+        self._cols.clear()
+        self.__dict__.pop("_subsets", None)
+
     def _open_subset(self, decided: np.ndarray):
         """A household subset over the rows `decided` leaves open, shared by every junction decided by the same array
         (the memoised value of a variable such as program_household)."""
@@ -634,8 +641,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
                     birth: np.ndarray) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """Result columns (contract §2.1/§2.2, classification part) for typed, validated tables, and a function that
     renders the reason keys of the `reasons` column as text in a language."""
-    from tieuchi.backends.assemble import Decided, assemble, encode_undecided_masks, params_read
-    from tieuchi.backends.vectorized_unknowns import Subset, undecided_fields
+    from tieuchi.backends.assemble import Decided, assemble, params_read
 
     ev = Evaluator(rules, households, members, member_hh_pos, birth)
     regime = rules.regime
@@ -656,9 +662,37 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
         open_ &= f
     # rows still open were false for every class: a gap in the rules; they stay unknown with no deciding class
 
-    # which empty inputs would decide each unknown household: explained on the unknown households only, by a small
-    # evaluator that keeps every node's value
-    unknown_rows = np.flatnonzero(cls == UNKNOWN)
+    # which empty inputs would decide each unknown household (explained on the unknown households only), and the
+    # program's columns: independent, so a large survey does both at once
+    if n >= PARALLEL_FROM:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            explained = pool.submit(_explain_unknowns, ev, cls, deciding, classes)
+            program = eligibility(ev, cls)
+            undecided = explained.result()
+    else:
+        undecided = _explain_unknowns(ev, cls, deciding, classes)
+        program = eligibility(ev, cls)
+    members_out = {}
+    for d in regime.derived.values():
+        if d.output:
+            members_out[d.output] = None if d.enabled_by and not rules.params[d.enabled_by] else \
+                ev.var(d.id, d.level)  # memoised: the same arrays the indicators used
+    decided = Decided(indicators=indicators, class_index=cls, undecided=undecided, member_outputs=members_out,
+                      age=ev.age, used_params=params_read(rules), eligibility=program)
+    n_m = ev.n_m
+    ev.release()  # the subsets it caches point back to it: free its arrays now, not at the next garbage collection
+    return assemble(rules, households, n_m, decided)
+
+
+def _explain_unknowns(ev: Evaluator, cls: np.ndarray, deciding: np.ndarray, classes: list):
+    """`undecided_by` codes: the empty inputs that would decide each unknown household, found by a small evaluator
+    over the unknown households only that keeps every node's value."""
+    from tieuchi.backends.assemble import encode_undecided_masks
+    from tieuchi.backends.vectorized_unknowns import Subset, undecided_fields
+
+    unknown_rows = np.flatnonzero(cls == len(classes))
     fields: dict[str, np.ndarray] = {}  # input name -> mask over unknown_rows
     if len(unknown_rows):
         sub = Subset(ev, unknown_rows)
@@ -671,15 +705,7 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
                 for name, mask in undecided_fields(sub, node, HOUSEHOLD, rows).items():
                     full = fields.setdefault(name, np.zeros(len(unknown_rows), dtype=bool))
                     full[rows[mask]] = True
-    members_out = {}
-    for d in regime.derived.values():
-        if d.output:
-            members_out[d.output] = None if d.enabled_by and not rules.params[d.enabled_by] else \
-                ev.var(d.id, d.level)  # memoised: the same arrays the indicators used
-    decided = Decided(indicators=indicators, class_index=cls, undecided=encode_undecided_masks(n, unknown_rows, fields),
-                      member_outputs=members_out, age=ev.age, used_params=params_read(rules),
-                      eligibility=eligibility(ev, cls))
-    return assemble(rules, households, ev.n_m, decided)
+    return encode_undecided_masks(ev.n_h, unknown_rows, fields)
 
 
 def eligibility(ev: Evaluator, cls: np.ndarray):

@@ -140,7 +140,10 @@ def undecided_fields(ev: Evaluator, node, level: str, rows: np.ndarray) -> dict[
 
     start = np.zeros(ev.n(level), dtype=bool)
     start[rows] = True
-    visit(node, level, start)
+    try:
+        visit(node, level, start)
+    finally:
+        visit = None  # noqa: F841 - a recursive closure is a reference cycle: it would keep `ev` alive until a GC
     at = ev.pos[rows] if level == MEMBER else rows  # masks are per household: a member row reads its household's
     return {k: v[at] for k, v in out.items()}
 
