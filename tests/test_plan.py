@@ -249,3 +249,13 @@ def test_a_plan_file_that_does_not_exist_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="plan file not found") as err:
         load_plan(tmp_path / "nowhere.yaml")
     assert err.value.exit_code == 2 and err.value.vi
+
+
+def test_the_unnumbered_plan_is_cited_by_its_kind_and_issuer_in_both_languages():
+    from tieuchi.loader import plan_path
+    from tieuchi.reasons import citation_text
+
+    instruments = load_rules(dt.date(2024, 12, 1)).regime.instruments
+    plan = load_plan(plan_path("tan_yen_2024"))
+    assert citation_text(plan.citation, instruments, "vi") == "Kế hoạch không số của Ủy ban nhân dân huyện Tân Yên"
+    assert "None" not in citation_text(plan.citation, instruments, "en")

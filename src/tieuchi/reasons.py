@@ -19,7 +19,12 @@ def money(value: float | int, lang: str) -> str:
 def citation_text(c: m.Citation, instruments: dict[str, m.Instrument], lang: str = "vi") -> str:
     """'điểm a khoản 2 Điều 3 Nghị định 07/2021/NĐ-CP' / 'Decree 07/2021/NĐ-CP, Article 3(2)(a)'."""
     inst = instruments[c.instrument]
-    name = f"{inst.kind.vi} {inst.number}" if lang == "vi" else f"{inst.kind.en} {inst.number}"
+    if inst.number is None:  # an unnumbered document (a district plan): its kind, issuer and "unnumbered"
+        issuer = getattr(inst.issuer, lang) if getattr(inst, "issuer", None) else ""
+        name = f"{inst.kind.vi} không số của {issuer}" if lang == "vi" else f"unnumbered {inst.kind.en.lower()} of " \
+            f"the {issuer}"
+    else:
+        name = f"{inst.kind.vi} {inst.number}" if lang == "vi" else f"{inst.kind.en} {inst.number}"
     if lang == "vi":
         parts = []
         if c.item:
