@@ -325,3 +325,19 @@ def test_no_report_figure_changes_when_households_and_members_are_reordered(seed
         pd.testing.assert_frame_equal(getattr(a, name).reset_index(drop=True),
                                       getattr(b, name).reset_index(drop=True), check_exact=False, rtol=1e-12,
                                       obj=name)
+
+
+def test_declared_weights_and_k_reach_the_measures_and_bad_ones_are_usage_errors(tmp_path):
+    ids = ["employment", "dependants", "nutrition", "health_insurance", "adult_education", "child_schooling",
+           "housing_quality", "housing_area", "water", "sanitation", "telecom", "information_devices"]
+    weights = ",".join(f"{i}={2 if i == 'health_insurance' else 1}" for i in ids)
+    r = run("report", DEMO, "--plan", "tan_yen_2024", "--on", ON, "--out", tmp_path, "--k", "0.4", "--weights",
+            weights)
+    assert r.exit_code == 1, r.output
+    mpi = pd.read_csv(tmp_path / "mpi.csv")
+    assert (mpi["k"] == 0.4).all()
+    contributions = pd.read_csv(tmp_path / "contributions.csv")
+    assert contributions[contributions["scope"] == "all"]["contribution"].sum() == pytest.approx(100)
+    bad = run("report", DEMO, "--plan", "tan_yen_2024", "--on", ON, "--out", tmp_path, "--weights", "wealth=1")
+    assert bad.exit_code == 2 and "wealth" in bad.output
+    assert run("report", DEMO, "--plan", "tan_yen_2024", "--on", ON, "--out", tmp_path, "--k", "3").exit_code == 2

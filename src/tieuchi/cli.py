@@ -301,6 +301,10 @@ def report(
                                                    "amount_million_vnd) / Phân bổ kinh phí theo xã."),
     unit: str = typer.Option("households", "--unit", metavar="households|persons",
                              help="Unit of the Alkire–Foster measures / Đơn vị tính chỉ số nghèo đa chiều."),
+    k: float = typer.Option(0.25, "--k", metavar="SHARE",
+                            help="Alkire–Foster poverty cutoff, a share of the weighted indicators (0.25 = 3 of 12)."),
+    weights: Optional[str] = typer.Option(None, "--weights", metavar="ID=W,...",
+                                          help="Declared indicator weights (normalised to sum 1); default equal."),
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and the report."),
 ) -> None:
     """Measure a plan against the survey: each target's value and gap, poverty rates, movements since the last review,
@@ -310,7 +314,8 @@ def report(
     bình quân mỗi đối tượng; các bảng CSV, report.html và report.xlsx.
     """
     lg = _lang(lang)
-    _run(lg, lambda: _report(survey, plan, on, for_year, out, support, program_data, allocation, unit, lang))
+    _run(lg, lambda: _report(survey, plan, on, for_year, out, support, program_data, allocation, unit, lang, k,
+                             weights))
 
 
 @app.command()
@@ -437,12 +442,34 @@ def _eligible(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     return 0
 
 
+def _weights(text: Optional[str], k: float, lang: str) -> Optional[dict[str, float]]:
+    """--weights employment=1,dependants=1,...  (and --k) checked before a long read: a usage error names the fault."""
+    if not 0 < k <= 1:
+        raise UsageError(f"--k {k}: the cutoff is a share of the weighted indicators, in (0, 1]",
+                         "e.g. --k 0.25 (3 of 12 indicators)",
+                         vi=f"--k {k}: ngưỡng là tỷ lệ của tổng trọng số các chỉ số, trong (0, 1]",
+                         vi_hint="ví dụ --k 0.25 (3 trên 12 chỉ số)")
+    if not text:
+        return None
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise UsageError(f"--weights: '{part}' is not ID=NUMBER", "e.g. --weights employment=2,dependants=1,...",
+                             vi=f"--weights: '{part}' không có dạng MÃ=SỐ",
+                             vi_hint="ví dụ --weights employment=2,dependants=1,...") from None
+    return out
+
+
 def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[int], out: Path,
             support: Optional[Path], program_data: Optional[Path], allocation: Optional[Path], unit_opt: str,
-            lang_opt: str) -> int:
+            lang_opt: str, k: float = 0.25, weights_opt: Optional[str] = None) -> int:
     lang = _choice("vi", "--lang", lang_opt, LANGS)
     unit = _choice(lang, "--unit", unit_opt, UNITS)
     day = reference_date(on, for_year, lang)
+    weights = _weights(weights_opt, k, lang)
 
     import tieuchi
     from tieuchi import report as rep
@@ -451,6 +478,13 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
     from tieuchi.loader import check_plan, load_plan, load_rules, plan_path
 
     rules_at = load_rules(day)
+    unknown = sorted(set(weights or {}) - set(rules_at.regime.ruleset.indicators))
+    if unknown:
+        known = ", ".join(rules_at.regime.ruleset.indicators)
+        raise UsageError(f"--weights: no indicator {', '.join(unknown)} in {rules_at.regime.id}",
+                         f"use the regime's indicator ids: {known}",
+                         vi=f"--weights: {rules_at.regime.id} không có chỉ số {', '.join(unknown)}",
+                         vi_hint=f"dùng mã chỉ số của chuẩn nghèo: {known}")
     plan = load_plan(plan_path(plan_opt))  # a plan that does not add up: exit 3, before a long read
     check_plan(plan, rules_at)
     tables = {name: rep.read_table(p, opt) for name, p, opt in
@@ -462,8 +496,8 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
                                   lang=lang, progress=progress)
         result = _with_read_problems(result, raw)
         progress("write", 0, 1)
-        report_ = rep.build(result, plan, survey_name=str(survey), raw_households=raw.households, unit=unit,
-                            **tables)
+        report_ = rep.build(result, plan, survey_name=str(survey), raw_households=raw.households, unit=unit, k=k,
+                            weights=weights, **tables)
         paths = rep.write(report_, out, lang)
         paths += write_rejects(result.rejects, out, "csv", lang, False)
         progress("write", 1, 1)

@@ -154,8 +154,14 @@ def mpi_tables(result, unit: str = "households", k: float = 0.25,
     if unit == "persons":
         counts = result.members.groupby("household_id", sort=False).size() if len(result.members) else pd.Series()
         unit_weights = hh["household_id"].map(counts).fillna(0).astype("int64").to_numpy()
-    return alkire_foster(deprived, weights=weights, k=k, groups=_communes_of(result).to_numpy(dtype=object),
-                         unit_weights=unit_weights)
+    try:
+        return alkire_foster(deprived, weights=weights, k=k, groups=_communes_of(result).to_numpy(dtype=object),
+                             unit_weights=unit_weights)
+    except ValueError as e:  # declared weights or k the measures cannot use
+        from tieuchi.errors import UsageError
+
+        raise UsageError(f"Alkire–Foster: {e}", "check --weights and --k",
+                         vi=f"Alkire–Foster: {e}", vi_hint="kiểm tra --weights và --k") from None
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -418,13 +424,14 @@ FILES = ("achievement", "rates", "movements", "mpi", "contributions", "budget")
 
 def build(result, plan, survey_name: str = "", support: pd.DataFrame | None = None,
           program_data: pd.DataFrame | None = None, allocation: pd.DataFrame | None = None,
-          raw_households: pd.DataFrame | None = None, unit: str = "households", k: float = 0.25):
+          raw_households: pd.DataFrame | None = None, unit: str = "households", k: float = 0.25,
+          weights: dict[str, float] | None = None):
     """Every table of the report and what the renderer needs to show them (`report_render.Report`)."""
     from tieuchi.report_render import Report
 
     ach, notes = achievement(result, plan, support, program_data, raw_households)
     bud, bud_notes = budget(result, plan, allocation)
-    mpi, contributions = mpi_tables(result, unit=unit, k=k)
+    mpi, contributions = mpi_tables(result, unit=unit, k=k, weights=weights)
     rt = rates(result, raw_households)
     if (rt["denominator_source"] == "surveyed").any():
         notes.insert(0, {"en": "Some rates use the surveyed households as denominator (no households_total in the "
