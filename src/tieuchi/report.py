@@ -219,6 +219,27 @@ def _unit_keys(ev, result, level: str) -> pd.Series:
     return mem["household_id"].astype("string").str.strip() + "#" + mem["member_no"].astype("string").str.strip()
 
 
+def plan_fit(plan, rules_at) -> dict[str, str]:
+    """{target id: why the regime cannot measure it}. Under a regime the plan was written for, a condition that does
+    not fit is an error in the plan (exit 3); under another regime (a diff against the next standard) each target the
+    regime cannot evaluate — an indicator, variable or field it lacks — is not measurable there, and says why."""
+    from tieuchi.errors import RulesError
+    from tieuchi.loader import check_plan
+
+    try:
+        return check_plan(plan, rules_at)
+    except RulesError:
+        if rules_at.regime.id in plan.regimes:
+            raise
+    cannot: dict[str, str] = {}
+    for target in plan.targets:
+        try:
+            cannot.update(check_plan(plan.model_copy(update={"targets": [target]}), rules_at))
+        except RulesError as e:
+            cannot[target.id] = f"{rules_at.regime.id} cannot evaluate it: {e.message}"
+    return cannot
+
+
 def achievement(result, plan, support: pd.DataFrame | None = None, program_data: pd.DataFrame | None = None,
                 raw_households: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str]]:
     """`achievement.csv` rows and notes: every target of `plan` for all (judged) and per commune (not judged).
@@ -231,9 +252,9 @@ def achievement(result, plan, support: pd.DataFrame | None = None, program_data:
     numerator, denominator[, scope]). Without them the target is `not_measurable` — never invented. `gap`: percentage
     points short of the target (positive = shortfall); `gap_units`: households or people still needed."""
     from tieuchi.backends.vectorized import HOUSEHOLD, MEMBER
-    from tieuchi.loader import check_plan, rules_with_plan
+    from tieuchi.loader import rules_with_plan
 
-    cannot = check_plan(plan, result.rules)  # refuses a plan its conditions do not fit (exit 3)
+    cannot = plan_fit(plan, result.rules)
     rules_at = rules_with_plan(result.rules, plan)
     support = _records(support, SUPPORT_COLUMNS, "--support")
     program_data = _records(program_data, PROGRAM_COLUMNS, "--program-data")
