@@ -333,3 +333,12 @@ def test_a_recognised_class_that_differs_is_shown_with_the_computed_one():
     r = run("check", "-", "--on", IN_PROGRAM, input=json.dumps(doc, ensure_ascii=False))
     assert r.exit_code == 0, r.output
     assert "Diện xét hỗ trợ: Hộ nghèo (theo diện xã công nhận); khác với kết quả tính (Hộ cận nghèo)" in r.stdout
+
+
+def test_a_score_alone_under_a_standard_without_a_score_cut_off_says_income_is_needed():
+    doc = json.loads(POOR.read_text(encoding="utf-8"))
+    doc["income_per_capita_month"], doc["income_score_a"] = None, 100
+    got = check_json(doc, "--on", "2027-06-30")
+    assert got["household_class"] == "unknown" and "income_per_capita_month" in got["undecided_by"]
+    assert "chưa có ngưỡng điểm A" in got["reasons"][0] and "None" not in " ".join(got["reasons"])
+    assert "chưa có ngưỡng điểm A: cần thu nhập bình quân" in got["reasons"][1]

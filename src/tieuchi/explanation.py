@@ -385,6 +385,11 @@ def income_sentence(rules, ev, ex: dict, lang: str) -> str:
                 f"trên chuẩn nghèo, nhưng chưa phân biệt được mức sống trung bình hay không{sc}." if vi
                 else f"No income given; score A is {score}, above the cut-off of {cutoff} points ({area_label}): "
                      f"income above the line, but average-living or not cannot be told{sc}.")
+    if income is None and score is not None:  # a score, but the regime sets no cut-off for it (2027–2030)
+        return (f"Chưa có thu nhập bình quân; có điểm A ({score}) nhưng chuẩn {regime.id} chưa có ngưỡng điểm A: cần "
+                "thu nhập bình quân để so với chuẩn nghèo." if vi
+                else f"No income given; score A is {score}, but {regime.id} sets no score A cut-off: the income is "
+                     "needed to compare with the line.")
     return ("Chưa có thu nhập bình quân và điểm A: chưa so được với chuẩn nghèo." if vi
             else "No income and no score A: income cannot be compared with the line.")
 
