@@ -1,7 +1,8 @@
 """The `tieuchi` command: a thin layer over the public API (read → classify → write → summarise).
 
 No rule logic lives here. Exit codes follow the data contract §3: 0 done, 1 rows rejected or --strict refusal,
-2 usage, 3 invalid rules, 70 an internal error (a bug: please report it; TIEUCHI_DEBUG=1 shows the traceback).
+2 usage, 3 invalid rules, overlay or plan, 70 an internal error (a bug: please report it; TIEUCHI_DEBUG=1 shows the
+traceback).
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from tieuchi import __version__
 from tieuchi.errors import DataError, TieuchiError, UsageError
 
 LANGS = ("vi", "en")
+RULES_HELP = ("An overlay file (a local standard changing parameters of a regime), or a regime folder, instead of the "
+              "shipped rules / Bộ điều chỉnh của địa phương hoặc thư mục bộ tiêu chí.")
 FORMATS = ("csv", "parquet", "xlsx")
 CHECK_FORMATS = ("text", "json")
 ENGINES = ("vectorized", "durable")
@@ -212,8 +215,7 @@ def classify(
                                 help="Refuse the whole survey if any row fails: write rejects only, exit 1."),
     show_names: bool = typer.Option(False, "--show-names",
                                     help="Write members' full_name (personal data; left out by default)."),
-    rules: Optional[Path] = typer.Option(None, "--rules", metavar="DIR",
-                                         help="A regime folder to use instead of the shipped rules (advanced)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", metavar="FILE|DIR", help=RULES_HELP),
     engine: str = typer.Option("vectorized", "--engine", metavar="vectorized|durable",
                                help="Backend: vectorized (numpy, default) or durable (durable_rules; optional extra)."),
 ) -> None:
@@ -239,6 +241,7 @@ def check(
                                help="Backend: vectorized (default) or durable (durable_rules; optional extra)."),
     show_names: bool = typer.Option(False, "--show-names",
                                     help="Show members' full_name (personal data; left out by default)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", metavar="FILE|DIR", help=RULES_HELP),
 ) -> None:
     """Classify one household and explain why: class, rule and citation, income against the line, every indicator
     with the member and value that decided it, and the inputs that would decide anything unknown.
@@ -247,7 +250,7 @@ def check(
     thành viên và giá trị quyết định, các thông tin cần bổ sung khi chưa xác định được.
     """
     lg = _lang(lang)
-    _run(lg, lambda: _check(household, on, for_year, fmt, lang, engine, show_names))
+    _run(lg, lambda: _check(household, on, for_year, fmt, lang, engine, show_names, rules))
 
 
 @app.command()
@@ -268,6 +271,7 @@ def eligible(
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and reasons."),
     show_names: bool = typer.Option(False, "--show-names",
                                     help="Write full_name (personal data; left out by default)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", metavar="FILE|DIR", help=RULES_HELP),
 ) -> None:
     """List, per program item, the eligible households or people ranked by commune, priority group and id, and
     count them per commune (or village).
@@ -276,7 +280,7 @@ def eligible(
     thôn).
     """
     lg = _lang(lang)
-    _run(lg, lambda: _eligible(survey, on, for_year, out, item, commune, by, fmt, lang, show_names))
+    _run(lg, lambda: _eligible(survey, on, for_year, out, item, commune, by, fmt, lang, show_names, rules))
 
 
 @app.command()
@@ -306,6 +310,7 @@ def report(
     weights: Optional[str] = typer.Option(None, "--weights", metavar="ID=W,...",
                                           help="Declared indicator weights (normalised to sum 1); default equal."),
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and the report."),
+    rules: Optional[Path] = typer.Option(None, "--rules", metavar="FILE|DIR", help=RULES_HELP),
 ) -> None:
     """Measure a plan against the survey: each target's value and gap, poverty rates, movements since the last review,
     Alkire–Foster measures and budget per eligible unit; CSV tables, report.html and report.xlsx.
@@ -315,7 +320,7 @@ def report(
     """
     lg = _lang(lang)
     _run(lg, lambda: _report(survey, plan, on, for_year, out, support, program_data, allocation, unit, lang, k,
-                             weights))
+                             weights, rules))
 
 
 @app.command()
@@ -405,7 +410,8 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
 
 
 def _eligible(survey: Path, on: Optional[str], for_year: Optional[int], out: Path, item_opt: Optional[str],
-              commune: Optional[str], by_opt: str, fmt_opt: str, lang_opt: str, show_names: bool) -> int:
+              commune: Optional[str], by_opt: str, fmt_opt: str, lang_opt: str, show_names: bool,
+              rules: Optional[Path] = None) -> int:
     lang = _choice("vi", "--lang", lang_opt, LANGS)
     fmt = _choice(lang, "--format", fmt_opt, FORMATS)
     day = reference_date(on, for_year, lang)
@@ -418,7 +424,7 @@ def _eligible(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     from tieuchi.loader import load_rules
 
     item, by = check_item(item_opt), check_by(by_opt)  # before a long read
-    rules_at = load_rules(day)
+    rules_at = load_rules(day, rules)
     refuse_outside(rules_at, day)  # outside the program's window: exit 2 before a long read
     with _Progress(lang) as progress:
         raw = read_survey(survey)
@@ -465,7 +471,7 @@ def _weights(text: Optional[str], k: float, lang: str) -> Optional[dict[str, flo
 
 def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[int], out: Path,
             support: Optional[Path], program_data: Optional[Path], allocation: Optional[Path], unit_opt: str,
-            lang_opt: str, k: float = 0.25, weights_opt: Optional[str] = None) -> int:
+            lang_opt: str, k: float = 0.25, weights_opt: Optional[str] = None, rules: Optional[Path] = None) -> int:
     lang = _choice("vi", "--lang", lang_opt, LANGS)
     unit = _choice(lang, "--unit", unit_opt, UNITS)
     day = reference_date(on, for_year, lang)
@@ -477,7 +483,7 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
     from tieuchi.io.write import prepare_rejects, rejects_path, write_rejects
     from tieuchi.loader import check_plan, load_plan, load_rules, plan_path
 
-    rules_at = load_rules(day)
+    rules_at = load_rules(day, rules)
     unknown = sorted(set(weights or {}) - set(rules_at.regime.ruleset.indicators))
     if unknown:
         known = ", ".join(rules_at.regime.ruleset.indicators)
@@ -563,7 +569,7 @@ def _rejected(rejects, lang: str) -> DataError:
 
 
 def _check(source: str, on: Optional[str], for_year: Optional[int], fmt_opt: str, lang_opt: str, engine_opt: str,
-           show_names: bool) -> int:
+           show_names: bool, rules: Optional[Path] = None) -> int:
     import json
 
     lang = _choice("vi", "--lang", lang_opt, LANGS)
@@ -577,7 +583,7 @@ def _check(source: str, on: Optional[str], for_year: Optional[int], fmt_opt: str
     from tieuchi.loader import load_rules
     from tieuchi.model.household import document, parse_household
 
-    rules_at = load_rules(day)  # a date no regime covers: usage error (exit 2)
+    rules_at = load_rules(day, rules)  # a date no regime covers: usage error (exit 2); a bad overlay: exit 3
     from tieuchi.api import backend
 
     backend(engine)  # an engine that is not available: usage error (exit 2)

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from tieuchi import model as m
+from tieuchi.model.overlay import Overlay
 from tieuchi.model.plan import Plan
 from tieuchi.errors import RulesError, UsageError
 
@@ -222,6 +223,8 @@ class Regime:
     files: dict[str, Path] = field(default_factory=dict)  # rule id -> file
     version: str = ""
     program: "ProgramRules | None" = None  # the program whose items follow this regime's classes (merged names)
+    overlay: "Overlay | None" = None  # the overlay applied to `base` to make this regime (see load_overlay)
+    base: "Regime | None" = None
 
     @property
     def id(self) -> str:
@@ -229,7 +232,17 @@ class Regime:
 
     def at(self, day: dt.date) -> "RulesAt":
         if not self.ruleset.validity.covers(day):
-            raise UsageError(f"regime {self.id} covers {self.ruleset.validity}, not {day.isoformat()}")
+            window, on = self.ruleset.validity, day.isoformat()
+            if self.overlay is not None:
+                raise UsageError(f"overlay {self.overlay.id} applies within its base regime {self.id}, which covers "
+                                 f"{window}, not {on}", "choose a reference date inside that window",
+                                 vi=f"bộ điều chỉnh {self.overlay.id} chỉ áp dụng trong thời gian của bộ tiêu chí gốc "
+                                    f"{self.id} ({window}), không áp dụng cho ngày {on}",
+                                 vi_hint="chọn ngày tham chiếu trong khoảng thời gian đó")
+            raise UsageError(f"regime {self.id} covers {window}, not {on}",
+                             "choose a reference date inside that window, or leave out --rules",
+                             vi=f"bộ tiêu chí {self.id} áp dụng {window}, không áp dụng cho ngày {on}",
+                             vi_hint="chọn ngày tham chiếu trong khoảng thời gian đó, hoặc bỏ --rules")
         values = {}
         provisional = set()
         for pid, p in self.parameters.items():
@@ -406,13 +419,13 @@ def discover_regimes(root: Path | None = None) -> list[Path]:
 
 
 def load_rules(on: dt.date, rules: str | Path | None = None) -> RulesAt:
-    """The regime in force on `on`, resolved at that date. A date no regime covers is a UsageError naming the windows."""
+    """The regime in force on `on`, resolved at that date. A date no regime covers is a UsageError naming the windows.
+
+    `rules`: None for the shipped rules; a regime folder (rules/poverty/<regime>); or an overlay file (.yaml, or the
+    id of an overlay shipped under rules/overlays), applied to its base regime — `version` then names both
+    (`vn_2022_2026@<hash>+<overlay>@<hash>`). A date outside that regime's window is a UsageError naming it."""
     if rules is not None:
-        folder = Path(rules)
-        if not (folder / "ruleset.yaml").is_file():
-            raise UsageError(f"{folder}: not a regime folder (no ruleset.yaml)",
-                             "pass a folder such as rules/poverty/vn_2022_2026")
-        return load_regime(folder.resolve()).at(on)
+        return load_candidate(rules).at(on)
     regimes = [load_regime(p) for p in discover_regimes()]
     covering = [r for r in regimes if r.ruleset.validity.covers(on)]
     if not covering:
@@ -631,6 +644,308 @@ def _check_codes(r: Regime, where: Path, owner: str, cond: m.Compare) -> None:
                 raise RulesError(f"{where}: {owner}: '{code}' is not a code of {cond.field}"
                                  + (f" — did you mean '{close[0]}'?" if close else ""),
                                  f"allowed: {', '.join(spec.codes)}")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Overlays (rules/overlays/<id>.yaml): a local standard that changes parameters of a national regime
+
+_OVERLAY_VI_HINT = "sửa tệp điều chỉnh; cấu trúc được mô tả ở đầu tệp rules/overlays/example_higher_rural_line.yaml"
+_OVERLAY_HINT = "fix the overlay file; its shape is described in README.md, section 'Overlays and `tieuchi test`'"
+_OVERLAYS: dict[tuple[str, str, str], Regime] = {}
+
+# what a value of each unit must be: (kind, English, Vietnamese)
+_UNITS = {
+    "vnd_per_person_month": ("amount", "an amount in VND per person per month (a number ≥ 0)",
+                             "một số tiền đồng/người/tháng (số ≥ 0)"),
+    "vnd_per_month": ("amount", "an amount in VND per month (a number ≥ 0)", "một số tiền đồng/tháng (số ≥ 0)"),
+    "m2_per_person": ("amount", "an area in m² per person (a number ≥ 0)", "một diện tích m²/người (số ≥ 0)"),
+    "points": ("amount", "a number of points (≥ 0)", "một số điểm (≥ 0)"),
+    "share": ("share", "a share from 0 to 1", "một tỷ lệ từ 0 đến 1"),
+    "months": ("whole", "a whole number of months (≥ 0)", "một số tháng nguyên (≥ 0)"),
+    "years": ("whole", "a whole number of years (≥ 0)", "một số năm nguyên (≥ 0)"),
+    "count": ("whole", "a whole number (≥ 0)", "một số nguyên (≥ 0)"),
+    "bool": ("bool", "true or false", "true hoặc false"),
+    "codes": ("codes", "a list of codes", "một danh sách mã"),
+}
+
+
+def load_candidate(rules: str | Path) -> Regime:
+    """The rules `--rules` names: a regime folder, an overlay file, or the id of an overlay shipped under
+    rules/overlays. Not found: UsageError (exit 2); invalid: RulesError (exit 3)."""
+    path = Path(rules)
+    if path.is_dir():
+        if not (path / "ruleset.yaml").is_file():
+            raise UsageError(f"{path}: not a regime folder (no ruleset.yaml)",
+                             "pass a folder such as rules/poverty/vn_2022_2026, or an overlay file (.yaml)",
+                             vi=f"{path}: không phải thư mục bộ tiêu chí (không có ruleset.yaml)",
+                             vi_hint="cho một thư mục như rules/poverty/vn_2022_2026, hoặc một tệp điều chỉnh (.yaml)")
+        return load_regime(path.resolve())
+    return load_overlay(overlay_path(rules))
+
+
+def overlay_path(rules: str | Path) -> Path:
+    """An overlay file given as a path, or the id of an overlay shipped under rules/overlays."""
+    path = Path(rules)
+    if path.is_file():
+        return path
+    shipped = rules_root() / "overlays" / f"{path.name}.yaml"
+    if path.suffix == "" and len(path.parts) == 1 and shipped.is_file():
+        return shipped
+    known = sorted(x.stem for x in (rules_root() / "overlays").glob("*.yaml"))
+    raise UsageError(f"--rules '{rules}': no such file or folder, and no shipped overlay of that id",
+                     "give a regime folder, an overlay file (.yaml), or one of: " + (", ".join(known) or "(none)"),
+                     vi=f"--rules '{rules}': không có tệp hay thư mục này, cũng không có bộ điều chỉnh nào có mã này",
+                     vi_hint="cho một thư mục bộ tiêu chí, một tệp điều chỉnh (.yaml), hoặc một trong: "
+                             + (", ".join(known) or "(không có)"))
+
+
+def read_overlay(path: str | Path) -> Overlay:
+    """Read one overlay file and check its shape (unknown keys, dates in order, id = file name); RulesError with
+    file:line. Its values are checked against the base regime by `load_overlay`."""
+    return _parse_overlay(Path(path))[0]
+
+
+def _parse_overlay(path: Path) -> tuple[Overlay, Any]:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise RulesError(f"{path}:{getattr(data, 'line', 1) or 1}: an overlay is a YAML mapping with the keys "
+                         f"overlay, label, base, citation and parameters", _OVERLAY_HINT,
+                         vi=f"{path}:{getattr(data, 'line', 1) or 1}: tệp điều chỉnh phải là một ánh xạ YAML có các "
+                            f"khoá overlay, label, base, citation và parameters", vi_hint=_OVERLAY_VI_HINT)
+    try:
+        ov = validate(Overlay, data, path, keys_near=_overlay_keys_near)
+    except RulesError as exc:
+        raise RulesError(exc.message, _OVERLAY_HINT, vi=f"tệp điều chỉnh không hợp lệ: {exc.message}",
+                         vi_hint=_OVERLAY_VI_HINT) from None
+    if ov.id != path.stem:
+        at = f"{path}:{_key_line(data, 'overlay')}"
+        raise RulesError(f"{at}: overlay id '{ov.id}' differs from the file name '{path.stem}'",
+                         f"rename the file to {ov.id}.yaml or fix the id",
+                         vi=f"{at}: mã bộ điều chỉnh '{ov.id}' khác tên tệp '{path.stem}'",
+                         vi_hint=f"đổi tên tệp thành {ov.id}.yaml hoặc sửa mã")
+    ov._source = str(path)
+    ov._digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return ov, data
+
+
+def load_overlay(path: str | Path) -> Regime:
+    """The base regime with the overlay's parameters applied: each overlay value replaces the base parameter's from
+    its `from` date (the base's values before the first overlay date are kept). The result is a copy (the cached
+    base is unchanged) whose `version` is `<base version>+<overlay id>@<hash of the file>`, so that nothing compiled
+    for the base is reused, and whose `overlay` and `base` say where it came from.
+
+    Refused with RulesError (exit 3, file:line): an unknown base regime, parameter or instrument (with a suggestion),
+    a value whose unit or shape does not fit the parameter (a text for an amount, a number for true/false, a mapping
+    with other keys than the parameter is keyed by, a code the field does not have), a value dated after the base's
+    window, unknown keys."""
+    path = Path(path)
+    ov, data = _parse_overlay(path)
+    base = _base_regime(ov, data, path)
+    key = (str(path.resolve()), ov.digest, base.version)
+    cached = _OVERLAYS.get(key)
+    if cached is not None:
+        return cached
+    problems: list[tuple[str, str]] = []
+    instruments = dict(base.instruments)
+    for iid, inst in ov.instruments.items():
+        if iid in instruments:
+            at = f"{path}:{_key_line(data['instruments'], iid)}"
+            problems.append((f"{at}: instrument '{iid}' is already declared in rules/instruments.yaml — cite it "
+                             f"without declaring it, or give the local instrument another id",
+                             f"{at}: văn bản '{iid}' đã có trong rules/instruments.yaml — trích dẫn trực tiếp, hoặc "
+                             f"đặt mã khác cho văn bản của địa phương"))
+        instruments[iid] = inst
+    cites = [(f"{path}:{_key_line(data['citation'], 'instrument')}", ov.citation)]
+    for pid, values in ov.parameters.items():
+        for v, raw in zip(values, data["parameters"][pid]):
+            cites.append((f"{path}:{_key_line(raw['citation'], 'instrument')}", v.citation))
+    for at, cite in cites:
+        if cite.instrument not in instruments:
+            close = difflib.get_close_matches(cite.instrument, list(instruments), n=1)
+            sug, sug_vi = _suggest(close)
+            problems.append((f"{at}: citation names unknown instrument '{cite.instrument}'{sug} (declare a local "
+                             f"instrument under 'instruments:' of the overlay)",
+                             f"{at}: trích dẫn văn bản không có trong danh mục: '{cite.instrument}'{sug_vi} (khai báo "
+                             f"văn bản của địa phương trong mục 'instruments:' của tệp điều chỉnh)"))
+    parameters = dict(base.parameters)
+    end = base.ruleset.validity.end
+    for pid, values in ov.parameters.items():
+        raw_values = data["parameters"][pid]
+        p = base.parameters.get(pid)
+        if p is None:
+            at = f"{path}:{_key_line(data['parameters'], pid)}"
+            close = difflib.get_close_matches(pid, list(base.parameters), n=1)
+            sug, sug_vi = _suggest(close)
+            problems.append((f"{at}: regime {base.id} has no parameter '{pid}'{sug}",
+                             f"{at}: bộ tiêu chí {base.id} không có tham số '{pid}'{sug_vi}"))
+            continue
+        codes = _param_codes(base, pid)
+        for v, raw in zip(values, raw_values):
+            problems += _value_problems(p, v.value, raw, codes, path)
+            if end is not None and v.start > end:
+                at = f"{path}:{_key_line(raw, 'from')}"
+                problems.append((f"{at}: parameter '{pid}': a value from {v.start} never applies: the base regime "
+                                 f"{base.id} ends on {end}",
+                                 f"{at}: tham số '{pid}': giá trị từ {v.start} không bao giờ được áp dụng vì bộ tiêu "
+                                 f"chí gốc {base.id} kết thúc ngày {end}"))
+        if not problems:
+            first = values[0].start
+            kept = [bv for bv in p.values if bv.start < first]
+            mine = [m.DatedValue.model_validate({"from": v.start, "value": _plain_value(v.value),
+                                                 "citation": v.citation, "provisional": v.provisional})
+                    for v in values]
+            note = f"overlay {ov.id} from {first.isoformat()}"
+            parameters[pid] = p.model_copy(update={"values": [*kept, *mine],
+                                                   "notes": f"{p.notes} ({note})" if p.notes else note})
+    if problems:
+        raise RulesError("\n".join(en for en, _ in problems),
+                         "fix the overlay: values in the parameter's unit and shape, as in its file under "
+                         f"{base.root}, and cited",
+                         vi="\n".join(vi for _, vi in problems),
+                         vi_hint="sửa tệp điều chỉnh: giá trị đúng đơn vị và dạng của tham số (xem tệp tham số trong "
+                                 f"{base.root}) và có trích dẫn")
+    regime = replace(base, instruments=instruments, parameters=parameters,
+                     files={**base.files, **{pid: path for pid in ov.parameters}},
+                     version=f"{base.version}+{ov.id}@{ov.digest}", overlay=ov, base=base)
+    try:
+        _cross_check(regime)  # what the base checks of parameters (codes, instruments) holds for the overlay too
+    except RulesError as exc:
+        raise RulesError(f"{path}: overlay {ov.id}: {exc.message}", exc.hint,
+                         vi=f"{path}: bộ điều chỉnh {ov.id} làm bộ tiêu chí {base.id} không hợp lệ: {exc.message}",
+                         vi_hint=_OVERLAY_VI_HINT) from None
+    _OVERLAYS[key] = regime
+    return regime
+
+
+def _base_regime(ov: Overlay, data: Any, path: Path) -> Regime:
+    regimes = {p.name: p for p in discover_regimes()}
+    folder = regimes.get(ov.base)
+    if folder is None:
+        at = f"{path}:{_key_line(data, 'base')}"
+        close = difflib.get_close_matches(ov.base, list(regimes), n=1)
+        sug, sug_vi = _suggest(close)
+        raise RulesError(f"{at}: base '{ov.base}' is not a regime of the rules{sug}",
+                         "name one of: " + ", ".join(regimes),
+                         vi=f"{at}: bộ tiêu chí gốc '{ov.base}' không có trong bộ quy tắc{sug_vi}",
+                         vi_hint="chọn một trong: " + ", ".join(regimes))
+    return load_regime(folder)
+
+
+def _suggest(close: list[str]) -> tuple[str, str]:
+    """' — did you mean 'x'?' in English and Vietnamese ('' when there is nothing close)."""
+    if not close:
+        return "", ""
+    return f" — did you mean '{close[0]}'?", f" — có phải là '{close[0]}'?"
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_value(v) for v in value]
+    return value
+
+
+def _param_codes(r: Regime, pid: str) -> list[str] | None:
+    """The codes a `codes` parameter may hold: those of every coded field a rule compares it with (None: unknown)."""
+    try:
+        from tieuchi.io.columns import columns
+    except ImportError:  # pragma: no cover
+        return None
+    nodes = [n for d in r.derived.values() for n in walk(d.condition)]
+    nodes += [n for i in r.indicators.values() for n in walk(i.deprived_when)]
+    nodes += [n for c in r.classification.classes for n in walk(c.when)]
+    if r.program is not None:
+        for item in r.program.items.values():
+            nodes += walk(item.eligible_when) + [n for c in item.priority.values() for n in walk(c)]
+        nodes += [n for sr in r.program.shares.values() for sh in sr.shares for n in walk(sh.when)]
+    allowed: list[str] | None = None
+    for n in nodes:
+        if not isinstance(n, m.Compare):
+            continue
+        op, operand = n.op
+        if not (isinstance(operand, m.ParamRef) and operand.param == pid):
+            continue
+        name = "recognised_class" if n.field == "eligibility_class" else n.field
+        spec = columns("members").get(name) or columns("households").get(name)
+        if spec is None or not spec.codes:
+            continue
+        allowed = [c for c in (allowed if allowed is not None else spec.codes) if c in set(spec.codes)]
+    return allowed
+
+
+def _value_problems(p: m.Parameter, value: Any, raw: Any, codes: list[str] | None,
+                    path: Path) -> list[tuple[str, str]]:
+    """Why one overlay value does not fit parameter `p` (its unit, the keys it is keyed by, the field's codes)."""
+    at = f"{path}:{_key_line(raw, 'value')}"
+    raw_value = raw.get("value") if isinstance(raw, dict) else None
+    if p.keyed_by is None:
+        return _scalar_problems(p, value, at, codes, "")
+    keys = list(dict.fromkeys(k for v in p.values if isinstance(v.value, dict) for k in v.value))
+    shape = "{" + ", ".join(f"{k}: …" for k in keys) + "}"
+    if not isinstance(value, dict):
+        return [(f"{at}: parameter '{p.id}' is keyed by {p.keyed_by}: give a value for each of {', '.join(keys)} "
+                 f"as {shape}, not {value!r}",
+                 f"{at}: tham số '{p.id}' có giá trị theo {p.keyed_by}: cho một giá trị cho mỗi {', '.join(keys)} "
+                 f"dạng {shape}, không phải {value!r}")]
+    out = []
+    for k in value:
+        if k not in keys:
+            line = f"{path}:{_key_line(raw_value, k) or _key_line(raw, 'value')}"
+            close = difflib.get_close_matches(str(k), keys, n=1)
+            sug, sug_vi = _suggest(close) if close else (f" (use {', '.join(keys)})", f" (dùng {', '.join(keys)})")
+            out.append((f"{line}: parameter '{p.id}': unknown {p.keyed_by} '{k}'{sug}",
+                        f"{line}: tham số '{p.id}': không có {p.keyed_by} '{k}'{sug_vi}"))
+    for k in keys:
+        if k not in value:
+            out.append((f"{at}: parameter '{p.id}': no value for {p.keyed_by} '{k}' (give {shape})",
+                        f"{at}: tham số '{p.id}': thiếu giá trị cho {p.keyed_by} '{k}' (cho {shape})"))
+        else:
+            line = f"{path}:{_key_line(raw_value, k) or _key_line(raw, 'value')}"
+            out += _scalar_problems(p, value[k], line, codes, f" for {p.keyed_by} '{k}'")
+    return out
+
+
+def _scalar_problems(p: m.Parameter, value: Any, at: str, codes: list[str] | None,
+                     which: str) -> list[tuple[str, str]]:
+    kind, en, vi = _UNITS[p.unit]
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = {"amount": number and value >= 0,
+          "share": number and 0 <= value <= 1,
+          "whole": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+          "bool": isinstance(value, bool),
+          "codes": isinstance(value, list) and all(isinstance(c, str) for c in value)}[kind]
+    which_vi = which.replace(" for ", " cho ")
+    if not ok:
+        return [(f"{at}: parameter '{p.id}' ({p.unit}){which}: {value!r} is not {en}",
+                 f"{at}: tham số '{p.id}' ({p.unit}){which_vi}: {value!r} không phải là {vi}")]
+    if kind == "codes" and codes is not None:
+        out = []
+        for code in value:
+            if code not in codes:
+                close = difflib.get_close_matches(code, codes, n=1)
+                sug, sug_vi = _suggest(close)
+                out.append((f"{at}: parameter '{p.id}'{which}: '{code}' is not a code of the field it is compared "
+                            f"with{sug} (allowed: {', '.join(codes)})",
+                            f"{at}: tham số '{p.id}'{which_vi}: '{code}' không phải là mã hợp lệ{sug_vi} (mã hợp lệ: "
+                            f"{', '.join(codes)})"))
+        return out
+    return []
+
+
+def _overlay_keys_near(loc: tuple) -> list[str]:
+    """The keys allowed where an unknown key of an overlay was met: follow the overlay's models along the location
+    (mapping keys and list positions are skipped)."""
+    cls: type[BaseModel] = Overlay
+    for part in loc[:-1]:
+        info = next((i for n, i in cls.model_fields.items() if part in (n, i.alias)), None)
+        if info is None:
+            continue  # a parameter or instrument id, or a list position
+        nxt = _model_in(info.annotation)
+        if nxt is None:
+            break
+        cls = nxt
+    return _allowed_keys(cls)
 
 
 # ----------------------------------------------------------------------------------------------------------------
