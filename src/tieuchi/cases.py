@@ -143,43 +143,160 @@ def _norm(v):
     return v
 
 
-def compare(case: Case, hh_row: dict, members: dict[int, dict]) -> list[str]:
-    """Differences between a case's expectations and the results, as sentences."""
+@dataclass
+class Difference:
+    """One way a case's results differ from what it expects. `member_no` is None for a household column."""
+
+    field: str
+    expected: Any
+    got: Any = None
+    member_no: int | None = None
+    problem: str = "differs"  # differs | no_column | no_member | rejected
+
+    def sentence(self) -> str:
+        if self.problem == "rejected":
+            return str(self.got)
+        if self.problem == "no_member":
+            return f"member {self.member_no}: not in the results"
+        if self.problem == "no_column":
+            return f"{self.field}: no such result column"
+        who = f"member {self.member_no} " if self.member_no is not None else ""
+        return f"{who}{self.field}: expected {self.expected!r}, got {self.got!r}"
+
+
+@dataclass
+class Outcome:
+    """What the rules gave for one case: its household's result row and its members' rows by number, or, when the
+    household was rejected or the rules could not be applied, why (`error`)."""
+
+    household: dict | None
+    members: dict[int, dict] = field(default_factory=dict)
+    error: str | None = None
+
+
+def differences(case: Case, outcome: Outcome) -> list[Difference]:
+    """Differences between a case's expectations and an outcome."""
+    if outcome.error is not None:
+        return [Difference("household", None, outcome.error, problem="rejected")]
+    hh_row, members = outcome.household, outcome.members
     problems = []
     for key, want in case.expect.items():
         if key == "members":
             for no, cols in want.items():
                 got_m = members.get(int(no))
                 if got_m is None:
-                    problems.append(f"member {no}: not in the results")
+                    problems.append(Difference("members", None, None, int(no), "no_member"))
                     continue
                 for col, w in cols.items():
                     g = _norm(got_m.get(col))
                     if g != w:
-                        problems.append(f"member {no} {col}: expected {w!r}, got {g!r}")
+                        problems.append(Difference(col, w, g, int(no)))
             continue
         if key not in hh_row:
-            problems.append(f"{key}: no such result column")
+            problems.append(Difference(key, want, None, problem="no_column"))
             continue
-        got = _norm(hh_row[key])
+        got = observed_value(key, hh_row[key])
         if key == "undecided_by":
-            got = sorted(got.split(";")) if got else []
             want = sorted(want or [])
         if got != want:
-            problems.append(f"{key}: expected {want!r}, got {got!r}")
+            problems.append(Difference(key, want, got))
     return problems
 
 
-def run_case(case: Case, engine: str = "vectorized") -> list[str]:
-    """Run one case with a backend (`engine`: "vectorized" or "durable"); returns the list of differences (empty
-    when it passes)."""
+def observed_value(key: str, value: Any) -> Any:
+    """A result cell as a case states it (None for empty; `undecided_by` as a sorted list)."""
+    got = _norm(value)
+    if key == "undecided_by":
+        got = sorted(got.split(";")) if got else []
+    return got
+
+
+def observed(case: Case, outcome: Outcome) -> dict[tuple[str, int | None], Any]:
+    """The values of the outcome for every result the case expects: {(column, member_no or None): value}."""
+    if outcome.error is not None:
+        return {("household", None): outcome.error}
+    out: dict[tuple[str, int | None], Any] = {}
+    for key, want in case.expect.items():
+        if key == "members":
+            for no, cols in want.items():
+                got_m = outcome.members.get(int(no)) or {}
+                for col in cols:
+                    out[(col, int(no))] = _norm(got_m.get(col))
+        else:
+            out[(key, None)] = observed_value(key, outcome.household.get(key))
+    return out
+
+
+def compare(case: Case, hh_row: dict, members: dict[int, dict]) -> list[str]:
+    """Differences between a case's expectations and the results, as sentences."""
+    return [d.sentence() for d in differences(case, Outcome(hh_row, members))]
+
+
+def outcome(case: Case, engine: str = "vectorized", rules=None) -> Outcome:
+    """Run one case with a backend (`engine`: "vectorized" or "durable") against `rules` (None: the shipped rules in
+    force on the case's date; else a regime folder, an overlay file or a loaded RulesAt, as `tieuchi.classify`)."""
     from tieuchi.api import classify
 
     hh, mem = tables([case.household])
-    result = classify(hh, mem, on=case.on, lang="en", engine=engine)
+    result = classify(hh, mem, on=case.on, rules=rules, lang="en", engine=engine)
     if len(result.rejects):
         rej = result.rejects.iloc[0]
-        return [f"the case household was rejected: {rej['column']}={rej['value']!r}: {rej['problem']}"]
+        return Outcome(None, error=f"the case household was rejected: {rej['column']}={rej['value']!r}: "
+                                   f"{rej['problem']}")
     hh_row = result.households.iloc[0].to_dict()
     members = {int(r["member_no"]): r for r in result.members.to_dict("records")}
-    return compare(case, hh_row, members)
+    return Outcome(hh_row, members)
+
+
+def run_case(case: Case, engine: str = "vectorized", rules=None) -> list[str]:
+    """Run one case with a backend (`engine`: "vectorized" or "durable"); returns the list of differences (empty
+    when it passes)."""
+    return [d.sentence() for d in differences(case, outcome(case, engine, rules))]
+
+
+def outcomes(cases: list[Case], rules=None, engine: str = "vectorized") -> list[Outcome]:
+    """Run many cases at once: the cases that share a reference date and the same input columns are classified in one
+    call (each household under an id of its own), which gives what one call per case gives, many times faster. A group
+    whose call fails (a rules or usage error) is run case by case, each failure becoming that case's `error`."""
+    from tieuchi.api import classify
+    from tieuchi.errors import TieuchiError
+
+    groups: dict[tuple, list[int]] = {}
+    for i, case in enumerate(cases):
+        hh_keys = tuple(sorted(k for k in case.household if k != "members"))
+        mem_keys = tuple(sorted({k for mb in case.household.get("members") or [] for k in mb}))
+        groups.setdefault((case.on, hh_keys, mem_keys), []).append(i)
+    out: list[Outcome | None] = [None] * len(cases)
+    for (on, _, _), idx in groups.items():
+        docs = []
+        for k, i in enumerate(idx):
+            doc = copy.deepcopy(cases[i].household)
+            doc["household_id"] = f"case-{k}"
+            docs.append(doc)
+        try:
+            hh, mem = tables(docs)
+            result = classify(hh, mem, on=on, rules=rules, lang="en", engine=engine)
+        except TieuchiError:
+            for i in idx:
+                try:
+                    out[i] = outcome(cases[i], engine, rules)
+                except TieuchiError as exc:
+                    out[i] = Outcome(None, error=exc.message)
+            continue
+        rows = {str(r["household_id"]): r for r in result.households.to_dict("records")}
+        members: dict[str, dict[int, dict]] = {}
+        for r in result.members.to_dict("records"):
+            members.setdefault(str(r["household_id"]), {})[int(r["member_no"])] = r
+        rejects = result.rejects
+        for k, i in enumerate(idx):
+            hid, own = f"case-{k}", cases[i].household.get("household_id")
+            if hid not in rows:
+                mine = rejects[rejects["household_id"].astype("string") == hid] if len(rejects) else rejects
+                rej = mine.iloc[0] if len(mine) else None
+                out[i] = Outcome(None, error="the case household was rejected" + (
+                    f": {rej['column']}={rej['value']!r}: {rej['problem']}" if rej is not None else ""))
+                continue
+            hh_row = {**rows[hid], "household_id": own}
+            mems = {no: {**r, "household_id": own} for no, r in members.get(hid, {}).items()}
+            out[i] = Outcome(hh_row, mems)
+    return out

@@ -1,8 +1,8 @@
 """The `tieuchi` command: a thin layer over the public API (read → classify → write → summarise).
 
 No rule logic lives here. Exit codes follow the data contract §3: 0 done, 1 rows rejected or --strict refusal,
-2 usage, 3 invalid rules, overlay or plan, 70 an internal error (a bug: please report it; TIEUCHI_DEBUG=1 shows the
-traceback).
+2 usage, 3 invalid rules, overlay or plan, 4 `tieuchi test`: some cases failed, 70 an internal error (a bug: please
+report it; TIEUCHI_DEBUG=1 shows the traceback).
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ FORMATS = ("csv", "parquet", "xlsx")
 CHECK_FORMATS = ("text", "json")
 ENGINES = ("vectorized", "durable")
 UNITS = ("households", "persons")
+EXIT_CASES_FAILED = 4
 EXIT_INTERNAL = 70
 SCREEN_REJECTS = 20
 
@@ -343,6 +344,42 @@ def template(
         return 0
 
     _run(lg, body)
+
+
+@app.command("test")
+def run_tests(
+    paths: Optional[list[Path]] = typer.Argument(None, metavar="PATH",
+                                                 help="Case files or folders to run (default: every case of the rules, "
+                                                      "or of the --rules candidate's regime and program)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", metavar="FILE|DIR",
+                                         help="A candidate overlay (or regime folder): run the cases against it and "
+                                              "report which expected outcomes it changes / Quy tắc đề xuất."),
+    lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of the report."),
+    fmt: str = typer.Option("text", "--format", metavar="text|json", help="Output: readable text or JSON."),
+) -> None:
+    """Run the YAML cases beside the rules and report passed / failed; with --rules, run them against a candidate
+    rule change and list the expected outcomes it alters. Exit 4 when a case fails, so it can gate a change in CI.
+
+    Chạy các trường hợp kiểm thử (YAML) kèm theo quy tắc; với --rules, chạy với quy tắc đề xuất và liệt kê các kết
+    quả mong đợi bị thay đổi. Mã thoát 4 khi có trường hợp không đạt.
+    """
+    lg = _lang(lang)
+    _run(lg, lambda: _test(paths, rules, lang, fmt))
+
+
+def _test(paths: Optional[list[Path]], rules: Optional[Path], lang_opt: str, fmt_opt: str) -> int:
+    import json
+
+    lang = _choice("vi", "--lang", lang_opt, LANGS)
+    fmt = _choice(lang, "--format", fmt_opt, CHECK_FORMATS)
+    from tieuchi import testing
+
+    res = testing.run(list(paths) if paths else None, rules)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(testing.to_json(res), ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(testing.render_text(res, lang) + "\n")
+    return 0 if res.ok else EXIT_CASES_FAILED
 
 
 # --------------------------------------------------------------------------------------------------------------
