@@ -49,11 +49,12 @@ def _classify_in_child(on: str, documents: list[dict]) -> dict:
     return json.loads(proc.stdout)
 
 
-def _gather(strategy, examples: int) -> list[dict]:
-    """Households drawn by hypothesis (`examples` surveys), renumbered so that ids are unique in the batch."""
+def _gather(strategy, examples: int, derandomize: bool = False) -> list[dict]:
+    """Households drawn by hypothesis (`examples` surveys), renumbered so that ids are unique in the batch.
+    `derandomize`: the same batch every run (for a test that also asserts what the batch covers)."""
     out: list[dict] = []
 
-    @settings(max_examples=examples, database=None, deadline=None,
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=derandomize,
               suppress_health_check=list(HealthCheck))
     @given(strategy)
     def draw(docs):
