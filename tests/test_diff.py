@@ -100,3 +100,61 @@ def test_a_household_accepted_on_one_side_only_is_reported_not_dropped(pair):
     fewer = type(after)(**{**after.__dict__, "households": after.households.iloc[10:]})
     d = diff.compare(before, fewer)
     assert len(d.only_before) == 10 and d.only_after == []
+
+
+# ------------------------------------------------------------------ the command
+
+from typer.testing import CliRunner  # noqa: E402
+
+from tieuchi.cli import app  # noqa: E402
+
+OVERLAY = ROOT / "rules" / "overlays" / "example_higher_rural_line.yaml"
+
+
+def run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_the_demo_diffed_from_2026_to_2027_has_more_poor_households_and_lists_who_changed(tmp_path):
+    r = run("diff", DEMO, "--on", "2026-06-30", "--vs-on", "2027-06-30", "--format", "json", "--out", tmp_path)
+    assert r.exit_code == 0, r.output
+    j = json.loads(r.stdout)
+    assert "vn_2022_2026" in j["before"] and "vn_2027_2030" in j["after"]
+    everyone = [t for t in j["transitions"] if t["scope"] == "all"]
+    poor_before = sum(t["households"] for t in everyone if t["before"] == "poor")
+    poor_after = sum(t["households"] for t in everyone if t["after"] == "poor")
+    assert poor_after > poor_before  # higher lines
+    into_poverty = [c for c in j["changed"] if c["after"] == "poor"]
+    assert into_poverty and all(c["reasons_before"] and c["reasons_after"] for c in into_poverty)
+    assert "2.200.000" in into_poverty[0]["reasons_after"] or "2.800.000" in into_poverty[0]["reasons_after"]
+    rate = [m for m in j["measures"] if m["scope"] == "all" and m["measure"] == "poor"][0]
+    assert rate["after"] > rate["before"]
+    assert (tmp_path / "changed.csv").is_file() and len(pd.read_csv(tmp_path / "changed.csv")) == len(j["changed"])
+
+
+def test_a_target_the_next_standard_cannot_measure_is_reported_not_measurable_there():
+    r = run("diff", DEMO, "--on", "2026-06-30", "--vs-on", "2027-06-30", "--plan", "tan_yen_2024", "--format", "json")
+    assert r.exit_code == 0, r.output
+    telecom = [m for m in json.loads(r.stdout)["measures"] if m["measure"] == "telecom_access" and m["scope"] == "all"]
+    assert "not_measurable_after" in telecom[0]["note"]
+
+
+def test_diffing_the_rules_against_an_overlay_raising_the_rural_line_moves_only_rural_households_near_the_line():
+    r = run("diff", DEMO, "--on", "2024-12-01", "--vs-on", "2024-12-01", "--vs-rules", OVERLAY, "--format", "json")
+    assert r.exit_code == 0, r.output
+    j = json.loads(r.stdout)
+    assert "example_higher_rural_line" in j["after"]
+    survey = read_survey(DEMO)
+    hh = survey.households.set_index(survey.households["household_id"].astype(str))
+    income = pd.to_numeric(hh["income_per_capita_month"].astype(str).str.replace(".", "", regex=False),
+                           errors="coerce")
+    assert j["changed"]
+    for c in j["changed"]:
+        area = str(hh.loc[c["household_id"], "area"]).strip().lower()
+        assert area in ("rural", "nông thôn"), c
+        assert 1_500_000 < income[c["household_id"]] <= 1_800_000, c
+
+
+def test_diff_without_the_second_side_is_a_usage_error():
+    r = run("diff", DEMO, "--on", "2026-06-30")
+    assert r.exit_code == 2 and "--vs-on" in r.output

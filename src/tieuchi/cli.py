@@ -325,6 +325,34 @@ def report(
 
 
 @app.command()
+def diff(
+    survey: Path = typer.Argument(..., help="Survey: a folder with households/members(/communes) .csv or .parquet, "
+                                            "an .xlsx workbook, or a .jsonl file / Dữ liệu điều tra."),
+    on: Optional[str] = typer.Option(None, "--on", metavar="DATE", help="First reference date / Ngày tham chiếu 1."),
+    for_year: Optional[int] = typer.Option(None, "--for-year", metavar="YEAR", help="First: review for YEAR."),
+    rules: Optional[Path] = typer.Option(None, "--rules", metavar="FILE",
+                                         help="First rules: an overlay file or a regime folder / Bộ quy tắc 1."),
+    vs_on: Optional[str] = typer.Option(None, "--vs-on", metavar="DATE2", help="Second reference date / Ngày 2."),
+    vs_for_year: Optional[int] = typer.Option(None, "--vs-for-year", metavar="YEAR2", help="Second: review for YEAR2."),
+    vs_rules: Optional[Path] = typer.Option(None, "--vs-rules", metavar="FILE2",
+                                            help="Second rules: an overlay file or a regime folder / Bộ quy tắc 2."),
+    plan: Optional[str] = typer.Option(None, "--plan", metavar="PLAN", help="Also compare a plan's targets."),
+    out: Optional[Path] = typer.Option(None, "--out", metavar="DIR",
+                                       help="Write transitions.csv, changed.csv, measures.csv, diff.json."),
+    fmt: str = typer.Option("text", "--format", metavar="text|json", help="Output on screen."),
+    lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and reasons."),
+) -> None:
+    """Classify one survey twice — two dates, two standards, or the rules and an overlay — and compare: who changes
+    class (with reasons before and after), the transition matrix, and every rate, Alkire–Foster measure and target.
+
+    So sánh hai lần phân loại cùng một bộ dữ liệu (hai ngày, hai chuẩn nghèo, hoặc quy tắc và bản điều chỉnh): hộ
+    nào đổi phân loại và vì sao, ma trận chuyển đổi, thay đổi của các tỷ lệ, chỉ số và chỉ tiêu.
+    """
+    lg = _lang(lang)
+    _run(lg, lambda: _diff(survey, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan, out, fmt, lang))
+
+
+@app.command()
 def template(
     out: Path = typer.Option(..., "--out", metavar="FILE.xlsx", help="Where to write the workbook."),
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages."),
@@ -518,7 +546,7 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
     from tieuchi import report as rep
     from tieuchi.io.read import read_survey
     from tieuchi.io.write import prepare_rejects, rejects_path, write_rejects
-    from tieuchi.loader import check_plan, load_plan, load_rules, plan_path
+    from tieuchi.loader import load_plan, load_rules, plan_path
 
     rules_at = load_rules(day, rules)
     unknown = sorted(set(weights or {}) - set(rules_at.regime.ruleset.indicators))
@@ -529,7 +557,7 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
                          vi=f"--weights: {rules_at.regime.id} không có chỉ số {', '.join(unknown)}",
                          vi_hint=f"dùng mã chỉ số của chuẩn nghèo: {known}")
     plan = load_plan(plan_path(plan_opt))  # a plan that does not add up: exit 3, before a long read
-    check_plan(plan, rules_at)
+    rep.plan_fit(plan, rules_at)  # a plan its regime cannot read: exit 3, before a long read
     tables = {name: rep.read_table(p, opt) for name, p, opt in
               (("support", support, "--support"), ("program_data", program_data, "--program-data"),
                ("allocation", allocation, "--allocation")) if p is not None}
@@ -553,6 +581,48 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
         _err().print(_t(lang, "rejected", n=len(shown), h=n_h), style="yellow", markup=False)
         _show_rejects(shown, rejects_path(out, "csv"), lang)
         return DataError.exit_code
+    return 0
+
+
+def _diff(survey: Path, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_opt, out, fmt_opt, lang_opt) -> int:
+    import json
+
+    lang = _choice("vi", "--lang", lang_opt, LANGS)
+    fmt = _choice(lang, "--format", fmt_opt, CHECK_FORMATS)
+    day = reference_date(on, for_year, lang)
+    if vs_on is None and vs_for_year is None:
+        raise UsageError("diff needs the second side: --vs-on DATE2 or --vs-for-year YEAR2",
+                         "e.g. tieuchi diff SURVEY --on 2026-06-30 --vs-on 2027-06-30",
+                         vi="cần mốc so sánh thứ hai: --vs-on NGÀY2 hoặc --vs-for-year NĂM2",
+                         vi_hint="ví dụ tieuchi diff SURVEY --on 2026-06-30 --vs-on 2027-06-30")
+    vs_day = reference_date(vs_on, vs_for_year, lang)
+
+    import tieuchi
+    from tieuchi import diff as df
+    from tieuchi import report as rep
+    from tieuchi.io.read import read_survey
+    from tieuchi.loader import load_plan, load_rules, plan_path
+
+    rules_a, rules_b = load_rules(day, rules), load_rules(vs_day, vs_rules)  # before a long read
+    plan = None
+    if plan_opt:
+        plan = load_plan(plan_path(plan_opt))
+        rep.plan_fit(plan, rules_a), rep.plan_fit(plan, rules_b)
+    with _Progress(lang) as progress:
+        raw = read_survey(survey)
+        before = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_a, communes=raw.communes,
+                                  lang=lang, progress=progress)
+        after = tieuchi.classify(raw.households, raw.members, on=vs_day, rules=rules_b, communes=raw.communes,
+                                 lang=lang)
+        d = df.compare(before, after, plan=plan, lang=lang, raw_households=raw.households)
+        paths = df.write(d, out) if out is not None else []
+    if fmt == "json":
+        sys.stdout.write(json.dumps(d.to_json(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        console = _out()
+        console.print(df.text(d, lang), markup=False, soft_wrap=True)
+        if paths:
+            console.print(f"{_t(lang, 'written')}: " + ", ".join(str(p) for p in paths), markup=False, soft_wrap=True)
     return 0
 
 
