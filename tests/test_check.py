@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import tieuchi
+from tests.test_backends_agree import _require_durable
 from tieuchi.cli import app
 from tieuchi.io.read import read_survey
 
@@ -253,7 +254,8 @@ def test_check_gives_the_same_eligibility_as_classify_for_demo_households_on_bot
     hh = result.households.set_index(result.households["household_id"].astype(str))
     mem = result.members
     ids = sample_ids(result, 20)
-    engines = ["vectorized"] + (["durable"] if _durable() else [])
+    _require_durable()  # skips without durable-rules, fails instead with TIEUCHI_REQUIRE_DURABLE=1
+    engines = ["vectorized", "durable"]
     for hid in ids:
         row = hh.loc[hid]
         doc = {**docs[hid], "poor_commune": None}  # check reads no communes table: give what classify had
@@ -278,14 +280,6 @@ def test_check_gives_the_same_eligibility_as_classify_for_demo_households_on_bot
                     assert got["eligible_members"] == want, (hid, item, engine)
             shares = [cell(v) for v in rows["health_insurance_support"]]
             assert [mb["share"] for mb in e["health_insurance_support"]["members"]] == shares, (hid, engine)
-
-
-def _durable() -> bool:
-    try:
-        import durable  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def test_check_shows_each_item_with_the_rules_reason_priority_groups_and_health_insurance_share():

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import tieuchi
+from tests.test_backends_agree import _require_durable
 from tieuchi.cli import app
 from tieuchi.errors import RulesError, UsageError
 from tieuchi.loader import load_rules, rules_root
@@ -267,18 +267,8 @@ def test_classify_check_eligible_and_report_all_take_rules_file(tmp_path, survey
     assert both["local"] - both["base"] == int(moved.sum())
 
 
-def _durable_or_skip() -> None:
-    try:
-        import durable.engine  # noqa: F401
-    except Exception as exc:  # noqa: BLE001 - ImportError, or a broken native module
-        why = f"durable-rules is not importable: {exc}"
-        if os.environ.get("TIEUCHI_REQUIRE_DURABLE") == "1":
-            pytest.fail(f"{why} (TIEUCHI_REQUIRE_DURABLE=1)", pytrace=False)
-        pytest.skip(why)
-
-
 def test_the_durable_backend_with_an_overlay_gives_the_vectorized_results_and_not_the_bases(survey):
-    _durable_or_skip()
+    _require_durable()
     hh, mem, _ = survey
     income = hh["income_per_capita_month"].astype("Float64")
     band = hh[((hh["area"].astype("string") == "rural") & (income > OLD_RURAL) & (income <= NEW_RURAL))
