@@ -254,8 +254,11 @@ def test_check_gives_the_same_eligibility_as_classify_for_demo_households_on_bot
     hh = result.households.set_index(result.households["household_id"].astype(str))
     mem = result.members
     ids = sample_ids(result, 20)
-    _require_durable()  # skips without durable-rules, fails instead with TIEUCHI_REQUIRE_DURABLE=1
-    engines = ["vectorized", "durable"]
+    try:
+        _require_durable()  # fails without durable-rules under TIEUCHI_REQUIRE_DURABLE=1
+        engines = ["vectorized", "durable"]
+    except pytest.skip.Exception:
+        engines = ["vectorized"]  # the core install (Python 3.13): the vectorized half still runs
     for hid in ids:
         row = hh.loc[hid]
         doc = {**docs[hid], "poor_commune": None}  # check reads no communes table: give what classify had
