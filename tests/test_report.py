@@ -341,3 +341,31 @@ def test_declared_weights_and_k_reach_the_measures_and_bad_ones_are_usage_errors
     bad = run("report", DEMO, "--plan", "tan_yen_2024", "--on", ON, "--out", tmp_path, "--weights", "wealth=1")
     assert bad.exit_code == 2 and "wealth" in bad.output
     assert run("report", DEMO, "--plan", "tan_yen_2024", "--on", ON, "--out", tmp_path, "--k", "3").exit_code == 2
+
+
+def test_under_a_standard_with_no_program_targets_read_the_computed_class(tmp_path):
+    """vn_2027_2030 has no program, so no eligibility_class column: targets must read the computed class, not find
+    every household's class missing (which once gave a poverty rate of 0%)."""
+    s = read_survey(DEMO)
+    r = tieuchi.classify(s.households, s.members, on="2027-06-30", communes=s.communes)
+    assert "eligibility_class" not in r.households.columns
+    plan = load_plan(plan_path("tan_yen_2024"))
+    a, _ = report.achievement(r, plan, raw_households=s.households)
+    rate = report.rates(r, s.households)
+    got = a[(a["target_id"] == "poor_rate") & (a["scope"] == "all")].iloc[0]
+    want = rate[(rate["rate_id"] == "poor") & (rate["scope"] == "all")].iloc[0]
+    assert got["numerator"] == want["numerator"] == int((r.households["household_class"] == "poor").sum()) > 0
+    assert got["status"] in ("met", "not_met")
+    water = a[(a["target_id"] == "safe_water") & (a["scope"] == "all")].iloc[0]
+    assert water["denominator"] > 0 and water["status"] in ("met", "not_met")
+
+
+def test_a_target_whose_population_is_empty_is_not_measurable_rather_than_judged(demo):
+    r, s, plan = demo
+    one = r.households.iloc[:1]  # a survey of one household that is not poor or near-poor
+    assert str(one["eligibility_class"].iloc[0]) not in ("poor", "near_poor")
+    small = type(r)(**{**r.__dict__, "households": one,
+                       "members": r.members[r.members["household_id"] == one["household_id"].iloc[0]]})
+    a, _ = report.achievement(small, plan)
+    water = a[(a["target_id"] == "safe_water") & (a["scope"] == "all")].iloc[0]
+    assert water["denominator"] == 0 and water["status"] == "not_measurable" and pd.isna(water["met"])

@@ -184,8 +184,12 @@ def _evaluator(result, rules_at):
 
     hh_cols = [c for c in columns("households") if c in result.households.columns]
     mem_cols = [c for c in columns("members") if c in result.members.columns]
-    hh = result.households[hh_cols + ["eligibility_class"]] if "eligibility_class" in result.households.columns \
-        else result.households[hh_cols]
+    if "eligibility_class" in result.households.columns:
+        hh = result.households[hh_cols + ["eligibility_class"]]
+    else:  # no program applies (vn_2027_2030): the class reports use is the computed one, as in `_class`
+        cls = result.households["household_class"].astype("string")
+        hh = result.households[hh_cols].assign(eligibility_class=pd.Categorical(
+            cls.where(cls != "unknown"), categories=[c.id for c in result.rules.regime.classification.classes]))
     norm = normalize(hh, result.members[mem_cols], on=rules_at.day)
     ev = Evaluator(rules_at, norm.households, norm.members, norm.member_hh_pos, norm.birth)
     return ev
@@ -269,7 +273,9 @@ def achievement(result, plan, support: pd.DataFrame | None = None, program_data:
         row = {"target_id": target.id, "scope": scope, "value": value, "target": target.value if target.numeric
                else np.nan, "comparator": target.comparator or "", "met": pd.NA, "gap": np.nan, "gap_units": pd.NA,
                "unit": target.unit, "numerator": num, "denominator": den, "unknown": unknown, "status": status}
-        if status in ("met", "not_met", "not_judged") and target.numeric and not pd.isna(value):
+        if status in ("met", "not_met", "not_judged", "no_numeric_target") and not pd.isna(den) and den == 0:
+            row["status"] = "not_measurable"  # nobody in the population: no rate to judge
+        elif status in ("met", "not_met", "not_judged") and target.numeric and not pd.isna(value):
             gap = target.value - value if target.comparator == "ge" else value - target.value
             row["gap"] = max(gap, 0.0)
             if not pd.isna(den):
