@@ -201,14 +201,19 @@ def _main(
     """Phân loại hộ nghèo đa chiều / multidimensional poverty classification."""
 
 
+# The arguments several commands share, declared once
+SURVEY = typer.Argument(..., help="Survey: a folder with households/members(/communes) .csv or .parquet, an .xlsx "
+                                  "workbook, or a .jsonl file / Dữ liệu điều tra.")
+ON = typer.Option(None, "--on", metavar="DATE", help="Reference date YYYY-MM-DD / Ngày tham chiếu.")
+FOR_YEAR = typer.Option(None, "--for-year", metavar="YEAR",
+                        help="Review for YEAR: same as --on YEAR-01-01 / Rà soát cho năm.")
+
+
 @app.command()
 def classify(
-    survey: Path = typer.Argument(..., help="Survey: a folder with households/members(/communes) .csv or .parquet, "
-                                            "an .xlsx workbook, or a .jsonl file / Dữ liệu điều tra."),
-    on: Optional[str] = typer.Option(None, "--on", metavar="DATE",
-                                     help="Reference date YYYY-MM-DD / Ngày tham chiếu."),
-    for_year: Optional[int] = typer.Option(None, "--for-year", metavar="YEAR",
-                                           help="Review for YEAR: same as --on YEAR-01-01 / Rà soát cho năm."),
+    survey: Path = SURVEY,
+    on: Optional[str] = ON,
+    for_year: Optional[int] = FOR_YEAR,
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for the results / Thư mục kết quả."),
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and reasons."),
     fmt: str = typer.Option("csv", "--format", metavar="csv|parquet|xlsx", help="Output format."),
@@ -232,10 +237,8 @@ def classify(
 def check(
     household: str = typer.Argument(..., metavar="HOUSEHOLD.json",
                                     help="One household as JSON (data contract §1.4); '-' reads standard input."),
-    on: Optional[str] = typer.Option(None, "--on", metavar="DATE",
-                                     help="Reference date YYYY-MM-DD / Ngày tham chiếu."),
-    for_year: Optional[int] = typer.Option(None, "--for-year", metavar="YEAR",
-                                           help="Review for YEAR: same as --on YEAR-01-01 / Rà soát cho năm."),
+    on: Optional[str] = ON,
+    for_year: Optional[int] = FOR_YEAR,
     fmt: str = typer.Option("text", "--format", metavar="text|json", help="Output: readable text or JSON."),
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of the explanation and messages."),
     engine: str = typer.Option("vectorized", "--engine", metavar="vectorized|durable",
@@ -256,12 +259,9 @@ def check(
 
 @app.command()
 def eligible(
-    survey: Path = typer.Argument(..., help="Survey: a folder with households/members(/communes) .csv or .parquet, "
-                                            "an .xlsx workbook, or a .jsonl file / Dữ liệu điều tra."),
-    on: Optional[str] = typer.Option(None, "--on", metavar="DATE",
-                                     help="Reference date YYYY-MM-DD / Ngày tham chiếu."),
-    for_year: Optional[int] = typer.Option(None, "--for-year", metavar="YEAR",
-                                           help="Review for YEAR: same as --on YEAR-01-01 / Rà soát cho năm."),
+    survey: Path = SURVEY,
+    on: Optional[str] = ON,
+    for_year: Optional[int] = FOR_YEAR,
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for the lists / Thư mục ghi danh sách."),
     item: Optional[str] = typer.Option(None, "--item", metavar="ITEM",
                                        help="Only this program item, e.g. p2_livelihood / Chỉ một hạng mục."),
@@ -286,14 +286,11 @@ def eligible(
 
 @app.command()
 def report(
-    survey: Path = typer.Argument(..., help="Survey: a folder with households/members(/communes) .csv or .parquet, "
-                                            "an .xlsx workbook, or a .jsonl file / Dữ liệu điều tra."),
+    survey: Path = SURVEY,
     plan: str = typer.Option(..., "--plan", metavar="PLAN",
                              help="Plan file (.yaml) or the id of a shipped plan, e.g. tan_yen_2024 / Kế hoạch."),
-    on: Optional[str] = typer.Option(None, "--on", metavar="DATE",
-                                     help="Reference date YYYY-MM-DD / Ngày tham chiếu."),
-    for_year: Optional[int] = typer.Option(None, "--for-year", metavar="YEAR",
-                                           help="Review for YEAR: same as --on YEAR-01-01 / Rà soát cho năm."),
+    on: Optional[str] = ON,
+    for_year: Optional[int] = FOR_YEAR,
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for the report / Thư mục ghi báo cáo."),
     support: Optional[Path] = typer.Option(None, "--support", metavar="FILE",
                                            help="Need and support records per target (target_id, household_id, "
@@ -326,8 +323,7 @@ def report(
 
 @app.command()
 def diff(
-    survey: Path = typer.Argument(..., help="Survey: a folder with households/members(/communes) .csv or .parquet, "
-                                            "an .xlsx workbook, or a .jsonl file / Dữ liệu điều tra."),
+    survey: Path = SURVEY,
     on: Optional[str] = typer.Option(None, "--on", metavar="DATE", help="First reference date / Ngày tham chiếu 1."),
     for_year: Optional[int] = typer.Option(None, "--for-year", metavar="YEAR", help="First: review for YEAR."),
     rules: Optional[Path] = typer.Option(None, "--rules", metavar="FILE",
