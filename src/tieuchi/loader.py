@@ -683,15 +683,25 @@ def load_candidate(rules: str | Path) -> Regime:
     return load_overlay(overlay_path(rules))
 
 
+def _shipped(kind: str, name: str) -> Path | None:
+    """rules/<kind>/<name>.yaml shipped with tieuchi (overlays, plans), when there is one."""
+    path = rules_root() / kind / f"{name}.yaml"
+    return path if path.is_file() else None
+
+
+def _shipped_ids(kind: str) -> list[str]:
+    return sorted(x.stem for x in (rules_root() / kind).glob("*.yaml"))
+
+
 def overlay_path(rules: str | Path) -> Path:
     """An overlay file given as a path, or the id of an overlay shipped under rules/overlays."""
     path = Path(rules)
     if path.is_file():
         return path
-    shipped = rules_root() / "overlays" / f"{path.name}.yaml"
-    if path.suffix == "" and len(path.parts) == 1 and shipped.is_file():
+    shipped = _shipped("overlays", path.name)
+    if path.suffix == "" and len(path.parts) == 1 and shipped is not None:
         return shipped
-    known = sorted(x.stem for x in (rules_root() / "overlays").glob("*.yaml"))
+    known = _shipped_ids("overlays")
     raise UsageError(f"--rules '{rules}': no such file or folder, and no shipped overlay of that id",
                      "give a regime folder, an overlay file (.yaml), or one of: " + (", ".join(known) or "(none)"),
                      vi=f"--rules '{rules}': không có tệp hay thư mục này, cũng không có bộ điều chỉnh nào có mã này",
@@ -959,10 +969,10 @@ def plan_path(plan: str | Path) -> Path:
     p = Path(plan)
     if p.suffix.lower() in (".yaml", ".yml") or p.exists():
         return p
-    shipped = rules_root() / "plans" / f"{plan}.yaml"
-    if shipped.is_file():
+    shipped = _shipped("plans", str(plan))
+    if shipped is not None:
         return shipped
-    known = sorted(x.stem for x in (rules_root() / "plans").glob("*.yaml"))
+    known = _shipped_ids("plans")
     raise UsageError(f"--plan '{plan}': no such file and no shipped plan of that id",
                      "give a plan file (.yaml) or one of: " + ", ".join(known),
                      vi=f"--plan '{plan}': không có tệp này và không có kế hoạch nào có mã này",

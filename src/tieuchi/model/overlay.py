@@ -18,23 +18,19 @@ and shape and applies it.
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
-from tieuchi.model import Citation, Instrument, Labels, Strict
+from tieuchi.model import Citation, DatedValue, Instrument, Labels, Strict
 
 
-class OverlayValue(BaseModel):
-    """One dated value of an overlay. `value` is checked by the loader against the base parameter (unit, keys,
-    codes), so that a wrong value is named in words rather than as a failed union of types."""
+class OverlayValue(DatedValue):
+    """One dated value of an overlay: a parameter file's dated value whose `value` is checked by the loader against
+    the base parameter (unit, keys, codes), so that a wrong value is named in words rather than as a failed union of
+    types."""
 
-    model_config = Strict
-    start: dt.date = Field(alias="from")
     value: Any
-    citation: Citation
-    provisional: bool = False
 
 
 class Overlay(BaseModel):
