@@ -167,7 +167,7 @@ class Evaluator:
         key, lvl = self.col(p.keyed_by, level)
         values = [value.get(c) for c in key.categories]
         whole = key.missing is None and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
-        if whole and len(values) <= 4:  # a few categories: equalities beat a gather over millions of rows
+        if whole and 0 < len(values) <= 4:  # a few categories: equalities beat a gather over millions of rows
             out = np.full(len(key.values), values[0], dtype=np.int64)
             for code, v in enumerate(values[1:], start=1):
                 if v != values[0]:

@@ -174,7 +174,9 @@ def parse_number(s: pd.Series, spec: ColumnSpec):
     texts = [to_text(u) or None for u in uniques]
     quick = pd.to_numeric(pd.Series([t if t is not None else "" for t in texts], dtype=object), errors="coerce")
     vals = quick.to_numpy(dtype="float64", na_value=np.nan).copy()
-    for i in np.flatnonzero(~np.isfinite(vals) | ((vals % 1 != 0) if integer else False)):
+    with np.errstate(invalid="ignore"):  # inf % 1 is nan: such a cell is retried as text below, then refused
+        retry = np.flatnonzero(~np.isfinite(vals) | ((vals % 1 != 0) if integer else False))
+    for i in retry:
         x = _number_text(texts[i], integer) if texts[i] is not None else None
         vals[i] = np.nan if x is None else x
     state = np.where([t is None for t in texts], MISSING, np.where(np.isfinite(vals), 0, INVALID)).astype(np.int64)

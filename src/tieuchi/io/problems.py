@@ -14,10 +14,10 @@ PROBLEMS: dict[str, tuple[str, str]] = {
                      "Not a valid date: write it as DD/MM/YYYY or YYYY-MM-DD."),
     "invalid_id": ("Mã không hợp lệ: mã phải là chữ hoặc số nguyên.",
                    "Invalid id: an id must be text or a whole number."),
-    "out_of_range": ("Giá trị nằm ngoài khoảng cho phép (ví dụ số âm, STT nhỏ hơn 1, năm sinh trước 1900 hoặc sau "
-                     "năm tham chiếu): kiểm tra lại.",
-                     "The value is out of range (e.g. negative, member number below 1, birth year before 1900 or "
-                     "after the reference year): check it."),
+    "out_of_range": ("Giá trị nằm ngoài khoảng cho phép (ví dụ số âm, STT nhỏ hơn 1, năm sinh hoặc ngày sinh trước "
+                     "năm 1900, năm sinh sau năm tham chiếu): kiểm tra lại.",
+                     "The value is out of range (e.g. negative, member number below 1, birth year or birth date "
+                     "before 1900, birth year after the reference year): check it."),
     "duplicate_household_id": ("Mã hộ bị trùng: mỗi hộ phải có một mã riêng; sửa mã hoặc xóa dòng thừa.",
                                "The household id is duplicated: give each household its own id or remove the extra row."),
     "duplicate_member_no": ("STT thành viên bị trùng trong cùng một hộ: đánh số lại thành viên.",
@@ -39,6 +39,10 @@ PROBLEMS: dict[str, tuple[str, str]] = {
                         "The birth date is after the reference date: check it."),
     "invalid_json": ("Dòng JSON không đọc được: mỗi dòng phải là một đối tượng hộ có danh sách \"members\".",
                      "The JSON line could not be read: each line must be one household object with a \"members\" list."),
+    "internal_error": ("tieuchi không đánh giá được hộ này do lỗi của chương trình (không phải lỗi dữ liệu): các hộ "
+                       "khác vẫn được phân loại; vui lòng báo lại kèm dòng dữ liệu này (đã bỏ họ tên).",
+                       "tieuchi could not evaluate this household because of a defect in the program (not in the "
+                       "data); the other households were classified. Please report it with this row (names removed)."),
 }
 
 

@@ -224,8 +224,12 @@ def _birth(mem: pd.DataFrame, probs: _Problems, on: dt.date | None) -> np.ndarra
     birth = bd.to_numpy().astype("datetime64[D]") if bd is not None else np.full(n, np.datetime64("NaT", "D"))
     no_date = np.isnat(birth)
     has_year = by.notna().to_numpy() if by is not None else np.zeros(n, dtype=bool)
-    if on is not None and bd is not None:
-        probs.add("members", birth > np.datetime64(on, "D"), "birth_date", "birth_in_future")
+    if bd is not None:
+        if on is not None:
+            probs.add("members", birth > np.datetime64(on, "D"), "birth_date", "birth_in_future")
+        # the same lower bound as birth_year's (columns.yaml): a birth date in 1850 or in year 1 is a typo
+        earliest = np.datetime64(f"{int(columns('members')['birth_year'].min):04d}-01-01", "D")
+        probs.add("members", birth < earliest, "birth_date", "out_of_range")
     if by is not None and has_year.any():
         years = by.to_numpy(dtype=np.int64, na_value=1970)
         both = has_year & ~no_date
@@ -242,6 +246,8 @@ def _birth(mem: pd.DataFrame, probs: _Problems, on: dt.date | None) -> np.ndarra
             july_first = (np.arange(lo - 1970, hi - 1969).astype("datetime64[Y]").astype("datetime64[M]")
                           + np.timedelta64(6, "M")).astype("datetime64[D]")  # one per year, then looked up
             birth[fill] = july_first[wanted - lo]
+            if on is not None:  # born in the reference year and reviewed before 1 July: born by the reference date
+                birth[fill] = np.minimum(birth[fill], np.datetime64(on, "D"))
     return birth
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
 
 from tieuchi.errors import UsageError
@@ -113,11 +114,23 @@ def prepare_rejects(rejects: pd.DataFrame | None, lang: str = "vi", show_names: 
         personal = df["column"].isin(PERSONAL_COLUMNS)
         if personal.any():
             df.loc[personal, "value"] = pd.NA
-    df["row"] = pd.to_numeric(df["row"], errors="coerce").astype("Int64")
-    df["member_no"] = pd.to_numeric(df["member_no"], errors="coerce").astype("Int64")
+    df["row"] = _whole_numbers(df["row"])
+    # a rejected member's own number may be anything the user typed (1.5, 1e20, inf): it stays in `value` of that
+    # reject; the member_no column holds it only when it is a whole number
+    df["member_no"] = _whole_numbers(df["member_no"])
     df["message"] = messages(df["problem"], lang)
     rest = [c for c in df.columns if c not in REJECT_COLUMNS and c != "message"]
     return df[REJECT_COLUMNS + ["message"] + rest].reset_index(drop=True)
+
+
+_EXACT_INT = 2 ** 53  # beyond this a number read as float is no longer the whole number the user typed
+
+
+def _whole_numbers(s: pd.Series) -> pd.Series:
+    """Int64: whole numbers kept, anything else (fractions, huge, infinite, text) empty."""
+    x = pd.to_numeric(s, errors="coerce").astype("float64")
+    ok = np.isfinite(x) & (x == np.round(x)) & (np.abs(x) <= _EXACT_INT)
+    return x.where(ok).astype("Int64")
 
 
 def messages(problems: pd.Series, lang: str = "vi") -> pd.Series:
