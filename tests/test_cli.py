@@ -120,16 +120,55 @@ def test_invalid_rules_exit_3(tmp_path):
     assert r.exit_code == 3, r.output
 
 
-def test_an_unexpected_error_exits_70_asking_for_a_report_without_a_traceback(tmp_path, monkeypatch):
+def test_an_unexpected_error_is_exit_2_naming_the_input_asking_for_a_report_without_a_traceback(tmp_path,
+                                                                                                monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(tieuchi, "classify", boom, raising=False)
     r = run("classify", TINY, "--on", "2025-01-01", "--out", tmp_path / "out", "--lang", "en")
-    assert r.exit_code == 70
+    assert r.exit_code == 2  # the contract's codes only: the input could not be processed
     assert "please report" in r.stderr and "Traceback" not in r.stderr
+    assert str(TINY) in r.stderr and "kaboom" in r.stderr
     r = run("classify", TINY, "--on", "2025-01-01", "--out", tmp_path / "out", env={"TIEUCHI_DEBUG": "1"})
-    assert r.exit_code == 70 and "Traceback" in r.stderr
+    assert r.exit_code == 2 and "Traceback" in r.stderr
+
+
+def test_a_failure_after_the_rows_were_checked_still_writes_the_rejects(tmp_path, monkeypatch):
+    import tieuchi.io.write as write
+
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(write, "write_results", boom)
+    r = run("classify", TINY, "--on", "2025-01-01", "--out", tmp_path / "out", "--lang", "en")
+    assert r.exit_code == 2, r.output
+    rej = _read(tmp_path / "out" / "rejects.csv")
+    assert "BG-0007" in set(rej["household_id"])  # the tiny survey's invalid household
+    assert "rejects.csv" in r.stderr and "disk on fire" in r.stderr
+
+
+def test_a_household_tieuchi_itself_fails_on_costs_that_household_only(tmp_path, monkeypatch):
+    import tieuchi.backends.vectorized as vectorized
+
+    real = vectorized.classify_tables
+
+    def fails_on_bg_0002(rules, hh, mem, pos, birth):  # a defect that only one household's data triggers
+        if (hh["household_id"].astype(str) == "BG-0002").any():
+            raise ZeroDivisionError("a defect")
+        return real(rules, hh, mem, pos, birth)
+
+    monkeypatch.setattr(vectorized, "classify_tables", fails_on_bg_0002)
+    r = run("classify", TINY, "--on", "2025-01-01", "--out", tmp_path / "out", "--lang", "en")
+    assert r.exit_code == 1, r.output
+    hh, mem, rej = (_read(tmp_path / "out" / f"{t}.csv") for t in ("households", "members", "rejects"))
+    assert list(hh["household_id"]) == ["BG-0001", "BG-0003", "BG-0004", "BG-0005", "BG-0006"]  # input order
+    internal = rej[rej["problem"] == "internal_error"]
+    assert list(internal["household_id"]) == ["BG-0002"] and list(internal["row"]) == ["2"]
+    assert "defect" in internal["message"].iloc[0]
+    members_in = _read(TINY / "members.csv")
+    assert len(mem) + (rej["table"] == "members").sum() == len(members_in)
+    assert set(rej.loc[rej["table"] == "members", "household_id"]) == {"BG-0002", "BG-0007"}
 
 
 def test_an_unknown_format_or_language_is_a_usage_error(tmp_path):

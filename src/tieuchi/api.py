@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from tieuchi.errors import DataError, UsageError
+from tieuchi.errors import DataError, TieuchiError, UsageError
 from tieuchi.loader import RulesAt, load_rules
 
 LANGS = ("vi", "en")
@@ -130,7 +130,8 @@ def _constant(n: int, value: str) -> pd.Categorical:
 
 def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, communes: pd.DataFrame | None = None,
              lang: str = "vi", strict: bool = False,
-             progress: Callable[[str, int, int], None] | None = None, engine: str = "vectorized") -> Result:
+             progress: Callable[[str, int, int], None] | None = None, engine: str = "vectorized",
+             isolate_failures: bool = False) -> Result:
     """Classify every household of a survey as of the reference date `on`.
 
     `households`/`members`/`communes` are the contract's tables, raw (text, as read from CSV) or typed (as Parquet
@@ -138,15 +139,38 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
     `rules`: None for the shipped regime in force on `on`, a regime folder, or an already loaded `RulesAt`.
     `engine`: "vectorized" (numpy, whole tables) or "durable" (durable_rules, one household at a time; needs the
     optional extra `tieuchi[durable]`). Both give the same results.
+    `isolate_failures`: should tieuchi itself fail on some households (a defect, not a data problem), find them by
+    bisection and reject only them (problem `internal_error`) instead of failing the batch; the `tieuchi` command
+    sets it. Without it the exception propagates.
     """
-    from tieuchi.io.validate import normalize
-
     if lang not in LANGS:
         raise UsageError(f"unknown language '{lang}'", "use vi or en")
     classify_tables = backend(engine)
     day = as_date(on)
-    step = progress or (lambda *a: None)
     rules_at = rules if isinstance(rules, RulesAt) else load_rules(day, rules)
+    try:
+        return _classify(households, members, day, rules_at, communes, lang, strict, progress, classify_tables)
+    except (TieuchiError, KeyboardInterrupt):
+        raise
+    except Exception:
+        if not isolate_failures:
+            raise
+        from tieuchi.isolate import classify_isolating
+
+        result = classify_isolating(
+            households, members, lambda h, m: _classify(h, m, day, rules_at, communes, lang, False, None,
+                                                        classify_tables))
+        if strict and len(result.rejects):
+            raise StrictRefusal(result.rejects, lang) from None
+        return result
+
+
+def _classify(households: pd.DataFrame, members: pd.DataFrame, day: dt.date, rules_at: RulesAt,
+              communes: pd.DataFrame | None, lang: str, strict: bool,
+              progress: Callable[[str, int, int], None] | None, classify_tables) -> Result:
+    from tieuchi.io.validate import normalize
+
+    step = progress or (lambda *a: None)
     if len(households) >= BATCH_TUNING_FROM:
         from tieuchi._memory import tune_for_batches
 

@@ -1,8 +1,9 @@
 """The `tieuchi` command: a thin layer over the public API (read → classify → write → summarise).
 
 No rule logic lives here. Exit codes follow the data contract §3: 0 done, 1 rows rejected or --strict refusal,
-2 usage, 3 invalid rules, overlay or plan, 4 `tieuchi test`: some cases failed, 70 an internal error (a bug: please
-report it; TIEUCHI_DEBUG=1 shows the traceback).
+2 usage, 3 invalid rules, overlay or plan, 4 `tieuchi test`: some cases failed — and no other: a defect of tieuchi
+itself is exit 2 naming the input it could not process (TIEUCHI_DEBUG=1 shows the traceback), with the rejects
+already decided written, and households it fails on are found and rejected alone (`tieuchi.isolate`).
 """
 from __future__ import annotations
 
@@ -32,7 +33,6 @@ CHECK_FORMATS = ("text", "json")
 ENGINES = ("vectorized", "durable")
 UNITS = ("households", "persons")
 EXIT_CASES_FAILED = 4
-EXIT_INTERNAL = 70
 SCREEN_REJECTS = 20
 
 app = typer.Typer(
@@ -47,8 +47,10 @@ app = typer.Typer(
 T = {
     "vi": {
         "error": "Lỗi",
-        "internal": "Lỗi nội bộ của tieuchi ({what}). Đây là lỗi của chương trình, không phải của dữ liệu — "
-                    "vui lòng báo lại (please report) kèm lệnh đã chạy; đặt TIEUCHI_DEBUG=1 để xem chi tiết.",
+        "internal": "Lỗi: tieuchi không xử lý hết được {inputs} ({what}). Đây là lỗi của chương trình, không phải "
+                    "của dữ liệu — vui lòng báo lại (please report) kèm lệnh đã chạy và tệp dữ liệu (bỏ họ tên); "
+                    "đặt TIEUCHI_DEBUG=1 để xem chi tiết.",
+        "internal_kept": "Các dòng bị loại đã xác định được vẫn được ghi: {paths}",
         "interrupted": "Đã dừng.",
         "need_date": "cần đúng một trong hai tuỳ chọn --on NGÀY hoặc --for-year NĂM",
         "need_date_hint": "ví dụ: --on 2025-01-01 hoặc --for-year 2025",
@@ -62,6 +64,9 @@ T = {
         "rejected": "{n} dòng dữ liệu bị loại ({h} hộ). Các hộ khác vẫn được phân loại.",
         "rejects_first": "{k} lỗi đầu tiên (tất cả {n} lỗi trong {path}):",
         "rejects_file": "Danh sách đầy đủ: {path}",
+        "rejects_first_screen": "{k} lỗi đầu tiên (tất cả {n} lỗi):",
+        "rejects_no_file": "Dùng --out THƯ_MỤC để ghi danh sách đầy đủ (rejects.csv).",
+        "rejected_diff": "{n} dòng dữ liệu bị loại ({h} hộ), không được so sánh. Các hộ khác vẫn được so sánh.",
         "strict_written": "Không phân loại hộ nào (--strict). Danh sách lỗi: {path}",
         "row": "Dòng", "household": "Hộ", "column": "Cột", "value": "Giá trị", "problem": "Lỗi",
         "table": "Bảng",
@@ -72,8 +77,10 @@ T = {
     },
     "en": {
         "error": "Error",
-        "internal": "Internal error in tieuchi ({what}). This is a bug in the program, not in your data — please "
-                    "report it with the command you ran; set TIEUCHI_DEBUG=1 to see the details.",
+        "internal": "Error: tieuchi could not finish processing {inputs} ({what}). This is a defect of the "
+                    "program, not of your data — please report it with the command you ran and the data file (names "
+                    "removed); set TIEUCHI_DEBUG=1 to see the details.",
+        "internal_kept": "The rejected rows already decided were written: {paths}",
         "interrupted": "Interrupted.",
         "need_date": "give exactly one of --on DATE or --for-year YEAR",
         "need_date_hint": "e.g. --on 2025-01-01 or --for-year 2025",
@@ -87,6 +94,10 @@ T = {
         "rejected": "{n} data row(s) rejected ({h} household(s)). The other households were classified.",
         "rejects_first": "First {k} problems (all {n} in {path}):",
         "rejects_file": "Full list: {path}",
+        "rejects_first_screen": "First {k} problems (all {n}):",
+        "rejects_no_file": "Use --out DIR to write the full list (rejects.csv).",
+        "rejected_diff": "{n} data row(s) rejected ({h} household(s)), left out of the comparison. The other "
+                         "households were compared.",
         "strict_written": "Nothing was classified (--strict). Problems: {path}",
         "row": "Row", "household": "Household", "column": "Column", "value": "Value", "problem": "Problem",
         "table": "Table",
@@ -122,7 +133,36 @@ def _err():
 # error handling: every TieuchiError is a message and an exit code, never a traceback
 
 
+class _Context:
+    """What a command has read and decided so far: if tieuchi itself fails (a defect), the message names the input
+    and the rejects already decided are still written."""
+
+    def __init__(self):
+        self.inputs: list[str] = []
+        self.write_rejects: Callable[[], list[Path]] | None = None
+
+    def reading(self, *paths) -> None:
+        self.inputs += [str(p) for p in paths if p is not None]
+
+    def decided(self, rejects, out: Optional[Path], fmt: str, lang: str, show_names: bool = False) -> None:
+        if out is None:
+            return
+
+        def write() -> list[Path]:
+            from tieuchi.io.write import write_rejects
+
+            return write_rejects(rejects, out, fmt if fmt in FORMATS else "csv", lang, show_names)
+
+        self.write_rejects = write
+
+
+_context = _Context()
+MESSAGE_CAP = 300  # characters of an unexpected error's own text shown to the user
+
+
 def _run(lang: str, body: Callable[[], int]) -> None:
+    global _context
+    _context = _Context()
     try:
         code = body()
     except TieuchiError as e:
@@ -133,14 +173,30 @@ def _run(lang: str, body: Callable[[], int]) -> None:
         code = 130
     except (typer.Exit, typer.Abort):
         raise
-    except Exception as e:  # a bug: short message, traceback only on request
-        if os.environ.get("TIEUCHI_DEBUG") == "1":
-            import traceback
-
-            traceback.print_exc()
-        _err().print(_t(lang, "internal", what=f"{type(e).__name__}: {e}"), markup=False)
-        code = EXIT_INTERNAL
+    except Exception as e:  # noqa: BLE001 - a defect of tieuchi: a contract exit code, what was read, what was kept
+        code = _unexpected(e, lang)
     raise typer.Exit(code)
+
+
+def _unexpected(e: Exception, lang: str) -> int:
+    """A defect, not a data problem: exit 2 (the input could not be processed) naming the input, the rejects
+    already decided written; the traceback only with TIEUCHI_DEBUG=1."""
+    if os.environ.get("TIEUCHI_DEBUG") == "1":
+        import traceback
+
+        traceback.print_exc()
+    what = f"{type(e).__name__}: {e}"
+    if len(what) > MESSAGE_CAP:
+        what = what[:MESSAGE_CAP] + "…"
+    inputs = ", ".join(f"'{p}'" for p in _context.inputs) or "—"
+    _err().print(_t(lang, "internal", inputs=inputs, what=what), markup=False)
+    if _context.write_rejects is not None:
+        try:
+            paths = _context.write_rejects()
+            _err().print(_t(lang, "internal_kept", paths=", ".join(str(p) for p in paths)), markup=False)
+        except Exception:  # noqa: BLE001 - nothing more can be saved
+            pass
+    return UsageError.exit_code
 
 
 def _print_error(e: TieuchiError, lang: str) -> None:
@@ -398,6 +454,7 @@ def _test(paths: Optional[list[Path]], rules: Optional[Path], lang_opt: str, fmt
     fmt = _choice(lang, "--format", fmt_opt, CHECK_FORMATS)
     from tieuchi import testing
 
+    _context.reading(*(paths or []), rules)
     res = testing.run(list(paths) if paths else None, rules)
     if fmt == "json":
         sys.stdout.write(json.dumps(testing.to_json(res), ensure_ascii=False, indent=2) + "\n")
@@ -423,6 +480,7 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     from tieuchi.io.write import prepare_rejects, rejects_path, write_rejects, write_results
     from tieuchi.loader import load_rules
 
+    _context.reading(rules)
     rules_at = load_rules(day, rules)  # a date no regime covers fails here, before a long read
     from tieuchi.api import backend
 
@@ -431,13 +489,14 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     refusal = None
     with _Progress(lang) as progress:
         progress("read", 0, 1)
+        _context.reading(survey)
         raw = read_survey(survey)
         progress("read", 1, 1)
         read_problems = getattr(raw, "problems", None)
         try:
             result = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_at,
                                       communes=raw.communes, lang=lang, strict=strict, progress=progress,
-                                      engine=engine)
+                                      engine=engine, isolate_failures=True)
             if strict and read_problems is not None and len(read_problems):
                 # the reader's own rejects (e.g. a broken JSON line) refuse the survey too
                 refusal = StrictRefusal(_concat(read_problems, result.rejects), lang)
@@ -448,6 +507,7 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
             paths = write_rejects(refusal.rejects, out, fmt, lang, show_names)
         else:
             result = _with_read_problems(result, raw)
+            _context.decided(result.rejects, out, fmt, lang, show_names)
             paths = write_results(result, out, fmt, lang, show_names)
         progress("write", 1, 1)
 
@@ -485,13 +545,16 @@ def _eligible(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     from tieuchi.loader import load_rules
 
     item, by = check_item(item_opt), check_by(by_opt)  # before a long read
+    _context.reading(rules)
     rules_at = load_rules(day, rules)
     refuse_outside(rules_at, day)  # outside the program's window: exit 2 before a long read
     with _Progress(lang) as progress:
+        _context.reading(survey)
         raw = read_survey(survey)
         result = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_at, communes=raw.communes,
-                                  lang=lang, progress=progress)
+                                  lang=lang, progress=progress, isolate_failures=True)
         result = _with_read_problems(result, raw)
+        _context.decided(result.rejects, out, "csv", lang, show_names)
         lists = eligibility_lists(result, item, commune, by, lang, show_names)
         counts = eligibility_counts(result, item, commune, by)
         progress("write", 0, 1)
@@ -544,6 +607,7 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
     from tieuchi.io.write import prepare_rejects, rejects_path, write_rejects
     from tieuchi.loader import load_plan, load_rules, plan_path
 
+    _context.reading(rules, plan_opt, support, program_data, allocation)
     rules_at = load_rules(day, rules)
     unknown = sorted(set(weights or {}) - set(rules_at.regime.ruleset.indicators))
     if unknown:
@@ -558,10 +622,12 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
               (("support", support, "--support"), ("program_data", program_data, "--program-data"),
                ("allocation", allocation, "--allocation")) if p is not None}
     with _Progress(lang) as progress:
+        _context.reading(survey)
         raw = read_survey(survey)
         result = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_at, communes=raw.communes,
-                                  lang=lang, progress=progress)
+                                  lang=lang, progress=progress, isolate_failures=True)
         result = _with_read_problems(result, raw)
+        _context.decided(result.rejects, out, "csv", lang)
         progress("write", 0, 1)
         report_ = rep.build(result, plan, survey_name=str(survey), raw_households=raw.households, unit=unit, k=k,
                             weights=weights, **tables)
@@ -597,21 +663,27 @@ def _diff(survey: Path, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_
     from tieuchi import diff as df
     from tieuchi import report as rep
     from tieuchi.io.read import read_survey
+    from tieuchi.io.write import prepare_rejects, rejects_path, write_rejects
     from tieuchi.loader import load_plan, load_rules, plan_path
 
+    _context.reading(rules, vs_rules, plan_opt)
     rules_a, rules_b = load_rules(day, rules), load_rules(vs_day, vs_rules)  # before a long read
     plan = None
     if plan_opt:
         plan = load_plan(plan_path(plan_opt))
         rep.plan_fit(plan, rules_a), rep.plan_fit(plan, rules_b)
     with _Progress(lang) as progress:
+        _context.reading(survey)
         raw = read_survey(survey)
         before = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_a, communes=raw.communes,
-                                  lang=lang, progress=progress)
+                                  lang=lang, progress=progress, isolate_failures=True)
         after = tieuchi.classify(raw.households, raw.members, on=vs_day, rules=rules_b, communes=raw.communes,
-                                 lang=lang)
+                                 lang=lang, isolate_failures=True)
+        before, after = _with_read_problems(before, raw), _with_read_problems(after, raw)
         d = df.compare(before, after, plan=plan, lang=lang, raw_households=raw.households)
-        paths = df.write(d, out) if out is not None else []
+        rejects = df.rejects(before, after)
+        _context.decided(rejects, out, "csv", lang)
+        paths = df.write(d, out) + write_rejects(rejects, out, "csv", lang, False) if out is not None else []
     if fmt == "json":
         sys.stdout.write(json.dumps(d.to_json(), ensure_ascii=False, indent=2) + "\n")
     else:
@@ -619,6 +691,12 @@ def _diff(survey: Path, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_
         console.print(df.text(d, lang), markup=False, soft_wrap=True)
         if paths:
             console.print(f"{_t(lang, 'written')}: " + ", ".join(str(p) for p in paths), markup=False, soft_wrap=True)
+    if len(rejects):
+        shown = prepare_rejects(rejects, lang, False)
+        n_h = rejects.loc[rejects["table"] == "households", "row"].nunique()
+        _err().print(_t(lang, "rejected_diff", n=len(shown), h=n_h), style="yellow", markup=False)
+        _show_rejects(shown, rejects_path(out, "csv") if out is not None else None, lang)
+        return DataError.exit_code
     return 0
 
 
@@ -686,6 +764,7 @@ def _check(source: str, on: Optional[str], for_year: Optional[int], fmt_opt: str
     from tieuchi.loader import load_rules
     from tieuchi.model.household import document, parse_household
 
+    _context.reading(rules, source)
     rules_at = load_rules(day, rules)  # a date no regime covers: usage error (exit 2); a bad overlay: exit 3
     from tieuchi.api import backend
 
@@ -738,12 +817,14 @@ def _with_read_problems(result, raw):
                    n_households_in=result.n_households_in + n_bad)
 
 
-def _show_rejects(shown, path: Path, lang: str) -> None:
+def _show_rejects(shown, path: Optional[Path], lang: str) -> None:
     from rich.table import Table
 
     console = _err()
     k = min(SCREEN_REJECTS, len(shown))
-    table = Table(title=_t(lang, "rejects_first", k=k, n=len(shown), path=path), title_justify="left")
+    title = _t(lang, "rejects_first", k=k, n=len(shown), path=path) if path is not None else \
+        _t(lang, "rejects_first_screen", k=k, n=len(shown))
+    table = Table(title=title, title_justify="left")
     for key in ("table", "row", "household", "column", "value", "problem"):
         table.add_column(_t(lang, key), overflow="fold")
 
@@ -758,7 +839,8 @@ def _show_rejects(shown, path: Path, lang: str) -> None:
         table.add_row(cell(rec.table), cell(rec.row), who, cell(rec.column), cell(rec.value),
                       cell(rec.message) or cell(rec.problem))
     console.print(table)
-    console.print(_t(lang, "rejects_file", path=path), markup=False)
+    console.print(_t(lang, "rejects_file", path=path) if path is not None else _t(lang, "rejects_no_file"),
+                  markup=False)
 
 
 class _Progress:

@@ -221,3 +221,25 @@ def write(d: Diff, out) -> list:
     p.write_text(json.dumps(d.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
     paths.append(p)
     return paths
+
+
+SIDES = {"both": "both", "left_only": "before", "right_only": "after"}
+
+
+def rejects(before, after) -> pd.DataFrame:
+    """The rows refused on either side, each once, with `side` (`both`, `before` or `after`): validation depends on
+    the reference date (a birth date after it, a birth year past its year), so the two sides may refuse different
+    rows; a household refused on one side only is also counted apart in the comparison."""
+    from tieuchi.io.read import REJECT_COLUMNS
+
+    b, a = before.rejects, after.rejects
+    b = b[[c for c in REJECT_COLUMNS if c in b.columns]].astype({"row": "int64"})
+    a = a[[c for c in REJECT_COLUMNS if c in a.columns]].astype({"row": "int64"})
+    if not len(a) and not len(b):
+        return b.assign(side=pd.Series(dtype=object))
+    key = [c for c in REJECT_COLUMNS if c in a.columns and c in b.columns]
+    as_text = {c: "string" for c in key if c != "row"}
+    both = pd.merge(b.astype(as_text), a.astype(as_text), on=key, how="outer", indicator="side", sort=False)
+    both["side"] = both["side"].astype(str).map(SIDES)
+    order = both["table"].map({"households": 0, "members": 1, "communes": 2})
+    return both.assign(_t=order).sort_values(["_t", "row"], kind="stable").drop(columns="_t").reset_index(drop=True)
