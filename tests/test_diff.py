@@ -117,7 +117,8 @@ def run(*args):
 
 def test_the_demo_diffed_from_2026_to_2027_has_more_poor_households_and_lists_who_changed(tmp_path):
     r = run("diff", DEMO, "--on", "2026-06-30", "--vs-on", "2027-06-30", "--format", "json", "--out", tmp_path)
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # the demo's five invalid households are rejected, and written
+    assert len(pd.read_csv(tmp_path / "rejects.csv").query("table == 'households'")) == 5
     j = json.loads(r.stdout)
     assert "vn_2022_2026" in j["before"] and "vn_2027_2030" in j["after"]
     everyone = [t for t in j["transitions"] if t["scope"] == "all"]
@@ -134,14 +135,14 @@ def test_the_demo_diffed_from_2026_to_2027_has_more_poor_households_and_lists_wh
 
 def test_a_target_the_next_standard_cannot_measure_is_reported_not_measurable_there():
     r = run("diff", DEMO, "--on", "2026-06-30", "--vs-on", "2027-06-30", "--plan", "tan_yen_2024", "--format", "json")
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # the demo's invalid households
     telecom = [m for m in json.loads(r.stdout)["measures"] if m["measure"] == "telecom_access" and m["scope"] == "all"]
     assert "not_measurable_after" in telecom[0]["note"]
 
 
 def test_diffing_the_rules_against_an_overlay_raising_the_rural_line_moves_only_rural_households_near_the_line():
     r = run("diff", DEMO, "--on", "2024-12-01", "--vs-on", "2024-12-01", "--vs-rules", OVERLAY, "--format", "json")
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # the demo's invalid households
     j = json.loads(r.stdout)
     assert "example_higher_rural_line" in j["after"]
     survey = read_survey(DEMO)

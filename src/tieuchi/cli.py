@@ -72,6 +72,7 @@ T = {
         "table": "Bảng",
         "read_notes": "Lưu ý khi đọc dữ liệu",
         "template_done": "Đã ghi mẫu nhập liệu: {path}",
+        "withheld": "Cột '{c}' có vẻ là họ tên nên không được ghi ra; dùng --show-names để ghi.",
         "stage_read": "đọc dữ liệu", "stage_validate": "kiểm tra", "stage_classify": "phân loại",
         "stage_write": "ghi kết quả",
     },
@@ -103,6 +104,7 @@ T = {
         "table": "Table",
         "read_notes": "Notes from reading",
         "template_done": "Data-entry template written: {path}",
+        "withheld": "Column '{c}' looks like a name, so it was not written; use --show-names to write it.",
         "stage_read": "reading", "stage_validate": "checking", "stage_classify": "classifying",
         "stage_write": "writing results",
     },
@@ -144,14 +146,15 @@ class _Context:
     def reading(self, *paths) -> None:
         self.inputs += [str(p) for p in paths if p is not None]
 
-    def decided(self, rejects, out: Optional[Path], fmt: str, lang: str, show_names: bool = False) -> None:
+    def decided(self, rejects, out: Optional[Path], fmt: str, lang: str, show_names: bool = False,
+                raw_text: bool = False) -> None:
         if out is None:
             return
 
         def write() -> list[Path]:
             from tieuchi.io.write import write_rejects
 
-            return write_rejects(rejects, out, fmt if fmt in FORMATS else "csv", lang, show_names)
+            return write_rejects(rejects, out, fmt if fmt in FORMATS else "csv", lang, show_names, raw_text)
 
         self.write_rejects = write
 
@@ -263,6 +266,11 @@ SURVEY = typer.Argument(..., help="Survey: a folder with households/members(/com
 ON = typer.Option(None, "--on", metavar="DATE", help="Reference date YYYY-MM-DD / Ngày tham chiếu.")
 FOR_YEAR = typer.Option(None, "--for-year", metavar="YEAR",
                         help="Review for YEAR: same as --on YEAR-01-01 / Rà soát cho năm.")
+RAW_TEXT = typer.Option(False, "--raw-text",
+                        help="CSV: write text exactly as in the data. By default a text cell starting with = + - @, "
+                             "a tab or CR gets a leading ' so that a spreadsheet cannot run it as a formula (xlsx "
+                             "always holds text cells, parquet the raw value) / CSV: ghi nguyên văn; mặc định thêm "
+                             "dấu ' trước ô chữ bắt đầu bằng = + - @ để bảng tính không chạy nó như công thức.")
 
 
 @app.command()
@@ -280,13 +288,14 @@ def classify(
     rules: Optional[Path] = typer.Option(None, "--rules", metavar="FILE|DIR", help=RULES_HELP),
     engine: str = typer.Option("vectorized", "--engine", metavar="vectorized|durable",
                                help="Backend: vectorized (numpy, default) or durable (durable_rules; optional extra)."),
+    raw_text: bool = RAW_TEXT,
 ) -> None:
     """Classify every household of SURVEY at a reference date and write households, members and rejects.
 
     Phân loại từng hộ trong SURVEY tại ngày tham chiếu; ghi kết quả hộ, thành viên và các dòng bị loại.
     """
     lg = _lang(lang)
-    _run(lg, lambda: _classify(survey, on, for_year, out, lang, fmt, strict, show_names, rules, engine))
+    _run(lg, lambda: _classify(survey, on, for_year, out, lang, fmt, strict, show_names, rules, engine, raw_text))
 
 
 @app.command()
@@ -329,6 +338,7 @@ def eligible(
     show_names: bool = typer.Option(False, "--show-names",
                                     help="Write full_name (personal data; left out by default)."),
     rules: Optional[Path] = typer.Option(None, "--rules", metavar="FILE|DIR", help=RULES_HELP),
+    raw_text: bool = RAW_TEXT,
 ) -> None:
     """List, per program item, the eligible households or people ranked by commune, priority group and id, and
     count them per commune (or village).
@@ -337,7 +347,8 @@ def eligible(
     thôn).
     """
     lg = _lang(lang)
-    _run(lg, lambda: _eligible(survey, on, for_year, out, item, commune, by, fmt, lang, show_names, rules))
+    _run(lg, lambda: _eligible(survey, on, for_year, out, item, commune, by, fmt, lang, show_names, rules,
+                               raw_text))
 
 
 @app.command()
@@ -365,6 +376,7 @@ def report(
                                           help="Declared indicator weights (normalised to sum 1); default equal."),
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and the report."),
     rules: Optional[Path] = typer.Option(None, "--rules", metavar="FILE|DIR", help=RULES_HELP),
+    raw_text: bool = RAW_TEXT,
 ) -> None:
     """Measure a plan against the survey: each target's value and gap, poverty rates, movements since the last review,
     Alkire–Foster measures and budget per eligible unit; CSV tables, report.html and report.xlsx.
@@ -374,7 +386,7 @@ def report(
     """
     lg = _lang(lang)
     _run(lg, lambda: _report(survey, plan, on, for_year, out, support, program_data, allocation, unit, lang, k,
-                             weights, rules))
+                             weights, rules, raw_text))
 
 
 @app.command()
@@ -393,6 +405,7 @@ def diff(
                                        help="Write transitions.csv, changed.csv, measures.csv, diff.json."),
     fmt: str = typer.Option("text", "--format", metavar="text|json", help="Output on screen."),
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and reasons."),
+    raw_text: bool = RAW_TEXT,
 ) -> None:
     """Classify one survey twice — two dates, two standards, or the rules and an overlay — and compare: who changes
     class (with reasons before and after), the transition matrix, and every rate, Alkire–Foster measure and target.
@@ -401,13 +414,16 @@ def diff(
     nào đổi phân loại và vì sao, ma trận chuyển đổi, thay đổi của các tỷ lệ, chỉ số và chỉ tiêu.
     """
     lg = _lang(lang)
-    _run(lg, lambda: _diff(survey, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan, out, fmt, lang))
+    _run(lg, lambda: _diff(survey, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan, out, fmt, lang,
+                           raw_text))
 
 
 @app.command()
 def template(
     out: Path = typer.Option(..., "--out", metavar="FILE.xlsx", help="Where to write the workbook."),
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages."),
+    force: bool = typer.Option(False, "--force",
+                               help="Replace FILE if it exists (it may be a filled-in survey) / Ghi đè tệp đã có."),
 ) -> None:
     """Write an empty data-entry workbook (Vietnamese headers, drop-down lists) that tieuchi reads back.
 
@@ -418,8 +434,9 @@ def template(
     def body() -> int:
         _choice(lg, "--lang", lang, LANGS)
         from tieuchi.io.template import write_template
+        from tieuchi.io.write import check_out_file
 
-        path = write_template(out)
+        path = write_template(check_out_file(out, force))
         _out().print(_t(lg, "template_done", path=path or out), markup=False)
         return 0
 
@@ -467,8 +484,17 @@ def _test(paths: Optional[list[Path]], rules: Optional[Path], lang_opt: str, fmt
 # classify, step by step
 
 
+def _guard_out(out: Path, names, survey: Path, **inputs: Optional[Path]) -> None:
+    """Before a long read: the output folder can take the files `names`, none of which is an input of this run
+    (`inputs`: keys of tieuchi.io.write.INPUT_LABELS)."""
+    from tieuchi.io.write import check_out, survey_inputs
+
+    check_out(out, names, survey_inputs(survey) + [(p, what) for what, p in inputs.items() if p is not None])
+
+
 def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Path, lang_opt: str, fmt_opt: str,
-              strict: bool, show_names: bool, rules: Optional[Path], engine_opt: str = "vectorized") -> int:
+              strict: bool, show_names: bool, rules: Optional[Path], engine_opt: str = "vectorized",
+              raw_text: bool = False) -> int:
     lang = _choice("vi", "--lang", lang_opt, LANGS)
     fmt = _choice(lang, "--format", fmt_opt, FORMATS)
     engine = _choice(lang, "--engine", engine_opt, ENGINES)
@@ -477,7 +503,8 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     import tieuchi
     from tieuchi.api import StrictRefusal
     from tieuchi.io.read import read_survey
-    from tieuchi.io.write import prepare_rejects, rejects_path, write_rejects, write_results
+    from tieuchi.io.write import (output_paths, prepare_rejects, rejects_path, withheld_columns, write_rejects,
+                                  write_results)
     from tieuchi.loader import load_rules
 
     _context.reading(rules)
@@ -485,6 +512,7 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     from tieuchi.api import backend
 
     backend(engine)  # an engine that is not installed fails here too (usage error, exit 2)
+    _guard_out(out, [p.name for p in output_paths(out, fmt)], survey, rules=rules)
 
     refusal = None
     with _Progress(lang) as progress:
@@ -504,11 +532,11 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
             refusal = StrictRefusal(_concat(read_problems, e.rejects), lang)
         progress("write", 0, 1)
         if refusal is not None:
-            paths = write_rejects(refusal.rejects, out, fmt, lang, show_names)
+            paths = write_rejects(refusal.rejects, out, fmt, lang, show_names, raw_text)
         else:
             result = _with_read_problems(result, raw)
-            _context.decided(result.rejects, out, fmt, lang, show_names)
-            paths = write_results(result, out, fmt, lang, show_names)
+            _context.decided(result.rejects, out, fmt, lang, show_names, raw_text)
+            paths = write_results(result, out, fmt, lang, show_names, raw_text)
         progress("write", 1, 1)
 
     if refusal is not None:
@@ -522,6 +550,8 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     console = _out()
     console.print(render(summary, lang))
     console.print(f"{_t(lang, 'written')}: " + ", ".join(str(p) for p in paths), markup=False, soft_wrap=True)
+    for column in withheld_columns(result, show_names):
+        _err().print(_t(lang, "withheld", c=column), style="yellow", markup=False)
     if len(result.rejects):
         shown = prepare_rejects(result.rejects, lang, show_names)
         _err().print(_t(lang, "rejected", n=len(shown), h=summary.n_rejected), style="yellow", markup=False)
@@ -532,14 +562,14 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
 
 def _eligible(survey: Path, on: Optional[str], for_year: Optional[int], out: Path, item_opt: Optional[str],
               commune: Optional[str], by_opt: str, fmt_opt: str, lang_opt: str, show_names: bool,
-              rules: Optional[Path] = None) -> int:
+              rules: Optional[Path] = None, raw_text: bool = False) -> int:
     lang = _choice("vi", "--lang", lang_opt, LANGS)
     fmt = _choice(lang, "--format", fmt_opt, FORMATS)
     day = reference_date(on, for_year, lang)
 
     import tieuchi
-    from tieuchi.eligible import (check_by, check_item, eligibility_counts, eligibility_lists, refuse_outside,
-                                  render_counts, write_lists)
+    from tieuchi.eligible import (check_by, check_item, eligibility_counts, eligibility_lists, output_names,
+                                  refuse_outside, render_counts, write_lists)
     from tieuchi.io.read import read_survey
     from tieuchi.io.write import prepare_rejects, rejects_path
     from tieuchi.loader import load_rules
@@ -548,17 +578,18 @@ def _eligible(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     _context.reading(rules)
     rules_at = load_rules(day, rules)
     refuse_outside(rules_at, day)  # outside the program's window: exit 2 before a long read
+    _guard_out(out, output_names(item, fmt), survey, rules=rules)
     with _Progress(lang) as progress:
         _context.reading(survey)
         raw = read_survey(survey)
         result = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_at, communes=raw.communes,
                                   lang=lang, progress=progress, isolate_failures=True)
         result = _with_read_problems(result, raw)
-        _context.decided(result.rejects, out, "csv", lang, show_names)
+        _context.decided(result.rejects, out, "csv", lang, show_names, raw_text)
         lists = eligibility_lists(result, item, commune, by, lang, show_names)
         counts = eligibility_counts(result, item, commune, by)
         progress("write", 0, 1)
-        paths = write_lists(lists, counts, result.rejects, out, fmt, lang, show_names)
+        paths = write_lists(lists, counts, result.rejects, out, fmt, lang, show_names, raw_text)
         progress("write", 1, 1)
     console = _out()
     console.print(render_counts(counts, lang))
@@ -595,7 +626,8 @@ def _weights(text: Optional[str], k: float, lang: str) -> Optional[dict[str, flo
 
 def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[int], out: Path,
             support: Optional[Path], program_data: Optional[Path], allocation: Optional[Path], unit_opt: str,
-            lang_opt: str, k: float = 0.25, weights_opt: Optional[str] = None, rules: Optional[Path] = None) -> int:
+            lang_opt: str, k: float = 0.25, weights_opt: Optional[str] = None, rules: Optional[Path] = None,
+            raw_text: bool = False) -> int:
     lang = _choice("vi", "--lang", lang_opt, LANGS)
     unit = _choice(lang, "--unit", unit_opt, UNITS)
     day = reference_date(on, for_year, lang)
@@ -616,8 +648,11 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
                          f"use the regime's indicator ids: {known}",
                          vi=f"--weights: {rules_at.regime.id} không có chỉ số {', '.join(unknown)}",
                          vi_hint=f"dùng mã chỉ số của chuẩn nghèo: {known}")
-    plan = load_plan(plan_path(plan_opt))  # a plan that does not add up: exit 3, before a long read
+    plan_file = plan_path(plan_opt)
+    plan = load_plan(plan_file)  # a plan that does not add up: exit 3, before a long read
     rep.plan_fit(plan, rules_at)  # a plan its regime cannot read: exit 3, before a long read
+    _guard_out(out, rep.output_names() + ["rejects.csv"], survey, rules=rules, plan=plan_file, support=support,
+               program_data=program_data, allocation=allocation)
     tables = {name: rep.read_table(p, opt) for name, p, opt in
               (("support", support, "--support"), ("program_data", program_data, "--program-data"),
                ("allocation", allocation, "--allocation")) if p is not None}
@@ -627,12 +662,12 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
         result = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_at, communes=raw.communes,
                                   lang=lang, progress=progress, isolate_failures=True)
         result = _with_read_problems(result, raw)
-        _context.decided(result.rejects, out, "csv", lang)
+        _context.decided(result.rejects, out, "csv", lang, raw_text=raw_text)
         progress("write", 0, 1)
         report_ = rep.build(result, plan, survey_name=str(survey), raw_households=raw.households, unit=unit, k=k,
                             weights=weights, **tables)
-        paths = rep.write(report_, out, lang)
-        paths += write_rejects(result.rejects, out, "csv", lang, False)
+        paths = rep.write(report_, out, lang, raw_text)
+        paths += write_rejects(result.rejects, out, "csv", lang, False, raw_text)
         progress("write", 1, 1)
     console = _out()
     console.print(rep.summary_text(report_, lang), markup=False, soft_wrap=True)
@@ -646,7 +681,8 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
     return 0
 
 
-def _diff(survey: Path, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_opt, out, fmt_opt, lang_opt) -> int:
+def _diff(survey: Path, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_opt, out, fmt_opt, lang_opt,
+          raw_text: bool = False) -> int:
     import json
 
     lang = _choice("vi", "--lang", lang_opt, LANGS)
@@ -668,10 +704,13 @@ def _diff(survey: Path, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_
 
     _context.reading(rules, vs_rules, plan_opt)
     rules_a, rules_b = load_rules(day, rules), load_rules(vs_day, vs_rules)  # before a long read
-    plan = None
+    plan = plan_file = None
     if plan_opt:
-        plan = load_plan(plan_path(plan_opt))
+        plan_file = plan_path(plan_opt)
+        plan = load_plan(plan_file)
         rep.plan_fit(plan, rules_a), rep.plan_fit(plan, rules_b)
+    if out is not None:
+        _guard_out(out, df.OUTPUTS, survey, rules=rules, vs_rules=vs_rules, plan=plan_file)
     with _Progress(lang) as progress:
         _context.reading(survey)
         raw = read_survey(survey)
@@ -682,8 +721,9 @@ def _diff(survey: Path, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_
         before, after = _with_read_problems(before, raw), _with_read_problems(after, raw)
         d = df.compare(before, after, plan=plan, lang=lang, raw_households=raw.households)
         rejects = df.rejects(before, after)
-        _context.decided(rejects, out, "csv", lang)
-        paths = df.write(d, out) + write_rejects(rejects, out, "csv", lang, False) if out is not None else []
+        _context.decided(rejects, out, "csv", lang, raw_text=raw_text)
+        paths = df.write(d, out, raw_text) + write_rejects(rejects, out, "csv", lang, False, raw_text) \
+            if out is not None else []
     if fmt == "json":
         sys.stdout.write(json.dumps(d.to_json(), ensure_ascii=False, indent=2) + "\n")
     else:

@@ -205,20 +205,22 @@ def text(d: Diff, lang: str = "vi", limit: int = 20) -> str:
     return "\n".join(lines)
 
 
-def write(d: Diff, out) -> list:
-    """transitions.csv, changed.csv, measures.csv and diff.json in `out`."""
-    import json
-    from pathlib import Path
+OUTPUTS = ("transitions.csv", "changed.csv", "measures.csv", "diff.json", "rejects.csv")  # what the command writes
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name in ("transitions", "changed", "measures"):
-        p = out / f"{name}.csv"
-        getattr(d, name).to_csv(p, index=False, encoding="utf-8")
-        paths.append(p)
+
+def write(d: Diff, out, raw_text: bool = False) -> list:
+    """transitions.csv, changed.csv, measures.csv (text cells escaped against formula injection unless `raw_text`)
+    and diff.json (the raw values: JSON is not opened by a spreadsheet) in `out`."""
+    import json
+
+    from tieuchi.io.write import make_out_dir, write_csv, writing
+
+    out = make_out_dir(out)
+    paths = [write_csv(getattr(d, name), out / f"{name}.csv", escape=not raw_text)
+             for name in ("transitions", "changed", "measures")]
     p = out / "diff.json"
-    p.write_text(json.dumps(d.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+    with writing(p):
+        p.write_text(json.dumps(d.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
     paths.append(p)
     return paths
 

@@ -489,28 +489,30 @@ def _reasons(rows: pd.DataFrame, cls: pd.Series, codes, groups: list[list[str]],
 
 
 def write_lists(lists: dict[str, pd.DataFrame], counts: pd.DataFrame, rejects: pd.DataFrame | None,
-                out_dir: str | Path, fmt: str = "csv", lang: str = "vi", show_names: bool = False) -> list[Path]:
+                out_dir: str | Path, fmt: str = "csv", lang: str = "vi", show_names: bool = False,
+                raw_text: bool = False) -> list[Path]:
     """Write ``eligible_<item>``, ``counts`` and ``rejects`` with the results writer: csv or parquet files, or one
-    ``eligible.xlsx`` with a sheet per item (sheet name = item id), ``counts`` and ``rejects``."""
+    ``eligible.xlsx`` with a sheet per item (sheet name = item id), ``counts`` and ``rejects``. ``raw_text``: CSV
+    text exactly as in the data (no ``'`` before a formula-like value)."""
     from tieuchi.io import write as w
 
     frames = {f"eligible_{i}": df for i, df in lists.items()}
     frames[COUNTS] = counts
     frames["rejects"] = w.prepare_rejects(rejects, lang, show_names)
     if fmt != "xlsx":
-        return w._write(frames, out_dir, fmt)
+        return w._write(frames, out_dir, fmt, escape=not raw_text)
     sheets = {(k[len("eligible_"):] if k.startswith("eligible_") else k): v for k, v in frames.items()}
     w._check_excel_rows(sheets)
-    out = w._out_dir(out_dir)
-    path = out / XLSX_NAME
-    try:
-        w._write_xlsx(sheets, path)
-    except PermissionError as e:
-        raise UsageError(f"cannot write {path}: permission denied",
-                         "close the file if it is open in Excel, or choose another --out folder",
-                         vi=f"không ghi được {path}: không có quyền",
-                         vi_hint="đóng tệp nếu đang mở trong Excel, hoặc chọn thư mục --out khác") from e
-    return [path]
+    return [w.write_xlsx(sheets, w.make_out_dir(out_dir) / XLSX_NAME)]
+
+
+def output_names(item: str | None = None, fmt: str = "csv") -> list[str]:
+    """The files :func:`write_lists` may write (every item of the program, or only `item`): checked before a
+    survey is read."""
+    if fmt == "xlsx":
+        return [XLSX_NAME]
+    items = [item] if item else list(ITEMS)
+    return [f"eligible_{i}.{fmt}" for i in items] + [f"{COUNTS}.{fmt}", f"rejects.{fmt}"]
 
 
 # --------------------------------------------------------------------------------------------------------------

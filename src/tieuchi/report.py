@@ -487,21 +487,22 @@ def build(result, plan, survey_name: str = "", support: pd.DataFrame | None = No
                   indicator_labels=indicator_labels, notes=notes + bud_notes)
 
 
-def write(report, out, lang: str = "vi") -> list:
-    """achievement.csv … budget.csv (UTF-8, machine ids, numbers as numbers), report.html and report.xlsx."""
-    from pathlib import Path
+def output_names() -> list[str]:
+    """The files :func:`write` writes (the CLI adds rejects.csv): checked before a survey is read."""
+    return [f"{name}.csv" for name in FILES] + ["report.html", "report.xlsx"]
 
+
+def write(report, out, lang: str = "vi", raw_text: bool = False) -> list:
+    """achievement.csv … budget.csv (UTF-8, machine ids, numbers as numbers, text cells escaped against formula
+    injection unless `raw_text`), report.html and report.xlsx."""
+    from tieuchi.io.write import make_out_dir, write_csv, writing
     from tieuchi.report_render import write_html, write_xlsx
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name in FILES:
-        path = out / f"{name}.csv"
-        getattr(report, name).to_csv(path, index=False, encoding="utf-8")
-        paths.append(path)
-    paths.append(write_html(report, out / "report.html", lang=lang))
-    paths.append(write_xlsx(report, out / "report.xlsx", lang=lang))
+    out = make_out_dir(out)
+    paths = [write_csv(getattr(report, name), out / f"{name}.csv", escape=not raw_text) for name in FILES]
+    for name, writer in (("report.html", write_html), ("report.xlsx", write_xlsx)):
+        with writing(out / name):
+            paths.append(writer(report, out / name, lang=lang))
     return paths
 
 

@@ -34,6 +34,8 @@ from typing import Any, Callable, Iterable
 
 import pandas as pd
 
+from tieuchi.io.write import excel_text, keep_text
+
 LANGS = ("vi", "en")
 DASH = "—"
 
@@ -838,8 +840,10 @@ def _write_sheet(ws: Any, columns: list[tuple[str, str | None]], rows: Iterable[
     widths = [max(len(_t(c, lang, headers)), len(c)) for c in ids]
     n = 2
     for row in rows:
+        row = [excel_text(v) if isinstance(v, str) else v for v in row]
         ws.append(row)
         n += 1
+        keep_text(ws[n])  # commune names, codes, labels from the data: text, never a formula
         for j, (v, (_, kind)) in enumerate(zip(row, columns)):
             if n <= 400:  # width from the first rows is enough and keeps big sheets fast
                 widths[j] = max(widths[j], len(str(v)) + (3 if kind else 0) if v is not None else 0)

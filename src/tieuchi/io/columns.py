@@ -6,9 +6,11 @@ whitespace collapsed, case-folded; an accent-less form of every alias is accepte
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
+from typing import Iterable
 from importlib.resources import files
 
 import yaml
@@ -59,6 +61,7 @@ class ColumnSpec:
     value_map: dict[str, str] = field(default_factory=dict)  # key(value) -> canonical code
     vi: str = ""
     en: str = ""
+    personal: bool = False  # personal data: written only on request, never echoed in a reject
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -74,10 +77,12 @@ class ColumnTable:
     sheet_names: dict[str, tuple[str, ...]]
     bool_map: dict[str, bool]  # key(value) -> bool
     bool_labels: tuple[str, str]  # Vietnamese (true, false) labels
+    personal: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the `personal:` word lists, as word keys
 
 
 def _spec(table: str, raw: dict) -> ColumnSpec:
-    unknown = set(raw) - {"name", "type", "required", "one_of", "min", "max", "header", "aliases", "codes", "vi", "en"}
+    unknown = set(raw) - {"name", "type", "required", "one_of", "min", "max", "header", "aliases", "codes", "vi", "en",
+                          "personal"}
     if unknown or raw.get("type") not in TYPES:
         raise ValueError(f"columns.yaml: {table}.{raw.get('name')}: bad keys {sorted(unknown)} or type {raw.get('type')!r}")
     codes = raw.get("codes") or {}
@@ -86,7 +91,7 @@ def _spec(table: str, raw: dict) -> ColumnSpec:
         table=table, name=raw["name"], type=raw["type"], required=bool(raw.get("required", False)),
         one_of=raw.get("one_of"), min=raw.get("min"), max=raw.get("max"), header=raw["header"],
         aliases=tuple(raw.get("aliases", ())), codes=tuple(codes), labels={c: v[0] for c, v in codes.items()},
-        value_map=_alias_map(pairs), vi=raw["vi"], en=raw["en"],
+        value_map=_alias_map(pairs), vi=raw["vi"], en=raw["en"], personal=bool(raw.get("personal", False)),
     )
 
 
@@ -99,9 +104,13 @@ def column_table() -> ColumnTable:
     sheet_map = _alias_map([(n, t) for t, names in sheets.items() for n in (t, *names)])
     bools = data["bool_values"]
     bool_map = _alias_map([(v, "true") for v in bools["true"]] + [(v, "false") for v in bools["false"]])
+    personal = data["personal"]
+    words = {k: tuple(_words(w, plain=k in ("name_words", "not_words_plain")) for w in personal[k])
+             for k in ("name_words", "name_headers", "not_words", "not_words_plain")}
     return ColumnTable(
         columns=columns, header_maps=header_maps, sheet_map=sheet_map, sheet_names=sheets,
         bool_map={k: v == "true" for k, v in bool_map.items()}, bool_labels=(bools["true"][0], bools["false"][0]),
+        personal=words,
     )
 
 
@@ -126,3 +135,49 @@ def lookup(mapping: dict[str, str], value: object):
     k = key(value)
     hit = mapping.get(k)
     return hit if hit is not None else mapping.get(strip_accents(k))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# personal data: one rule, used by every writer and by the rejects (see `personal:` in columns.yaml)
+
+
+def _words(text: object, plain: bool = False) -> str:
+    """A header as words: "fullName" -> "full name", "Họ_tên-chủ hộ" -> "họ tên chủ hộ" (accent-less if `plain`),
+    wrapped in spaces so that a word list can be looked for as " a b " inside it."""
+    t = key(re.sub(r"([a-z])([A-Z])", r"\1 \2", unicodedata.normalize("NFC", str(text))))
+    if plain:
+        t = strip_accents(t)
+    return " " + " ".join(re.findall(r"[^\W_]+", t)) + " "
+
+
+def known_personal_columns() -> tuple[str, ...]:
+    """The canonical columns marked `personal: true` (full_name)."""
+    return tuple(dict.fromkeys(s.name for cols in column_table().columns.values() for s in cols.values()
+                               if s.personal))
+
+
+@cache
+def _known_columns() -> frozenset[str]:
+    return frozenset(n for cols in column_table().columns.values() for n in cols)
+
+
+@lru_cache(maxsize=4096)
+def looks_like_name(header: str) -> bool:
+    """Whether a header not in the tables looks like the header of a person's name (see columns.yaml)."""
+    p = column_table().personal
+    accented, plain = _words(header), _words(header, plain=True)
+    ascii_only = accented == plain
+    if any(w in accented for w in p["not_words"]) or (ascii_only and any(w in plain for w in p["not_words_plain"])):
+        return False
+    if accented in p["name_headers"] or (ascii_only and plain in {strip_accents(w) for w in p["name_headers"]}):
+        return True
+    return any(w in plain for w in p["name_words"])
+
+
+def personal_columns(names: Iterable[object]) -> list:
+    """Those of `names` (column names, in their order) that hold personal data: a canonical column marked personal,
+    or a column the tables do not name whose header looks like a person's name. The one rule every writer and the
+    rejects use."""
+    known = _known_columns()
+    marked = set(known_personal_columns())
+    return [n for n in names if isinstance(n, str) and (n in marked or (n not in known and looks_like_name(n)))]

@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from tieuchi.io.columns import TABLES, ColumnSpec, column_table, columns
+from tieuchi.io.write import writing
 
 LISTS_SHEET = "Danh mục"
 GUIDE_SHEET = "Hướng dẫn"
@@ -77,7 +78,9 @@ def write_template(path: str | Path) -> Path:
         ws.freeze_panes = "A2"
     _write_guide(guide)
     lists.sheet_state = "hidden"
-    wb.save(path)
+    with writing(path):  # a folder in the way, no permission, a full disk: a usage error naming the path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        wb.save(path)
     return path
 
 
