@@ -1,7 +1,7 @@
 """Corrupted surveys for the CLI fuzz test (tests/test_cli_fuzz.py) and the longer run before a release
 (scripts/fuzz_cli.py): a few households of the demo, damaged the way real workbooks are — blank cells, junk values,
 wrong codes, moved, duplicated and deleted rows, odd ids and member numbers, decomposed (NFD) text, Vietnamese or
-accent-less headers, dropped columns — written as CSV or as an .xlsx workbook, then run through the real command.
+accent-less headers, dropped columns — written as CSV, as an .xlsx workbook or as JSONL (a line cut short, too), then run through the real command.
 
 `check_run` states what must hold whatever the damage: an exit code of the contract; for a command that ran, every
 input row in the results or the rejects (rows in = rows out + rejected rows, for both tables), exit 0 exactly when
@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from hypothesis import strategies as st
 
-from tieuchi.io.columns import columns
+from tieuchi.io.columns import canonical_header, columns
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"
@@ -24,7 +24,7 @@ CONTRACT_EXIT_CODES = {0, 1, 2, 3}
 DATES = ["2024-12-01", "2025-06-30", "2026-12-31", "2027-06-30"]
 COMMANDS = ["classify", "classify", "classify", "classify", "eligible", "report", "diff"]
 
-JUNK = ["", " ", "abc", "-1", "0", "1.5", "1e400", "-1e308", "inf", "NaN", "None", "null", "n/a", "=1+1", "+1", "@x",
+JUNK = ["", " ", "abc", "a\u2028b", "x\u0085y", "-1", "0", "1.5", "1e400", "-1e308", "inf", "NaN", "None", "null", "n/a", "=1+1", "+1", "@x",
         "Có", "không", "KHÔNG", "1.500.000", "1,500,000", "31/02/2024", "2024-02-30", "0001-01-01", "9999-12-31",
         "２０２０", "Nông thôn", "Thành thị", "nong thon", "Nam", "Nữ", "X", "tv;;smartphone", ";", "none;tv",
         "\u2028", "a\u2029b", "\u0085", "\t", "x" * 300, "😀", "001", " 7 ", "7.0", "99999999999999999999"]
@@ -47,19 +47,26 @@ _DEMO = None
 class Survey:
     households: pd.DataFrame
     members: pd.DataFrame
-    fmt: str  # csv | xlsx
+    fmt: str  # csv | xlsx | jsonl
     command: str
     on: str
     damage: list[str] = field(default_factory=list)  # what was done, for the failure report
     raw: list[tuple[str, str, int]] = field(default_factory=list)  # (table, damage, line) to the CSV text
 
+    members_in: int | None = None  # jsonl: the members of the lines that can be read
+
     def rows_in(self, table: str) -> int:
-        """Data rows as the file holds them: a blank line is no row; a short or long row is still one."""
+        """Data rows as the file holds them: a blank line is no row; a short or long row is still one; a JSONL line
+        is one household row, read or not, and its members count only when the line can be read."""
+        if table == "members" and self.members_in is not None:
+            return self.members_in
         df = self.households if table == "households" else self.members
         return len(df)
 
     def write(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
+        if self.fmt == "jsonl":
+            return self._write_jsonl(folder / "survey.jsonl")
         if self.fmt == "xlsx":
             from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # what no workbook can hold, Excel's or ours
 
@@ -84,6 +91,34 @@ class Survey:
                     lines.insert(i, "")
             (folder / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         return folder
+
+    def _write_jsonl(self, path: Path) -> Path:
+        """One household object per line with its members (those of the first household of their id)."""
+        import json
+
+        def id_column(df: pd.DataFrame, table: str) -> str | None:
+            return next((c for c in df.columns if canonical_header(table, c) == "household_id"), None)
+
+        hh_col, mem_col = id_column(self.households, "households"), id_column(self.members, "members")
+        by_id: dict[str, list[dict]] = {}
+        for rec in self.members.to_dict("records"):
+            key = rec.pop(mem_col, None) if mem_col else None
+            by_id.setdefault(key, []).append({k: (v if v != "" else None) for k, v in rec.items()})
+        lines, counted, self.members_in = [], set(), 0
+        broken = {n % max(len(self.households), 1) for t, w, n in self.raw if w == "broken_line"}
+        for i, rec in enumerate(self.households.to_dict("records")):
+            key = rec.get(hh_col) if hh_col else None
+            mine = by_id.get(key, []) if key not in counted else []
+            counted.add(key)
+            line = json.dumps({**{k: (v if v != "" else None) for k, v in rec.items()}, "members": mine},
+                              ensure_ascii=False)  # (writes U+2028 raw, as Python does)
+            if i in broken:
+                line = line[: len(line) // 2]
+            else:
+                self.members_in += len(mine)
+            lines.append(line)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
 
     def args(self, path: Path, out: Path) -> list[str]:
         base = [self.command, str(path), "--on", self.on, "--out", str(out)]
@@ -161,8 +196,10 @@ def surveys(draw) -> Survey:
         blank = (df.astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1) if len(df.columns) else None
         if blank is not None and blank.any():
             df.iloc[blank.to_numpy().nonzero()[0], 0] = "?"
-    fmt = draw(st.sampled_from(["csv", "csv", "xlsx"]))
+    fmt = draw(st.sampled_from(["csv", "csv", "xlsx", "jsonl"]))
     raw = []
+    if fmt == "jsonl":  # a line cut short costs its own household only
+        raw += [("households", "broken_line", draw(st.integers(0, 60))) for _ in range(draw(st.integers(0, 1)))]
     if fmt == "csv":  # damage only a text file can have: rows longer or shorter than the header, blank lines
         for _ in range(draw(st.integers(0, 2))):
             raw.append((draw(st.sampled_from(["households", "members"])),
