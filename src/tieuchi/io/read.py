@@ -132,6 +132,9 @@ def _nfc(s: pd.Series) -> pd.Series:
     if pd.api.types.is_string_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
         if s.dtype == object:
             return s.map(lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v)
+        arrow = getattr(s.array, "_pa_array", None)
+        if arrow is not None and pc.all(pc.string_is_ascii(arrow)).as_py() is not False:
+            return s  # ASCII text is NFC already: one C++ pass instead of normalising every cell (ids, codes, numbers)
         return s.str.normalize("NFC")
     if isinstance(s.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(s.cat.categories.dtype):
         cats = [unicodedata.normalize("NFC", c) for c in s.cat.categories]
