@@ -478,3 +478,26 @@ def test_the_template_workbook_filled_in_reads_back_with_its_rows(tmp_path):
     wb.save(path)
     out = normalize_survey(read_survey(path), on=pd.Timestamp(ON).date())
     assert len(out.rejects) == 0 and len(out.households) == N_HH and len(out.members) == N_MEM
+
+
+def test_a_csv_with_a_title_row_above_the_header_is_read_and_rows_count_from_the_header(tmp_path):
+    hh = [list(r) for r in HH]
+    hh[2][4] = "Nông trại"
+    text = csv_text([["DANH SÁCH HỘ RÀ SOÁT"], []] + hh)
+    r, read = classify(folder(tmp_path / "s", hh_bytes=text.encode("utf-8-sig")), tmp_path / "o")
+    assert r.exit_code == 1, r.output
+    rej = read["rejects"]
+    assert rej.loc[rej["table"] == "households", ["row", "problem"]].values.tolist() == [["2", "invalid_code"]]
+    assert_nothing_lost(read)
+
+
+def test_with_strict_the_rejects_of_a_jsonl_survey_carry_its_line_numbers(tmp_path):
+    lines = _jsonl_lines()
+    lines.insert(0, "{broken")
+    (tmp_path / "s.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    r = run("classify", tmp_path / "s.jsonl", "--on", ON, "--out", tmp_path / "o", "--strict")
+    assert r.exit_code == 1, r.output
+    rej = pd.read_csv(tmp_path / "o" / "rejects.csv", dtype=str)
+    bad = next(i for i, line in enumerate(lines, start=1) if '"BG-0007"' in line)
+    assert rej.loc[rej["table"] == "households", ["row", "problem"]].values.tolist() == [
+        ["1", "invalid_json"], [str(bad), "invalid_code"]]
