@@ -501,3 +501,16 @@ def test_with_strict_the_rejects_of_a_jsonl_survey_carry_its_line_numbers(tmp_pa
     bad = next(i for i, line in enumerate(lines, start=1) if '"BG-0007"' in line)
     assert rej.loc[rej["table"] == "households", ["row", "problem"]].values.tolist() == [
         ["1", "invalid_json"], [str(bad), "invalid_code"]]
+
+
+def test_the_report_finds_the_commune_of_a_rejected_household_below_a_blank_row(tmp_path):
+    hh = [list(r) for r in HH]
+    bad = next(i for i, r in enumerate(hh) if r[0] == "BG-0006")
+    hh[bad][4] = "Nông trại"
+    text = csv_text(hh[:2]) + "\r\n" + csv_text(hh[2:])  # a blank line: BG-0006 is data row bad + 1
+    s = folder(tmp_path / "s", hh_bytes=text.encode())
+    r = run("report", s, "--plan", "tan_yen_2024", "--on", ON, "--out", tmp_path / "o", "--lang", "en")
+    assert r.exit_code in (0, 1), r.output
+    rates = pd.read_csv(tmp_path / "o" / "rates.csv", dtype=str)
+    rejected = rates.drop_duplicates("scope").set_index("scope")["rejected"].to_dict()
+    assert rejected["all"] == "1" and rejected[hh[bad][1]] == "1"

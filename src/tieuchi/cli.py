@@ -563,8 +563,8 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
                                   lang=lang, progress=progress)
         result = _with_read_problems(result, raw)
         progress("write", 0, 1)
-        report_ = rep.build(result, plan, survey_name=str(survey), raw_households=raw.households, unit=unit, k=k,
-                            weights=weights, **tables)
+        report_ = rep.build(result, plan, survey_name=str(survey), raw_households=_by_user_row(raw), unit=unit,
+                            k=k, weights=weights, **tables)
         paths = rep.write(report_, out, lang)
         paths += write_rejects(result.rejects, out, "csv", lang, False)
         progress("write", 1, 1)
@@ -729,6 +729,18 @@ def _with_read_problems(result, raw):
     if rejects is result.rejects and not n_bad:
         return result
     return replace(result, rejects=rejects, n_households_in=result.n_households_in + n_bad)
+
+
+def _by_user_row(raw):
+    """The raw households laid out by the user's row (position = row - 1, gaps empty), as rejects give rows: the
+    report looks a rejected household's commune up by its row (jsonl line numbers, blank rows skipped)."""
+    rows = getattr(raw, "household_rows", None)
+    if rows is None or not len(raw.households):
+        return raw.households
+    import numpy as np
+
+    rows = np.asarray(rows, dtype=np.int64)
+    return raw.households.set_axis(rows - 1).reindex(np.arange(int(rows.max()))).reset_index(drop=True)
 
 
 def _show_rejects(shown, path: Path, lang: str) -> None:
