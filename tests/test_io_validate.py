@@ -166,6 +166,26 @@ def test_a_member_whose_household_does_not_exist_is_rejected_alone():
     assert len(out.households) == 2 and len(out.members) == 3
 
 
+def test_a_member_with_a_blank_household_id_rejects_the_household_above_it_and_itself():
+    hh, mem = good()
+    mem.loc[1, "household_id"] = None  # H1's second member, below H1's first
+    mem.loc[3] = ["  ", "2", "Nam", None, "1970"]  # below H2's member: whitespace is blank too
+    out = normalize(hh, mem, on=ON)
+    assert problems(out) == [("households", 1, "", "member_rejected"), ("households", 2, "", "member_rejected"),
+                             ("members", 1, "", "household_rejected"), ("members", 2, "household_id",
+                             "household_id_blank"), ("members", 3, "", "household_rejected"),
+                             ("members", 4, "household_id", "household_id_blank")]
+    assert len(out.households) == 0 and len(out.members) == 0
+
+
+def test_a_member_with_a_blank_household_id_and_no_row_above_is_rejected_alone():
+    hh, mem = good()
+    mem = pd.concat([pd.DataFrame([[None, "1", "Nam", None, "1970"]], columns=mem.columns), mem], ignore_index=True)
+    out = normalize(hh, mem, on=ON)
+    assert problems(out) == [("members", 1, "household_id", "household_id_blank")]
+    assert len(out.households) == 2 and len(out.members) == 3
+
+
 def test_members_out_of_household_order_are_matched_by_lookup():
     hh, mem = good()
     out = normalize(hh, mem.iloc[[2, 0, 1]].reset_index(drop=True), on=ON)
@@ -258,6 +278,9 @@ def test_every_input_row_is_either_accepted_or_rejected_never_both_never_neither
     # a household is accepted only with all its members
     kept = set(out.households["household_id"])
     assert sum(mem["household_id"].isin(kept)) == len(out.members)
+    # ... and a member row with a blank id belongs to the household of the nearest row above that has one
+    above = mem["household_id"].ffill()
+    assert not set(above[mem["household_id"].isna()].dropna()) & kept
 
 
 def test_integer_household_ids_match_members_whose_ids_are_text():

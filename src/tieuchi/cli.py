@@ -502,7 +502,7 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
 
     import tieuchi
     from tieuchi.api import StrictRefusal
-    from tieuchi.io.read import read_survey
+    from tieuchi.io.read import read_survey, with_reader_rejects
     from tieuchi.io.write import (output_paths, prepare_rejects, rejects_path, withheld_columns, write_rejects,
                                   write_results)
     from tieuchi.loader import load_rules
@@ -527,9 +527,9 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
                                       engine=engine, isolate_failures=True)
             if strict and read_problems is not None and len(read_problems):
                 # the reader's own rejects (e.g. a broken JSON line) refuse the survey too
-                refusal = StrictRefusal(_concat(read_problems, result.rejects), lang)
+                refusal = StrictRefusal(with_reader_rejects(result.rejects, raw), lang)
         except StrictRefusal as e:
-            refusal = StrictRefusal(_concat(read_problems, e.rejects), lang)
+            refusal = StrictRefusal(with_reader_rejects(e.rejects, raw), lang)
         progress("write", 0, 1)
         if refusal is not None:
             paths = write_rejects(refusal.rejects, out, fmt, lang, show_names, raw_text)
@@ -664,8 +664,8 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
         result = _with_read_problems(result, raw)
         _context.decided(result.rejects, out, "csv", lang, raw_text=raw_text)
         progress("write", 0, 1)
-        report_ = rep.build(result, plan, survey_name=str(survey), raw_households=raw.households, unit=unit, k=k,
-                            weights=weights, **tables)
+        report_ = rep.build(result, plan, survey_name=str(survey), raw_households=_by_user_row(raw), unit=unit,
+                            k=k, weights=weights, **tables)
         paths = rep.write(report_, out, lang, raw_text)
         paths += write_rejects(result.rejects, out, "csv", lang, False, raw_text)
         progress("write", 1, 1)
@@ -719,7 +719,7 @@ def _diff(survey: Path, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_
         after = tieuchi.classify(raw.households, raw.members, on=vs_day, rules=rules_b, communes=raw.communes,
                                  lang=lang, isolate_failures=True)
         before, after = _with_read_problems(before, raw), _with_read_problems(after, raw)
-        d = df.compare(before, after, plan=plan, lang=lang, raw_households=raw.households)
+        d = df.compare(before, after, plan=plan, lang=lang, raw_households=_by_user_row(raw))
         rejects = df.rejects(before, after)
         _context.decided(rejects, out, "csv", lang, raw_text=raw_text)
         paths = df.write(d, out, raw_text) + write_rejects(rejects, out, "csv", lang, False, raw_text) \
@@ -745,7 +745,7 @@ def _diff(survey: Path, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_
 
 
 def _read_document(source: str, lang: str):
-    import json
+    from tieuchi.io.read import VALUE_CAP, loads_strict
 
     if source == "-":
         text = sys.stdin.read()
@@ -763,10 +763,11 @@ def _read_document(source: str, lang: str):
                             vi=f"'{p}' không phải UTF-8", vi_hint="lưu lại tệp dưới dạng UTF-8") from None
         where = str(p)
     try:
-        return json.loads(text)
+        return loads_strict(text)  # a key given twice, or nesting too deep to parse, is refused here (ValueError)
     except ValueError as exc:
-        raise DataError(f"{where}: not valid JSON: {exc}", "one household as a JSON object (data contract §1.4)",
-                        vi=f"{where}: JSON không hợp lệ: {exc}",
+        what = str(exc)[:VALUE_CAP]
+        raise DataError(f"{where}: not valid JSON: {what}", "one household as a JSON object (data contract §1.4)",
+                        vi=f"{where}: JSON không hợp lệ: {what}",
                         vi_hint="một hộ là một đối tượng JSON (hợp đồng dữ liệu §1.4)") from None
 
 
@@ -834,27 +835,31 @@ def _concat(*frames):
 
 
 def _with_read_problems(result, raw):
-    """Rows the reader already refused (a broken JSON line) belong in the rejects and in the input count; jsonl row
-    numbers are line numbers, not positions."""
-    rejects = result.rejects
-    rows = getattr(raw, "household_rows", None)
-    if rows is not None and len(rejects) and not getattr(result, "rows_mapped", False):
-        import numpy as np
+    """Rows the reader already refused (a broken JSON line, a CSV row with too many cells) belong in the rejects and
+    in the input count; row numbers are the user's (jsonl line numbers, blank spreadsheet rows counted), not
+    positions in the tables."""
+    if getattr(result, "rows_mapped", False):
+        return result
+    from tieuchi.io.read import with_reader_rejects
 
-        rows = np.asarray(rows)
-        rejects = rejects.copy()
-        hh = (rejects["table"] == "households").to_numpy()
-        pos = rejects.loc[hh, "row"].astype("int64").to_numpy() - 1
-        ok = (pos >= 0) & (pos < len(rows))
-        mapped = rejects.loc[hh, "row"].astype("int64").to_numpy(copy=True)
-        mapped[ok] = rows[pos[ok]]
-        rejects.loc[hh, "row"] = mapped
+    rejects = with_reader_rejects(result.rejects, raw)
     problems = getattr(raw, "problems", None)
-    if problems is None or not len(problems):
-        return replace(result, rejects=rejects) if rejects is not result.rejects else result
-    n_bad = int((problems["table"] == "households").sum())
-    return replace(result, rejects=_concat(problems, rejects),
-                   n_households_in=result.n_households_in + n_bad)
+    n_bad = int((problems["table"] == "households").sum()) if problems is not None and len(problems) else 0
+    if rejects is result.rejects and not n_bad:
+        return result
+    return replace(result, rejects=rejects, n_households_in=result.n_households_in + n_bad)
+
+
+def _by_user_row(raw):
+    """The raw households laid out by the user's row (position = row - 1, gaps empty), as rejects give rows: the
+    report looks a rejected household's commune up by its row (jsonl line numbers, blank rows skipped)."""
+    rows = getattr(raw, "household_rows", None)
+    if rows is None or not len(raw.households):
+        return raw.households
+    import numpy as np
+
+    rows = np.asarray(rows, dtype=np.int64)
+    return raw.households.set_axis(rows - 1).reindex(np.arange(int(rows.max()))).reset_index(drop=True)
 
 
 def _show_rejects(shown, path: Optional[Path], lang: str) -> None:

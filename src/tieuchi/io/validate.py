@@ -18,7 +18,7 @@ from tieuchi.errors import UsageError
 from tieuchi.io.columns import ColumnSpec, columns
 from tieuchi.io.parse import INVALID_PROBLEM, PARSERS, factorize, to_text
 from tieuchi.io.problems import problem_text  # noqa: F401  (re-exported)
-from tieuchi.io.read import REJECT_COLUMNS, RawSurvey
+from tieuchi.io.read import HEADER_SEARCH_ROWS, REJECT_COLUMNS, VALUE_CAP, RawSurvey, with_reader_rejects
 
 
 @dataclass
@@ -82,7 +82,9 @@ def _require_columns(df: pd.DataFrame, table: str) -> None:
             raise UsageError(
                 f"Bảng {table} thiếu cột bắt buộc '{spec.name}' (tiêu đề tiếng Việt: '{spec.header}') / "
                 f"table {table} has no required column '{spec.name}'",
-                f"Add a column '{spec.name}' or '{spec.header}'. Columns found: {', '.join(map(str, df.columns))}.")
+                f"Add a column '{spec.name}' or '{spec.header}'; in a CSV file or a sheet the headers are read from "
+                f"row 1 (or from the first of its first {HEADER_SEARCH_ROWS} rows that names the required columns, "
+                f"below a title). Columns found: {', '.join(map(str, df.columns))[:VALUE_CAP * 4]}.")
     groups = {s.one_of for s in specs.values() if s.one_of}
     for g in groups:
         names = [s for s in specs.values() if s.one_of == g]
@@ -93,8 +95,10 @@ def _require_columns(df: pd.DataFrame, table: str) -> None:
                 "Add a birth_date (Ngày sinh) or birth_year (Năm sinh) column.")
 
 
-def _type_table(df: pd.DataFrame, table: str, probs: _Problems, ref_year: int) -> pd.DataFrame:
-    """Type each known column; record invalid, required and out-of-range cells."""
+def _type_table(df: pd.DataFrame, table: str, probs: _Problems, ref_year: int,
+                not_required: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Type each known column; record invalid, required and out-of-range cells. Returns the typed table and the
+    empty cells of each required column; an empty cell of a column in `not_required` is left to the caller."""
     specs = columns(table)
     changed, empty = {}, {}
     for spec in specs.values():
@@ -110,17 +114,17 @@ def _type_table(df: pd.DataFrame, table: str, probs: _Problems, ref_year: int) -
         if typed is not raw:
             changed[spec.name] = typed
     for name, e in empty.items():
-        if specs[name].required:
+        if specs[name].required and name not in not_required:
             probs.add(table, e, name, "required")
     for group in {s.one_of for s in specs.values() if s.one_of}:
         names = [n for n, s in specs.items() if s.one_of == group and n in empty]
         probs.add(table, np.logical_and.reduce([empty[n] for n in names]), names[0], "required")
     if not changed:
-        return df
+        return df, empty
     out = df.copy(deep=False)
     for name, col in changed.items():
         out[name] = col
-    return out
+    return out, empty
 
 
 def _empty(raw: pd.Series, typed: pd.Series, bad: np.ndarray | None) -> np.ndarray:
@@ -198,6 +202,18 @@ def _member_positions(hh_ids: pd.Series, mem_ids: pd.Series) -> tuple[np.ndarray
     return np.append(first_pos, -1).astype(np.int64)[got], None  # got == -1 picks the trailing -1
 
 
+def _household_above(pos: np.ndarray, blank_id: np.ndarray) -> np.ndarray:
+    """A member row with a blank household id belongs, by its place, to the household of the nearest member row
+    above it that has an id (a merged or left-out Mã hộ cell): that household must not be classified without it, so
+    the row is attached to it — and, being rejected itself, rejects it (data contract §2.3). -1 when no row above."""
+    above = np.where(blank_id, -1, np.arange(len(pos), dtype=np.int64))
+    np.maximum.accumulate(above, out=above)
+    at = above[blank_id]
+    out = pos.copy()
+    out[blank_id] = np.where(at >= 0, pos[np.maximum(at, 0)], -1)
+    return out
+
+
 def _as_text(s: pd.Series) -> pd.Series:
     codes, uniques = factorize(s)
     texts = np.asarray([to_text(u) for u in uniques] + [None], dtype=object)
@@ -262,7 +278,7 @@ def _keep(df: pd.DataFrame, keep: np.ndarray | None) -> pd.DataFrame:
 
 def _communes(df: pd.DataFrame, probs: _Problems, ref_year: int) -> pd.DataFrame:
     _require_columns(df, "communes")
-    typed = _type_table(df, "communes", probs, ref_year)
+    typed, _ = _type_table(df, "communes", probs, ref_year)
     probs.add("communes", _duplicated(typed["commune_code"]) if _duplicated(typed["commune_code"]) is not None
               else np.zeros(len(df), dtype=bool), "commune_code", "duplicate_commune_code")
     bad = probs.mask("communes")
@@ -285,16 +301,24 @@ def normalize(households: pd.DataFrame, members: pd.DataFrame, communes: pd.Data
     probs = _Problems({"households": households, "members": members,
                        "communes": communes if communes is not None else pd.DataFrame()}, rows)
     ref_year = (on or dt.date.today()).year
-    hh = _type_table(households, "households", probs, ref_year)
-    mem = _type_table(members, "members", probs, ref_year)
+    hh, _ = _type_table(households, "households", probs, ref_year)
+    mem, mem_empty = _type_table(members, "members", probs, ref_year, not_required=("household_id",))
     com = _communes(communes, probs, ref_year) if communes is not None else None
 
     dup = _duplicated(hh["household_id"])
     if dup is not None:
         probs.add("households", dup, "household_id", "duplicate_household_id")
     pos, run_start = _member_positions(hh["household_id"], mem["household_id"])
+    blank_id = mem_empty["household_id"]
+    if not blank_id.any():
+        blank_id = None
     if run_start is None:
-        probs.add("members", (pos < 0) & mem["household_id"].notna().to_numpy(), "household_id", "unknown_household")
+        unknown = (pos < 0) & mem["household_id"].notna().to_numpy()
+        probs.add("members", unknown & ~blank_id if blank_id is not None else unknown, "household_id",
+                  "unknown_household")
+    if blank_id is not None:
+        probs.add("members", blank_id, "household_id", "household_id_blank")
+        pos = _household_above(pos, blank_id)
     mdup = _member_dup(mem, run_start)
     if mdup is not None:
         probs.add("members", mdup, "member_no", "duplicate_member_no")
@@ -323,10 +347,12 @@ def normalize(households: pd.DataFrame, members: pd.DataFrame, communes: pd.Data
 
 
 def normalize_survey(raw: RawSurvey, on: dt.date | None = None) -> Normalized:
-    """`normalize` a `read_survey` result; rows the reader could not parse (bad JSON lines) join the rejects."""
-    out = normalize(raw.households, raw.members, raw.communes, on, household_rows=raw.household_rows)
-    if len(raw.problems):
-        rej = pd.concat([raw.problems.astype({"row": "int64"}), out.rejects], ignore_index=True)
-        out.rejects = rej.sort_values(["table", "row"], kind="stable", key=lambda c: c.map(
-            {"households": 0, "members": 1, "communes": 2}) if c.name == "table" else c).reset_index(drop=True)
+    """`normalize` a `read_survey` result: rows are the user's (jsonl line numbers, blank rows counted), and the rows
+    the reader refused (a broken JSON line, a CSV row with too many cells) join the rejects."""
+    out = normalize(raw.households, raw.members, raw.communes, on)
+    out.rejects = with_reader_rejects(out.rejects, raw)
+    if raw.household_rows is not None:
+        out.hh_rows = np.asarray(raw.household_rows, dtype=np.int64)[out.hh_rows - 1]
+    if raw.member_rows is not None:
+        out.member_rows = np.asarray(raw.member_rows, dtype=np.int64)[out.member_rows - 1]
     return out
