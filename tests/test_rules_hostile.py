@@ -24,6 +24,7 @@ from tieuchi.cli import app
 from tieuchi.errors import RulesError, UsageError
 from tieuchi.loader import MAX_DEPTH, load_overlay, load_plan, load_rules, overlay_path, plan_path, read_yaml, \
     rules_root
+from tieuchi.model import MAX_VND
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"
@@ -349,3 +350,93 @@ def test_a_case_dated_on_the_thirtieth_of_february_is_refused_by_tieuchi_test_wi
     r = run("test", p, "--lang", "en")
     assert r.exit_code == 3, r.output
     assert f"{p}:2: '2024-02-30' is not a date: February 2024 has 29 days" in r.stderr
+
+
+# ----------------------------------------------------------------------------------- amounts: whole and bounded
+
+
+@pytest.mark.parametrize("rural, words", [
+    ("1.0e+308", "1e+308 is not an amount in VND per person per month"),
+    ("1800000.5", "1800000.5 is not an amount in VND per person per month"),
+    ("1800000.0", "1800000.0 is not an amount in VND per person per month"),
+    (str(MAX_VND + 1), f"{MAX_VND + 1} is not an amount in VND per person per month"),
+    ("-1", "-1 is not an amount in VND per person per month"),
+    ("9" * 400, "is too large"),
+])
+def test_an_overlay_income_line_must_be_a_whole_bounded_number_of_dong(tmp_path, rural, words):
+    p = shipped_overlay(tmp_path, LINE, "      value: {rural: " + rural + ", urban: 2000000}")
+    with pytest.raises(RulesError) as err:
+        load_overlay(p)
+    assert err.value.exit_code == 3
+    assert f"{p}:40: " in err.value.message and words in err.value.message
+    assert "whole number of đồng" in err.value.message or "too large" in err.value.message
+
+
+def test_an_overlay_income_line_at_the_bound_is_accepted(tmp_path):
+    p = shipped_overlay(tmp_path, LINE, "      value: {rural: " + str(MAX_VND) + ", urban: 2000000}")
+    assert load_overlay(p).parameters["income_line"].values[-1].value["rural"] == MAX_VND
+
+
+def test_an_income_line_of_1e308_is_refused_by_the_cli_instead_of_written_as_a_negative_number(tmp_path):
+    p = shipped_overlay(tmp_path, LINE, "      value: {rural: 1.0e+308, urban: 2000000}")
+    r = run("classify", DEMO, "--on", ON, "--out", tmp_path / "out", "--rules", p, "--lang", "en")
+    assert r.exit_code == 3, r.output
+    assert f"{p}:40: parameter 'income_line' (vnd_per_person_month) for area 'rural': 1e+308 is not" in r.stderr
+    assert not (tmp_path / "out" / "households.csv").exists()
+
+
+@pytest.mark.parametrize("param, value, words", [
+    ("hi_base_salary", "2340000.5", "is not an amount in VND per month"),  # a vnd_per_month parameter
+    ("min_floor_area_per_person", "1.0e+300", "is not an area in m² per person"),
+    ("min_deprivations_poor", "1000000000", "is not a whole number"),
+    ("retirement_age", "{male: 100000, female: 680}", "is not a whole number of months"),
+])
+def test_every_amount_parameter_is_bounded_by_its_unit_not_by_its_name(tmp_path, param, value, words):
+    head = OVERLAY.read_text("utf-8").split("\nparameters:\n")[0]
+    p = yaml_file(tmp_path, head + f"\nparameters:\n  {param}:\n    - from: 2022-01-01\n      value: {value}\n"
+                                   "      citation: {instrument: nd_07_2021}\n", OVERLAY.name)
+    with pytest.raises(RulesError) as err:
+        load_overlay(p)
+    assert f"parameter '{param}'" in err.value.message and words in err.value.message
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("value: 8,", "value: 1.0e+308,", "1e+308 is not an area in m² per person"),
+    ("value: 8,", "value: -8,", "-8 is not an area in m² per person"),
+])
+def test_a_regime_parameter_file_with_a_value_outside_its_unit_is_refused(tmp_path, old, new, words):
+    folder = copy_regime(tmp_path)
+    p = folder / "parameters" / "min_floor_area_per_person.yaml"
+    text = p.read_text("utf-8")
+    assert old in text
+    p.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(RulesError) as err:
+        load_rules(dt.date(2024, 12, 1), folder)
+    assert f"{p}:" in err.value.message and words in err.value.message
+
+
+def test_a_regime_income_line_of_1e308_is_refused(tmp_path):
+    folder = copy_regime(tmp_path)
+    p = folder / "parameters" / "income_line.yaml"
+    text = p.read_text("utf-8")
+    assert "rural: 1500000" in text
+    p.write_text(text.replace("rural: 1500000", "rural: 1.0e+308", 1), encoding="utf-8")
+    with pytest.raises(RulesError, match="1e\\+308 is not an amount in VND per person per month"):
+        load_rules(dt.date(2024, 12, 1), folder)
+
+
+@pytest.mark.parametrize("total, words", [
+    ("1.0e+308", "budget.total: Input should be less than or equal to"),
+    ("9" * 400, "is too large"),
+])
+def test_a_plan_budget_with_an_absurd_amount_is_refused_not_an_overflow(tmp_path, total, words):
+    p = shipped_plan(tmp_path, "  total: 6608\n", f"  total: {total}\n")
+    with pytest.raises(RulesError) as err:
+        load_plan(p)
+    assert f"{p}:331: " in err.value.message and words in err.value.message
+
+
+def test_a_plan_parameter_outside_its_unit_is_refused(tmp_path):
+    p = shipped_plan(tmp_path, "        value: true\n", "        value: 1.5\n")
+    with pytest.raises(RulesError, match="1.5 is not true or false"):
+        load_plan(p)

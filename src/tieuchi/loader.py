@@ -833,22 +833,6 @@ _OVERLAY_VI_HINT = "sửa tệp điều chỉnh; cấu trúc được mô tả �
 _OVERLAY_HINT = "fix the overlay file; its shape is described in README.md, section 'Overlays and `tieuchi test`'"
 _OVERLAYS: dict[tuple[str, str, str], Regime] = {}
 
-# what a value of each unit must be: (kind, English, Vietnamese)
-_UNITS = {
-    "vnd_per_person_month": ("amount", "an amount in VND per person per month (a number ≥ 0)",
-                             "một số tiền đồng/người/tháng (số ≥ 0)"),
-    "vnd_per_month": ("amount", "an amount in VND per month (a number ≥ 0)", "một số tiền đồng/tháng (số ≥ 0)"),
-    "m2_per_person": ("amount", "an area in m² per person (a number ≥ 0)", "một diện tích m²/người (số ≥ 0)"),
-    "points": ("amount", "a number of points (≥ 0)", "một số điểm (≥ 0)"),
-    "share": ("share", "a share from 0 to 1", "một tỷ lệ từ 0 đến 1"),
-    "months": ("whole", "a whole number of months (≥ 0)", "một số tháng nguyên (≥ 0)"),
-    "years": ("whole", "a whole number of years (≥ 0)", "một số năm nguyên (≥ 0)"),
-    "count": ("whole", "a whole number (≥ 0)", "một số nguyên (≥ 0)"),
-    "bool": ("bool", "true or false", "true hoặc false"),
-    "codes": ("codes", "a list of codes", "một danh sách mã"),
-}
-
-
 def load_candidate(rules: str | Path) -> Regime:
     """The rules `--rules` names: a regime folder, an overlay file, or the id of an overlay shipped under
     rules/overlays. Not found: UsageError (exit 2); invalid: RulesError (exit 3)."""
@@ -1098,17 +1082,12 @@ def _value_problems(p: m.Parameter, value: Any, raw: Any, codes: list[str] | Non
 
 def _scalar_problems(p: m.Parameter, value: Any, at: str, codes: list[str] | None,
                      which: str) -> list[tuple[str, str]]:
-    kind, en, vi = _UNITS[p.unit]
-    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = {"amount": number and value >= 0,
-          "share": number and 0 <= value <= 1,
-          "whole": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
-          "bool": isinstance(value, bool),
-          "codes": isinstance(value, list) and all(isinstance(c, str) for c in value)}[kind]
+    unit = m.UNITS[p.unit]
+    kind = unit.kind
     which_vi = which.replace(" for ", " cho ")
-    if not ok:
-        return [(f"{at}: parameter '{p.id}' ({p.unit}){which}: {value!r} is not {en}",
-                 f"{at}: tham số '{p.id}' ({p.unit}){which_vi}: {value!r} không phải là {vi}")]
+    if not m.fits_unit(p.unit, value):
+        return [(f"{at}: parameter '{p.id}' ({p.unit}){which}: {shown(value)} is not {unit.en}",
+                 f"{at}: tham số '{p.id}' ({p.unit}){which_vi}: {shown(value)} không phải là {unit.vi}")]
     if kind == "codes" and codes is not None:
         out = []
         for code in value:
