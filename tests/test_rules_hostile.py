@@ -238,6 +238,42 @@ def test_no_shipped_rule_file_uses_anchors_aliases_tags_or_yaml_1_1_numbers():
         read_yaml(f)  # refuses each of them, with file:line
 
 
+# ------------------------------------------------------------------------------------------------- echoed values
+
+
+def test_a_long_value_echoed_in_an_overlay_error_is_cut_short(tmp_path):
+    p = shipped_overlay(tmp_path, LINE, "      value: {rural: '" + "9" * 100_000 + "', urban: 2000000}")
+    with pytest.raises(RulesError) as err:
+        load_overlay(p)
+    assert "is not an amount in VND per person per month" in err.value.message
+    assert "9" * 40 + "…" in err.value.message
+    assert len(err.value.message) < 600 and len(err.value.vi) < 600
+
+
+def test_a_long_unknown_key_is_cut_short_in_the_message(tmp_path):
+    p = shipped_overlay(tmp_path, LINE, "      value: {rural: 1800000, urban: 2000000, " + "k" * 1000 + ": 1}")
+    with pytest.raises(RulesError) as err:
+        load_overlay(p)
+    assert "unknown area 'kkkk" in err.value.message and len(err.value.message) < 600
+
+
+def test_an_overlay_with_thousands_of_problems_lists_the_first_ones_and_counts_the_others(tmp_path):
+    keys = ", ".join(f"k{i}: 1" for i in range(5000))
+    p = shipped_overlay(tmp_path, LINE, "      value: {rural: 1800000, urban: 2000000, " + keys + "}")
+    with pytest.raises(RulesError) as err:
+        load_overlay(p)
+    lines = err.value.message.splitlines()
+    assert len(lines) <= 21 and "4980 more" in lines[-1]
+    assert "4980" in err.value.vi.splitlines()[-1]
+
+
+def test_a_plan_with_a_long_id_echoes_it_cut_short(tmp_path):
+    p = shipped_plan(tmp_path, "id: tan_yen_2024", "id: " + "t" * 50_000)
+    with pytest.raises(RulesError) as err:
+        load_plan(p)
+    assert "differs from the file name" in err.value.message and len(err.value.message) < 600
+
+
 # --------------------------------------------------------------------------------------------------------- tags
 
 

@@ -337,20 +337,19 @@ def validate(model_cls: type[BaseModel], data: Any, path: Path, keys_near=None):
         for err in exc.errors():
             loc = tuple(err["loc"])
             line = _line_of(data, loc)
-            where = ".".join(str(p) for p in loc if not (isinstance(p, str) and p[:1].isupper())) or "(top)"
-            msg = err["msg"]
+            where = clip(".".join(clip(p, 40) for p in loc if not (isinstance(p, str) and p[:1].isupper()))
+                         or "(top)", 160)
+            msg = clip(err["msg"], 300)
             hint = ""
             if err["type"] == "extra_forbidden":
                 known = (keys_near or _known_keys_near)(loc)
                 close = difflib.get_close_matches(str(loc[-1]), known, n=1)
                 hint = f" — did you mean '{close[0]}'?" if close else (f" — allowed: {', '.join(known)}" if 0 < len(known) <= 12 else "")
-                msg = f"unknown key '{loc[-1]}'"
+                msg = f"unknown key '{clip(loc[-1])}'"
             elif err["type"] == "missing":
                 msg = f"required key '{loc[-1]}' is missing"
             lines.append(f"{path}:{line}: {where}: {msg}{hint}")
-        first = lines[0]
-        more = "\n".join(lines[1:])
-        raise RulesError(first + ("\n" + more if more else ""), "fix the rule file; see rules/README.md") from None
+        raise RulesError(listed(lines), "fix the rule file; see rules/README.md") from None
 
 
 _ALL_MODELS = [m.Labels, m.Citation, m.Validity, m.Parameter, m.DatedValue, m.Derived, m.Indicator,
@@ -501,8 +500,9 @@ def _load_kind(folder: Path, model_cls, what: str, files: dict) -> dict:
         data = read_yaml(path)
         obj = validate(model_cls, data, path)
         if obj.id != path.stem:
-            raise RulesError(f"{path}:{getattr(data, 'key_lines', {}).get('id', 1)}: {what} id '{obj.id}' differs "
-                             f"from the file name '{path.stem}'", f"rename the file to {obj.id}.yaml or fix the id")
+            raise RulesError(f"{path}:{getattr(data, 'key_lines', {}).get('id', 1)}: {what} id '{clip(obj.id)}' "
+                             f"differs from the file name '{path.stem}'",
+                             f"rename the file to {clip(obj.id)}.yaml or fix the id")
         if obj.id in files:
             raise RulesError(f"{path}: id '{obj.id}' is already used by {files[obj.id]}", "ids must be unique")
         files[obj.id] = path
@@ -741,17 +741,17 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
 
     def param(ref) -> None:
         if isinstance(ref, m.ParamRef) and ref.param not in r.parameters:
-            fail(f"unknown parameter '{ref.param}'", r.parameters)
+            fail(f"unknown parameter '{clip(ref.param)}'", r.parameters)
 
     def field_ok(name: str) -> None:
         if name in PERSONAL_FIELDS:
-            raise RulesError(f"{where}: {owner}: '{name}' is personal data; rules may not use it",
+            raise RulesError(f"{where}: {owner}: '{clip(name)}' is personal data; rules may not use it",
                              "personal data (names, ids) is carried through but never decides anything")
         allowed = hh | mem if level == "member" else hh
         if name not in allowed:
             if level == "household" and name in mem:
-                fail(f"member field '{name}' used outside a member aggregation (any_member, count_members …)")
-            fail(f"unknown field '{name}'", allowed)
+                fail(f"member field '{clip(name)}' used outside a member aggregation (any_member, count_members …)")
+            fail(f"unknown field '{clip(name)}'", allowed)
 
     if isinstance(cond, m.Compare):
         field_ok(cond.field)
@@ -764,16 +764,16 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
     elif isinstance(cond, m.Var):
         d = r.derived.get(cond.var)
         if d is None:
-            fail(f"unknown variable '{cond.var}'", r.derived)
+            fail(f"unknown variable '{clip(cond.var)}'", r.derived)
         if d.level == "member" and level == "household":
-            fail(f"member variable '{cond.var}' used outside a member aggregation")
+            fail(f"member variable '{clip(cond.var)}' used outside a member aggregation")
         if d.id == owner:
-            fail(f"variable '{cond.var}' refers to itself")
+            fail(f"variable '{clip(cond.var)}' refers to itself")
     elif isinstance(cond, m.Flag):
         if cond.flag not in r.parameters:
-            fail(f"unknown parameter '{cond.flag}'", r.parameters)
+            fail(f"unknown parameter '{clip(cond.flag)}'", r.parameters)
         if r.parameters[cond.flag].unit != "bool":
-            fail(f"flag '{cond.flag}' is not a bool parameter")
+            fail(f"flag '{clip(cond.flag)}' is not a bool parameter")
     elif isinstance(cond, m.ReachedAge):
         param(cond.reached_age)
         if level != "member":
@@ -791,11 +791,11 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
         if isinstance(cond, m.CountDeprived) and cond.count_deprived != "all":
             for ind in cond.count_deprived:
                 if ind not in r.ruleset.indicators:
-                    fail(f"count_deprived: unknown indicator '{ind}'", r.ruleset.indicators)
+                    fail(f"count_deprived: unknown indicator '{clip(ind)}'", r.ruleset.indicators)
     elif isinstance(cond, m.WithinMonths):
         spec = cond.within_months
         if spec.field not in hh:
-            fail(f"unknown household date field '{spec.field}'", hh)
+            fail(f"unknown household date field '{clip(spec.field)}'", hh)
         param(spec.months)
     for child in children(cond):
         _check_node(r, where, owner, child, level, hh, mem)
@@ -821,7 +821,7 @@ def _check_codes(r: Regime, where: Path, owner: str, cond: m.Compare) -> None:
         for code in (v if isinstance(v, list) else [v]):
             if str(code) not in allowed:
                 close = difflib.get_close_matches(str(code), sorted(allowed), n=1)
-                raise RulesError(f"{where}: {owner}: '{code}' is not a code of {cond.field}"
+                raise RulesError(f"{where}: {owner}: '{clip(code)}' is not a code of {cond.field}"
                                  + (f" — did you mean '{close[0]}'?" if close else ""),
                                  f"allowed: {', '.join(spec.codes)}")
 
@@ -893,10 +893,10 @@ def _parse_overlay(path: Path) -> tuple[Overlay, Any]:
                          vi_hint=_OVERLAY_VI_HINT) from None
     if ov.id != path.stem:
         at = f"{path}:{_key_line(data, 'overlay')}"
-        raise RulesError(f"{at}: overlay id '{ov.id}' differs from the file name '{path.stem}'",
-                         f"rename the file to {ov.id}.yaml or fix the id",
-                         vi=f"{at}: mã bộ điều chỉnh '{ov.id}' khác tên tệp '{path.stem}'",
-                         vi_hint=f"đổi tên tệp thành {ov.id}.yaml hoặc sửa mã")
+        raise RulesError(f"{at}: overlay id '{clip(ov.id)}' differs from the file name '{path.stem}'",
+                         f"rename the file to {clip(ov.id)}.yaml or fix the id",
+                         vi=f"{at}: mã bộ điều chỉnh '{clip(ov.id)}' khác tên tệp '{path.stem}'",
+                         vi_hint=f"đổi tên tệp thành {clip(ov.id)}.yaml hoặc sửa mã")
     ov._source = str(path)
     ov._digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     return ov, data
@@ -937,10 +937,10 @@ def load_overlay(path: str | Path) -> Regime:
         if cite.instrument not in instruments:
             close = difflib.get_close_matches(cite.instrument, list(instruments), n=1)
             sug, sug_vi = _suggest(close)
-            problems.append((f"{at}: citation names unknown instrument '{cite.instrument}'{sug} (declare a local "
+            problems.append((f"{at}: citation names unknown instrument '{clip(cite.instrument)}'{sug} (declare a local "
                              f"instrument under 'instruments:' of the overlay)",
-                             f"{at}: trích dẫn văn bản không có trong danh mục: '{cite.instrument}'{sug_vi} (khai báo "
-                             f"văn bản của địa phương trong mục 'instruments:' của tệp điều chỉnh)"))
+                             f"{at}: trích dẫn văn bản không có trong danh mục: '{clip(cite.instrument)}'{sug_vi} "
+                             f"(khai báo văn bản của địa phương trong mục 'instruments:' của tệp điều chỉnh)"))
     parameters = dict(base.parameters)
     end = base.ruleset.validity.end
     for pid, values in ov.parameters.items():
@@ -950,8 +950,8 @@ def load_overlay(path: str | Path) -> Regime:
             at = f"{path}:{_key_line(data['parameters'], pid)}"
             close = difflib.get_close_matches(pid, list(base.parameters), n=1)
             sug, sug_vi = _suggest(close)
-            problems.append((f"{at}: regime {base.id} has no parameter '{pid}'{sug}",
-                             f"{at}: bộ tiêu chí {base.id} không có tham số '{pid}'{sug_vi}"))
+            problems.append((f"{at}: regime {base.id} has no parameter '{clip(pid)}'{sug}",
+                             f"{at}: bộ tiêu chí {base.id} không có tham số '{clip(pid)}'{sug_vi}"))
             continue
         codes = _param_codes(base, pid)
         for v, raw in zip(values, raw_values):
@@ -972,10 +972,10 @@ def load_overlay(path: str | Path) -> Regime:
             parameters[pid] = p.model_copy(update={"values": [*kept, *mine],
                                                    "notes": f"{p.notes} ({note})" if p.notes else note})
     if problems:
-        raise RulesError("\n".join(en for en, _ in problems),
+        raise RulesError(listed([en for en, _ in problems]),
                          "fix the overlay: values in the parameter's unit and shape, as in its file under "
                          f"{base.root}, and cited",
-                         vi="\n".join(vi for _, vi in problems),
+                         vi=listed([vi for _, vi in problems], "vi"),
                          vi_hint="sửa tệp điều chỉnh: giá trị đúng đơn vị và dạng của tham số (xem tệp tham số trong "
                                  f"{base.root}) và có trích dẫn")
     regime = replace(base, instruments=instruments, parameters=parameters,
@@ -998,9 +998,9 @@ def _base_regime(ov: Overlay, data: Any, path: Path) -> Regime:
         at = f"{path}:{_key_line(data, 'base')}"
         close = difflib.get_close_matches(ov.base, list(regimes), n=1)
         sug, sug_vi = _suggest(close)
-        raise RulesError(f"{at}: base '{ov.base}' is not a regime of the rules{sug}",
+        raise RulesError(f"{at}: base '{clip(ov.base)}' is not a regime of the rules{sug}",
                          "name one of: " + ", ".join(regimes),
-                         vi=f"{at}: bộ tiêu chí gốc '{ov.base}' không có trong bộ quy tắc{sug_vi}",
+                         vi=f"{at}: bộ tiêu chí gốc '{clip(ov.base)}' không có trong bộ quy tắc{sug_vi}",
                          vi_hint="chọn một trong: " + ", ".join(regimes))
     return load_regime(folder)
 
@@ -1059,24 +1059,24 @@ def _value_problems(p: m.Parameter, value: Any, raw: Any, codes: list[str] | Non
     shape = "{" + ", ".join(f"{k}: …" for k in keys) + "}"
     if not isinstance(value, dict):
         return [(f"{at}: parameter '{p.id}' is keyed by {p.keyed_by}: give a value for each of {', '.join(keys)} "
-                 f"as {shape}, not {value!r}",
+                 f"as {shape}, not {shown(value)}",
                  f"{at}: tham số '{p.id}' có giá trị theo {p.keyed_by}: cho một giá trị cho mỗi {', '.join(keys)} "
-                 f"dạng {shape}, không phải {value!r}")]
+                 f"dạng {shape}, không phải {shown(value)}")]
     out = []
     for k in value:
         if k not in keys:
             line = f"{path}:{_key_line(raw_value, k) or _key_line(raw, 'value')}"
             close = difflib.get_close_matches(str(k), keys, n=1)
             sug, sug_vi = _suggest(close) if close else (f" (use {', '.join(keys)})", f" (dùng {', '.join(keys)})")
-            out.append((f"{line}: parameter '{p.id}': unknown {p.keyed_by} '{k}'{sug}",
-                        f"{line}: tham số '{p.id}': không có {p.keyed_by} '{k}'{sug_vi}"))
+            out.append((f"{line}: parameter '{p.id}': unknown {p.keyed_by} '{clip(k)}'{sug}",
+                        f"{line}: tham số '{p.id}': không có {p.keyed_by} '{clip(k)}'{sug_vi}"))
     for k in keys:
         if k not in value:
             out.append((f"{at}: parameter '{p.id}': no value for {p.keyed_by} '{k}' (give {shape})",
                         f"{at}: tham số '{p.id}': thiếu giá trị cho {p.keyed_by} '{k}' (cho {shape})"))
         else:
             line = f"{path}:{_key_line(raw_value, k) or _key_line(raw, 'value')}"
-            out += _scalar_problems(p, value[k], line, codes, f" for {p.keyed_by} '{k}'")
+            out += _scalar_problems(p, value[k], line, codes, f" for {p.keyed_by} '{clip(k)}'")
     return out
 
 
@@ -1094,10 +1094,10 @@ def _scalar_problems(p: m.Parameter, value: Any, at: str, codes: list[str] | Non
             if code not in codes:
                 close = difflib.get_close_matches(code, codes, n=1)
                 sug, sug_vi = _suggest(close)
-                out.append((f"{at}: parameter '{p.id}'{which}: '{code}' is not a code of the field it is compared "
-                            f"with{sug} (allowed: {', '.join(codes)})",
-                            f"{at}: tham số '{p.id}'{which_vi}: '{code}' không phải là mã hợp lệ{sug_vi} (mã hợp lệ: "
-                            f"{', '.join(codes)})"))
+                out.append((f"{at}: parameter '{p.id}'{which}: '{clip(code)}' is not a code of the field it is "
+                            f"compared with{sug} (allowed: {', '.join(codes)})",
+                            f"{at}: tham số '{p.id}'{which_vi}: '{clip(code)}' không phải là mã hợp lệ{sug_vi} "
+                            f"(mã hợp lệ: {', '.join(codes)})"))
         return out
     return []
 
@@ -1156,17 +1156,17 @@ def load_plan(path: str | Path) -> Plan:
                          vi_hint=_PLAN_VI_HINT) from None
     problems: list[tuple[str, str]] = []
     if plan.id != path.stem:
-        problems.append((f"{path}:{_key_line(data, 'id')}: plan id '{plan.id}' differs from the file name "
-                         f"'{path.stem}' — rename the file to {plan.id}.yaml or fix the id",
-                         f"{path}:{_key_line(data, 'id')}: mã kế hoạch '{plan.id}' khác tên tệp '{path.stem}'"))
+        problems.append((f"{path}:{_key_line(data, 'id')}: plan id '{clip(plan.id)}' differs from the file name "
+                         f"'{path.stem}' — rename the file to {clip(plan.id)}.yaml or fix the id",
+                         f"{path}:{_key_line(data, 'id')}: mã kế hoạch '{clip(plan.id)}' khác tên tệp '{path.stem}'"))
     for key, what, what_vi in (("targets", "target", "chỉ tiêu"), ("parameters", "parameter", "tham số")):
         problems += _duplicates(path, data.get(key) or [], "id", what, what_vi)
     if plan.budget is not None:
         problems += _budget_problems(plan, data["budget"], path)
     if problems:
-        raise RulesError("\n".join(en for en, _ in problems),
+        raise RulesError(listed([en for en, _ in problems]),
                          "fix the plan file so that its numbers are the plan's and add up",
-                         vi="\n".join(vi for _, vi in problems),
+                         vi=listed([vi for _, vi in problems], "vi"),
                          vi_hint="sửa tệp kế hoạch cho đúng số liệu của kế hoạch và khớp tổng")
     plan._source = str(path)
     plan._digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
@@ -1191,10 +1191,11 @@ def check_plan(plan: Plan, rules_at: RulesAt) -> dict[str, str]:
                         *([("budget", plan.budget.citation)] if plan.budget and plan.budget.citation else [])]:
         if cite.instrument not in r.instruments:
             close = difflib.get_close_matches(cite.instrument, list(r.instruments), n=1)
-            raise RulesError(f"{source}: {owner}: citation names unknown instrument '{cite.instrument}'"
+            raise RulesError(f"{source}: {clip(owner)}: citation names unknown instrument '{clip(cite.instrument)}'"
                              + (f" — did you mean '{close[0]}'?" if close else ""),
                              "add it to rules/instruments.yaml or fix the id",
-                             vi=f"{source}: {owner}: trích dẫn văn bản không có trong danh mục: '{cite.instrument}'",
+                             vi=f"{source}: {clip(owner)}: trích dẫn văn bản không có trong danh mục: "
+                                f"'{clip(cite.instrument)}'",
                              vi_hint="thêm văn bản vào rules/instruments.yaml hoặc sửa mã")
     contract = _contract_fields()
     if contract is None:  # pragma: no cover - during bootstrap only
@@ -1285,8 +1286,8 @@ def _duplicates(path: Path, rows: list, key: str, what: str, what_vi: str) -> li
             continue
         value, line = raw[key], raw.key_lines[key]
         if value in seen:
-            out.append((f"{path}:{line}: {what} {key} '{value}' is already used at line {seen[value]} — ids must be "
-                        f"unique", f"{path}:{line}: {what_vi} '{value}' đã dùng ở dòng {seen[value]}"))
+            out.append((f"{path}:{line}: {what} {key} '{clip(value)}' is already used at line {seen[value]} — ids "
+                        f"must be unique", f"{path}:{line}: {what_vi} '{clip(value)}' đã dùng ở dòng {seen[value]}"))
         else:
             seen[value] = line
     return out
