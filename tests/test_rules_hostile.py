@@ -476,3 +476,35 @@ def test_a_plan_parameter_outside_its_unit_is_refused(tmp_path):
     p = shipped_plan(tmp_path, "        value: true\n", "        value: 1.5\n")
     with pytest.raises(RulesError, match="1.5 is not true or false"):
         load_plan(p)
+
+
+# ------------------------------------------------------------------------------------------------------- paths
+
+
+@pytest.mark.parametrize("given", ["../overlays/example_higher_rural_line", "../../rules/plans/tan_yen_2024",
+                                   "plans/../tan_yen_2024", "..", "/etc/tan_yen_2024", "tan_yen_2024/",
+                                   "tan_yen_2024.bak", "~tan_yen_2024"])
+def test_a_plan_given_by_id_is_an_id_inside_the_shipped_plans_folder(given):
+    with pytest.raises(UsageError) as err:
+        plan_path(given)
+    assert err.value.exit_code == 2 and "tan_yen_2024" in err.value.hint
+
+
+def test_a_plan_given_by_id_or_as_a_yaml_path_is_found(tmp_path):
+    assert plan_path("tan_yen_2024") == PLAN
+    mine = yaml_file(tmp_path, PLAN.read_text("utf-8"), "tan_yen_2024.yaml")
+    assert plan_path(str(mine)) == mine
+
+
+def test_report_with_a_plan_id_climbing_out_of_the_plans_folder_is_a_usage_error(tmp_path):
+    r = run("report", DEMO, "--on", ON, "--out", tmp_path / "out", "--plan", "../overlays/example_higher_rural_line",
+            "--lang", "en")
+    assert r.exit_code == 2, r.output
+    assert "not a plan id" in r.stderr
+
+
+@pytest.mark.parametrize("given", ["../overlays/example_higher_rural_line", "..", "overlays/..",
+                                   "example_higher_rural_line/"])
+def test_an_overlay_given_by_id_is_an_id_inside_the_shipped_overlays_folder(given):
+    with pytest.raises(UsageError):
+        overlay_path(given)

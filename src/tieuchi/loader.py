@@ -847,8 +847,14 @@ def load_candidate(rules: str | Path) -> Regime:
     return load_overlay(overlay_path(rules))
 
 
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # an id of a shipped overlay or plan: no '/', no '.', no '..'
+
+
 def _shipped(kind: str, name: str) -> Path | None:
-    """rules/<kind>/<name>.yaml shipped with tieuchi (overlays, plans), when there is one."""
+    """rules/<kind>/<name>.yaml shipped with tieuchi (overlays, plans), when `name` is an id and there is one: an id
+    never reaches outside rules/<kind>/."""
+    if not _ID.fullmatch(name):
+        return None
     path = rules_root() / kind / f"{name}.yaml"
     return path if path.is_file() else None
 
@@ -862,13 +868,14 @@ def overlay_path(rules: str | Path) -> Path:
     path = Path(rules)
     if path.is_file():
         return path
-    shipped = _shipped("overlays", path.name)
-    if path.suffix == "" and len(path.parts) == 1 and shipped is not None:
+    shipped = _shipped("overlays", str(rules))
+    if shipped is not None:
         return shipped
     known = _shipped_ids("overlays")
-    raise UsageError(f"--rules '{rules}': no such file or folder, and no shipped overlay of that id",
+    given = clip(rules)
+    raise UsageError(f"--rules '{given}': no such file or folder, and no shipped overlay of that id",
                      "give a regime folder, an overlay file (.yaml), or one of: " + (", ".join(known) or "(none)"),
-                     vi=f"--rules '{rules}': không có tệp hay thư mục này, cũng không có bộ điều chỉnh nào có mã này",
+                     vi=f"--rules '{given}': không có tệp hay thư mục này, cũng không có bộ điều chỉnh nào có mã này",
                      vi_hint="cho một thư mục bộ tiêu chí, một tệp điều chỉnh (.yaml), hoặc một trong: "
                              + (", ".join(known) or "(không có)"))
 
@@ -1124,18 +1131,26 @@ _PLAN_VI_HINT = "sửa tệp kế hoạch; cấu trúc được mô tả ở đ�
 
 
 def plan_path(plan: str | Path) -> Path:
-    """A plan file given as a path, or the id of a plan shipped under rules/plans (`tan_yen_2024`)."""
+    """A plan file given as a path (a .yaml file, or any file that exists), or the id of a plan shipped under
+    rules/plans (`tan_yen_2024`). An id is a name, never a path: `../x` does not reach outside rules/plans."""
     p = Path(plan)
-    if p.suffix.lower() in (".yaml", ".yml") or p.exists():
+    if p.suffix.lower() in (".yaml", ".yml") or p.is_file():
         return p
     shipped = _shipped("plans", str(plan))
     if shipped is not None:
         return shipped
-    known = _shipped_ids("plans")
-    raise UsageError(f"--plan '{plan}': no such file and no shipped plan of that id",
-                     "give a plan file (.yaml) or one of: " + ", ".join(known),
-                     vi=f"--plan '{plan}': không có tệp này và không có kế hoạch nào có mã này",
-                     vi_hint="cho một tệp kế hoạch (.yaml) hoặc một trong: " + ", ".join(known))
+    known = ", ".join(_shipped_ids("plans"))
+    given = clip(plan)
+    if not _ID.fullmatch(str(plan)):
+        raise UsageError(f"--plan '{given}': not a plan id (an id has no '/', '.' or '..') and not a .yaml file",
+                         "give a plan file (.yaml) or the id of a shipped plan: " + known,
+                         vi=f"--plan '{given}': không phải mã kế hoạch (mã không chứa '/', '.' hay '..') và cũng không "
+                            f"phải tệp .yaml",
+                         vi_hint="cho một tệp kế hoạch (.yaml) hoặc mã của một kế hoạch kèm theo: " + known)
+    raise UsageError(f"--plan '{given}': no such file and no shipped plan of that id",
+                     "give a plan file (.yaml) or one of: " + known,
+                     vi=f"--plan '{given}': không có tệp này và không có kế hoạch nào có mã này",
+                     vi_hint="cho một tệp kế hoạch (.yaml) hoặc một trong: " + known)
 
 
 def load_plan(path: str | Path) -> Plan:
