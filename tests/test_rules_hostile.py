@@ -508,3 +508,93 @@ def test_report_with_a_plan_id_climbing_out_of_the_plans_folder_is_a_usage_error
 def test_an_overlay_given_by_id_is_an_id_inside_the_shipped_overlays_folder(given):
     with pytest.raises(UsageError):
         overlay_path(given)
+
+
+# -------------------------------------------------------------------------------------------------- case files
+
+
+@pytest.mark.parametrize("rule, words", [
+    ("../../etc/passwd", "rule '../../etc/passwd' is not a rule of the shipped rules"),
+    ("housing_aera", "rule 'housing_aera' is not a rule of the shipped rules — did you mean 'housing_area'?"),
+    ("[housing_area]", "rule must be the id of a rule"),
+])
+def test_a_case_file_naming_a_rule_its_regime_does_not_have_is_refused_with_a_suggestion(tmp_path, rule, words):
+    p = shipped_case_file(tmp_path, "rule: housing_area", f"rule: {rule}")
+    with pytest.raises(RulesError) as err:
+        load_case_file(p)
+    assert err.value.message.startswith(f"{p}:1: ") and words in err.value.message
+
+
+def test_a_case_covering_a_rule_its_regime_does_not_have_is_refused_with_a_suggestion(tmp_path):
+    p = shipped_case_file(tmp_path, "covers: [min_floor_area_per_person]", "covers: [min_floor_area_per_persn]")
+    with pytest.raises(RulesError, match=r"covers 'min_floor_area_per_persn', which is not a rule of the shipped "
+                                         r"rules — did you mean 'min_floor_area_per_person'\?"):
+        load_case_file(p)
+
+
+def test_tieuchi_test_refuses_a_case_file_naming_a_path_as_its_rule_with_exit_3(tmp_path):
+    p = shipped_case_file(tmp_path, "rule: housing_area", "rule: ../../etc/passwd")
+    r = run("test", p, "--lang", "en")
+    assert r.exit_code == 3, r.output
+    assert f"{p}:1: rule '../../etc/passwd' is not a rule of" in r.stderr
+
+
+def test_the_rule_of_a_case_file_in_a_regime_folder_is_checked_against_that_regime(tmp_path):
+    folder = copy_regime(tmp_path)
+    (folder / "cases").mkdir()
+    shutil.copy(CASES / "_bases.yaml", folder / "cases" / "_bases.yaml")
+    p = folder / "cases" / "digital.yaml"
+    p.write_text((CASES / "water.yaml").read_text("utf-8").replace("rule: water", "rule: digital_services", 1),
+                 encoding="utf-8")
+    with pytest.raises(RulesError, match="rule 'digital_services' is not a rule of regime vn_2022_2026"):
+        load_case_file(p)  # digital_services is an indicator of vn_2027_2030 only
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("  - name: A household of four with 32 m²", "  - 5\n  - name: A household of four with 32 m²",
+     "a case is a mapping"),
+    ("  - name: A household of four with 32 m² (exactly 8 m² per person) is not deprived on housing area",
+     "  - name: [not, a, sentence]", "'name' is a sentence"),
+    ("expect: {deprived_housing_area: false, household_class: near_poor}", "expect: 5", "'expect' is a mapping"),
+    ("household: {floor_area_m2: 32}", "household: [1, 2]", "'household' is a mapping"),
+    ("household: {floor_area_m2: 32}", "members: {x: {sex: male}}", "member number 'x'"),
+    ("household: {floor_area_m2: 32}", "members: {1: 5}", "changes to member 1 are a mapping"),
+    ("household: {floor_area_m2: 32}", "members: 5", "'members' is a list of members or a mapping"),
+    ("household: {floor_area_m2: 32}", "household: {members: 5}", "'members' is a list of members"),
+    ("household: {floor_area_m2: 32}", "household: {members: [5]}", "a member is a mapping"),
+    ("covers: [min_floor_area_per_person]", "covers: 5", "'covers' is a list of rule ids"),
+    ("expect: {deprived_housing_area: false, household_class: near_poor}",
+     "expect: {undecided_by: 5}", "'undecided_by' is a list"),
+    ("expect: {deprived_housing_area: false, household_class: near_poor}",
+     "expect: {members: [1]}", "expected members are a mapping"),
+    ("expect: {deprived_housing_area: false, household_class: near_poor}",
+     "expect: {members: {one: {age: 3}}}", "member number 'one'"),
+    ("extends: default", "extends: [default]", "'extends' names a base"),
+    ("extends: default", "extends: nowhere", "no base 'nowhere' in"),
+    ("on: 2024-12-01", "on: tomorrow", "'on' is a date"),
+])
+def test_a_case_file_of_the_wrong_shape_is_a_rules_error_with_its_line(tmp_path, old, new, words):
+    p = shipped_case_file(tmp_path, old, new)
+    with pytest.raises(RulesError) as err:
+        load_case_file(p)
+    assert f"{p}:" in err.value.message and words in err.value.message
+
+
+def test_a_case_file_whose_cases_are_not_a_list_is_refused_with_its_line(tmp_path):
+    p = yaml_file(tmp_path, "rule: housing_area\non: 2024-12-01\ncases: 5\n", "housing_area.yaml")
+    with pytest.raises(RulesError, match=r"housing_area.yaml:3: 'cases' is a list of cases, not 5"):
+        load_case_file(p)
+
+
+def test_a_case_file_whose_bases_file_is_missing_says_which_file_it_needs(tmp_path):
+    p = shipped_case_file(tmp_path, "rule: housing_area", "rule: housing_area")
+    (p.parent / "_bases.yaml").unlink()
+    with pytest.raises(RulesError, match=r"housing_area.yaml:3: extends: default needs .*_bases.yaml"):
+        load_case_file(p)
+
+
+def test_tieuchi_test_answers_a_malformed_case_file_with_exit_3_not_an_internal_error(tmp_path):
+    p = shipped_case_file(tmp_path, "expect: {deprived_housing_area: false, household_class: near_poor}",
+                          "expect: {members: [1]}")
+    r = run("test", p, "--lang", "en")
+    assert r.exit_code == 3, r.output
