@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import difflib
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from tieuchi.errors import RulesError
-from tieuchi.loader import read_yaml
+from tieuchi.loader import clip, discover_regimes, load_regime, read_yaml, shown
 
 CASE_KEYS = {"name", "on", "household", "members", "expect", "covers"}
 FILE_KEYS = {"rule", "on", "extends", "household", "cases"}
@@ -56,10 +58,19 @@ def _plain(x):
     return x
 
 
+def _member_no(x) -> int | None:
+    """A member number as a case gives it (1, or '1'); None when it is not one."""
+    if isinstance(x, int) and not isinstance(x, bool):
+        return x
+    if isinstance(x, str) and x.strip().isdigit():
+        return int(x)
+    return None
+
+
 def _merge_members(members: list[dict], changes: dict) -> list[dict]:
     out = [dict(mb) for mb in members]
     for no, change in changes.items():
-        target = next((mb for mb in out if int(mb.get("member_no", -1)) == int(no)), None)
+        target = next((mb for mb in out if _member_no(mb.get("member_no")) == _member_no(no)), None)
         if target is None:
             raise KeyError(f"member {no} is not in the base household")
         target.update(change)
@@ -79,40 +90,219 @@ def _apply(base: dict, change: dict | None, members: Any = None) -> dict:
     return hh
 
 
+class _Refused(Exception):
+    def __init__(self, line: int, en: str, vi: str):
+        super().__init__(en)
+        self.line, self.en, self.vi = line, en, vi
+
+
+def _line(node, key: str | None = None, default: int = 1) -> int:
+    if key is not None and isinstance(getattr(node, "key_lines", None), dict) and key in node.key_lines:
+        return node.key_lines[key]
+    return getattr(node, "line", 0) or default
+
+
+def _household_shape(raw, line: int, what: str = "'household'") -> None:
+    """A household document (or changes to one): a mapping whose `members` is a list of mappings."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        raise _Refused(line, f"{what} is a mapping of household fields, not {shown(raw)}",
+                       f"{what} là một ánh xạ các trường của hộ, không phải {shown(raw)}")
+    if "members" in raw and raw["members"] is not None:
+        mem = raw["members"]
+        at = _line(raw, "members", line)
+        if not isinstance(mem, list):
+            raise _Refused(at, f"'members' is a list of members, not {shown(mem)}",
+                           f"'members' là danh sách các thành viên, không phải {shown(mem)}")
+        for mb in mem:
+            if not isinstance(mb, dict):
+                raise _Refused(_line(mb, None, at), f"a member is a mapping of member fields, not {shown(mb)}",
+                               f"mỗi thành viên là một ánh xạ các trường của thành viên, không phải {shown(mb)}")
+
+
+def _member_changes_shape(raw, line: int) -> None:
+    if raw is None or isinstance(raw, list):
+        _household_shape({"members": raw} if raw is not None else None, line)
+        return
+    if not isinstance(raw, dict):
+        raise _Refused(line, f"'members' is a list of members or a mapping of changes by member number, not "
+                             f"{shown(raw)}",
+                       f"'members' là danh sách thành viên hoặc ánh xạ thay đổi theo số thứ tự thành viên, không phải "
+                       f"{shown(raw)}")
+    for no, change in raw.items():
+        at = _line(raw, no, line)
+        if _member_no(no) is None:
+            raise _Refused(at, f"member number {shown(no)} is not a number", f"số thứ tự thành viên {shown(no)} "
+                                                                             f"không phải là số")
+        if not isinstance(change, dict):
+            raise _Refused(at, f"changes to member {no} are a mapping of member fields, not {shown(change)}",
+                           f"thay đổi cho thành viên {no} là một ánh xạ các trường, không phải {shown(change)}")
+
+
+def _expect_shape(raw, line: int) -> None:
+    if not isinstance(raw, dict):
+        raise _Refused(line, f"'expect' is a mapping of result columns to expected values, not {shown(raw)}",
+                       f"'expect' là một ánh xạ từ cột kết quả tới giá trị mong đợi, không phải {shown(raw)}")
+    undecided = raw.get("undecided_by")
+    if undecided is not None and not (isinstance(undecided, list) and all(isinstance(x, str) for x in undecided)):
+        raise _Refused(_line(raw, "undecided_by", line), f"'undecided_by' is a list of indicator ids, not "
+                                                         f"{shown(undecided)}",
+                       f"'undecided_by' là danh sách mã chỉ số, không phải {shown(undecided)}")
+    if "members" in raw:
+        mem, at = raw["members"], _line(raw, "members", line)
+        if not isinstance(mem, dict):
+            raise _Refused(at, f"expected members are a mapping of member number to expected columns, not "
+                               f"{shown(mem)}",
+                           f"kết quả mong đợi của thành viên là ánh xạ từ số thứ tự thành viên tới các cột, không phải "
+                           f"{shown(mem)}")
+        for no, cols in mem.items():
+            if _member_no(no) is None:
+                raise _Refused(_line(mem, no, at), f"member number {shown(no)} is not a number",
+                               f"số thứ tự thành viên {shown(no)} không phải là số")
+            if not isinstance(cols, dict):
+                raise _Refused(_line(mem, no, at), f"the expected columns of member {no} are a mapping, not "
+                                                   f"{shown(cols)}",
+                               f"các cột mong đợi của thành viên {no} là một ánh xạ, không phải {shown(cols)}")
+
+
+def _rules_of(path: Path) -> tuple[str, str, set[str]]:
+    """The rule ids a case file may name (its `rule`, its cases' `covers`), and whose rules they are, in English and
+    Vietnamese: those of the regime, or of the program, whose folder holds the file's cases/ folder; else those of
+    every shipped regime and its program."""
+    owner = path.resolve().parent.parent
+    if path.resolve().parent.name == "cases":
+        if (owner / "ruleset.yaml").is_file():
+            r = load_regime(owner)
+            return f"regime {r.id}", f"bộ tiêu chí {r.id}", rule_ids(r)
+        if (owner / "program.yaml").is_file():
+            mine = [r for r in (load_regime(f) for f in discover_regimes(owner.parents[1]))
+                    if r.program is not None and r.program.root.resolve() == owner]
+            if mine:
+                pid = mine[0].program.id
+                return f"program {pid}", f"chương trình {pid}", set().union(*(rule_ids(r) for r in mine))
+    regimes = [load_regime(f) for f in discover_regimes()]
+    return "the shipped rules", "bộ quy tắc kèm theo", set().union(*(rule_ids(r) for r in regimes))
+
+
+def rule_ids(r) -> set[str]:
+    """Every id a case may pin down in regime `r`: its indicators, variables, parameters, classification and classes,
+    and its program's items, shares, variables and parameters."""
+    return set(r.files) | {c.id for c in r.classification.classes}
+
+
+def _rule_problem(ids, line: int, rule, what: str) -> None:
+    owner, owner_vi, known = ids()
+    if not isinstance(rule, str):
+        raise _Refused(line, f"{what} must be the id of a rule of {owner}, not {shown(rule)}",
+                       f"{what} phải là mã của một quy tắc của {owner_vi}, không phải {shown(rule)}")
+    if rule not in known:
+        close = difflib.get_close_matches(rule, sorted(known), n=1)
+        sug = f" — did you mean '{close[0]}'?" if close else ""
+        sug_vi = f" — có phải là '{close[0]}'?" if close else ""
+        if what == "rule":
+            raise _Refused(line, f"rule '{clip(rule)}' is not a rule of {owner}{sug}",
+                           f"rule '{clip(rule)}' không phải là quy tắc của {owner_vi}{sug_vi}")
+        raise _Refused(line, f"the case covers '{clip(rule)}', which is not a rule of {owner}{sug}",
+                       f"trường hợp kiểm thử ghi covers '{clip(rule)}', không phải là quy tắc của {owner_vi}{sug_vi}")
+
+
 def load_case_file(path: Path) -> list[Case]:
+    """Read one case file. Refused (RulesError, exit 3) with file:line when it is not of the shape above, when its
+    `rule` or a case's `covers` names no rule of its regime or program, or when a date does not exist."""
+    path = Path(path)
+    try:
+        return _load_case_file(path)
+    except _Refused as exc:
+        raise RulesError(f"{path}:{exc.line}: {exc.en}", "fix the case file; see a shipped one for its shape, e.g. "
+                                                         "rules/poverty/vn_2022_2026/cases/housing_area.yaml",
+                         vi=f"{path}:{exc.line}: {exc.vi}",
+                         vi_hint="sửa tệp trường hợp kiểm thử; xem cấu trúc ở một tệp kèm theo, ví dụ "
+                                 "rules/poverty/vn_2022_2026/cases/housing_area.yaml") from None
+
+
+def _load_case_file(path: Path) -> list[Case]:
     data = read_yaml(path)
     if not isinstance(data, dict):
-        raise RulesError(f"{path}:1: a case file is a mapping with 'rule' and 'cases'")
+        raise _Refused(_line(data), "a case file is a mapping with 'rule' and 'cases'",
+                       "tệp trường hợp kiểm thử là một ánh xạ có 'rule' và 'cases'")
     unknown = set(data) - FILE_KEYS
     if unknown:
-        raise RulesError(f"{path}:{data.key_lines[sorted(unknown)[0]]}: unknown key '{sorted(unknown)[0]}'",
-                         f"allowed: {', '.join(sorted(FILE_KEYS))}")
+        key = sorted(unknown, key=str)[0]
+        raise _Refused(data.key_lines[key], f"unknown key '{clip(key)}' (allowed: {', '.join(sorted(FILE_KEYS))})",
+                       f"khoá không hợp lệ '{clip(key)}' (các khoá được dùng: {', '.join(sorted(FILE_KEYS))})")
+    known = functools.lru_cache(maxsize=None)(lambda: _rules_of(path))
+    if "rule" in data:
+        _rule_problem(known, data.key_lines["rule"], data["rule"], "rule")
+    if "on" in data and not isinstance(data["on"], dt.date):
+        raise _Refused(data.key_lines["on"], f"'on' is a date (YYYY-MM-DD), not {shown(data['on'])}",
+                       f"'on' là một ngày (YYYY-MM-DD), không phải {shown(data['on'])}")
     base: dict = {}
-    if data.get("extends"):
-        bases = read_yaml(path.parent / "_bases.yaml")
-        if data["extends"] not in bases:
-            raise RulesError(f"{path}:{data.key_lines['extends']}: no base '{data['extends']}' in _bases.yaml")
-        base = _plain(bases[data["extends"]])
+    if data.get("extends") is not None:
+        name, at = data["extends"], data.key_lines["extends"]
+        if not isinstance(name, str):
+            raise _Refused(at, f"'extends' names a base household of _bases.yaml, not {shown(name)}",
+                           f"'extends' là tên một hộ mẫu trong _bases.yaml, không phải {shown(name)}")
+        bases_path = path.parent / "_bases.yaml"
+        if not bases_path.is_file():
+            raise _Refused(at, f"extends: {clip(name)} needs {bases_path} (the base households), which is not there",
+                           f"extends: {clip(name)} cần tệp {bases_path} (các hộ mẫu) nhưng không có tệp này")
+        bases = read_yaml(bases_path)
+        if not isinstance(bases, dict) or name not in bases:
+            raise _Refused(at, f"no base '{clip(name)}' in {bases_path}", f"không có hộ mẫu '{clip(name)}' trong "
+                                                                          f"{bases_path}")
+        try:
+            _household_shape(bases[name], _line(bases, name), f"base '{clip(name)}'")
+        except _Refused as exc:
+            raise RulesError(f"{bases_path}:{exc.line}: {exc.en}", vi=f"{bases_path}:{exc.line}: {exc.vi}") from None
+        base = _plain(bases[name])
+    _household_shape(data.get("household"), _line(data, "household"))
     base = _apply(base, _plain(data.get("household")))
+    raw_cases = data.get("cases")
+    if raw_cases is not None and not isinstance(raw_cases, list):
+        raise _Refused(data.key_lines["cases"], f"'cases' is a list of cases, not {shown(raw_cases)}",
+                       f"'cases' là danh sách các trường hợp kiểm thử, không phải {shown(raw_cases)}")
     out = []
-    for raw in data.get("cases") or []:
+    for raw in raw_cases or []:
+        if not isinstance(raw, dict):
+            raise _Refused(_line(raw, None, data.key_lines["cases"]),
+                           f"a case is a mapping with 'name' and 'expect', not {shown(raw)}",
+                           f"mỗi trường hợp kiểm thử là một ánh xạ có 'name' và 'expect', không phải {shown(raw)}")
         bad = set(raw) - CASE_KEYS
         if bad:
-            raise RulesError(f"{path}:{raw.line}: unknown key '{sorted(bad)[0]}' in a case",
-                             f"allowed: {', '.join(sorted(CASE_KEYS))}")
+            key = sorted(bad, key=str)[0]
+            raise _Refused(raw.key_lines[key], f"unknown key '{clip(key)}' in a case (allowed: "
+                                               f"{', '.join(sorted(CASE_KEYS))})",
+                           f"khoá không hợp lệ '{clip(key)}' trong trường hợp kiểm thử (các khoá được dùng: "
+                           f"{', '.join(sorted(CASE_KEYS))})")
         for key in ("name", "expect"):
             if key not in raw:
-                raise RulesError(f"{path}:{raw.line}: a case needs '{key}'")
+                raise _Refused(raw.line, f"a case needs '{key}'", f"trường hợp kiểm thử cần có '{key}'")
+        if not isinstance(raw["name"], str) or not raw["name"].strip():
+            raise _Refused(raw.key_lines["name"], f"'name' is a sentence saying what the case shows, not "
+                                                  f"{shown(raw['name'])}",
+                           f"'name' là một câu nói trường hợp cho thấy điều gì, không phải {shown(raw['name'])}")
+        _expect_shape(raw["expect"], raw.key_lines["expect"])
+        _household_shape(raw.get("household"), _line(raw, "household"))
+        _member_changes_shape(raw.get("members"), _line(raw, "members"))
+        covers = raw.get("covers")
+        if covers is not None and not isinstance(covers, list):
+            raise _Refused(raw.key_lines["covers"], f"'covers' is a list of rule ids, not {shown(covers)}",
+                           f"'covers' là danh sách mã quy tắc, không phải {shown(covers)}")
+        for rule in covers or []:
+            _rule_problem(known, _line(covers, None, raw.key_lines["covers"]), rule, "covers")
         try:
             hh = _apply(base, _plain(raw.get("household")), _plain(raw.get("members")))
         except KeyError as exc:
-            raise RulesError(f"{path}:{raw.line}: {exc.args[0]}") from None
+            raise _Refused(raw.line, exc.args[0], f"thành viên {exc.args[0].split()[1]} không có trong hộ mẫu") \
+                from None
         on = raw.get("on", data.get("on"))
         if not isinstance(on, dt.date):
-            raise RulesError(f"{path}:{raw.line}: case '{raw['name']}' has no reference date 'on'")
+            at = raw.key_lines["on"] if "on" in raw else raw.line
+            raise _Refused(at, f"case '{clip(raw['name'])}' has no reference date 'on' (YYYY-MM-DD)",
+                           f"trường hợp '{clip(raw['name'])}' không có ngày tham chiếu 'on' (YYYY-MM-DD)")
         out.append(Case(name=raw["name"], rule=data.get("rule", path.stem), on=on, household=hh,
-                        expect=_plain(raw["expect"]), covers=list(raw.get("covers") or []), path=path,
-                        line=raw.line))
+                        expect=_plain(raw["expect"]), covers=list(covers or []), path=path, line=raw.line))
     return out
 
 

@@ -7,6 +7,7 @@ variable, field and instrument a rule names must exist.
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import difflib
 import functools
@@ -29,6 +30,40 @@ from tieuchi.errors import RulesError, UsageError
 
 # ----------------------------------------------------------------------------------------------------------------
 # YAML with line numbers
+#
+# Rule files are read by legal officers: they hold plain data only. The reader is YAML-1.2-core-like and refuses
+# what a rule file has no need of and what would let a small file exhaust the reader: anchors and aliases (a 3 KB
+# file of nested aliases expands to billions of nodes), explicit tags (`!!binary`, `!!python/…`, `!local`), nesting
+# deeper than MAX_DEPTH (the composer recurses once per level), YAML 1.1 number forms (`0x1F`, `0o17`, `017`,
+# `1_000`, base 60 `190:20:30`, `.inf`, `.nan`), integers of more than 18 digits, days that do not exist and times of
+# day. Each refusal is a RulesError naming the file and line.
+
+MAX_DEPTH = 64  # levels of nesting a rule file may have; the deepest shipped file has 17
+MAX_INT_DIGITS = 18  # an integer in a rule file fits int64 with room to spare
+MAX_SHOWN = 80  # characters of a user's value echoed in a message
+MAX_PROBLEMS = 20  # problems listed in one message; the others are counted
+
+
+def clip(text: Any, limit: int = MAX_SHOWN) -> str:
+    """`text` (str() of it) cut to `limit` characters with '…', for echoing a user's value in a message."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def shown(value: Any, limit: int = MAX_SHOWN) -> str:
+    """The repr of a user's value, cut short (a value may be as long as its file)."""
+    if isinstance(value, (list, dict)) and len(value) > limit:  # repr of the first items only, not of the whole
+        value = type(value)(list(value.items())[:limit]) if isinstance(value, dict) else value[:limit]
+    return clip(repr(value), limit)
+
+
+def listed(problems: list[str], lang: str = "en") -> str:
+    """Problems one per line: the first MAX_PROBLEMS, then how many more there are."""
+    if len(problems) <= MAX_PROBLEMS:
+        return "\n".join(problems)
+    more = len(problems) - MAX_PROBLEMS
+    tail = f"… and {more} more problems" if lang == "en" else f"… và {more} lỗi khác"
+    return "\n".join([*problems[:MAX_PROBLEMS], tail])
 
 
 class _Map(dict):
@@ -42,23 +77,74 @@ class _Seq(list):
     line: int = 0
 
 
+class _YamlProblem(Exception):
+    def __init__(self, line: int, message: str, hint: str | None = None, vi: str | None = None,
+                 vi_hint: str | None = None):
+        super().__init__(message)
+        self.line, self.message, self.hint, self.vi, self.vi_hint = line, message, hint, vi, vi_hint
+
+
+_PLAIN_HINT = ("rule files hold plain data only: write each value out in full", "tệp quy tắc chỉ chứa dữ liệu thuần: "
+                                                                             "viết đầy đủ từng giá trị")
+
+
+def _tag_shown(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
 class _SafeLineLoader(yaml.SafeLoader):
-    pass
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            name = clip(event.anchor)
+            raise _YamlProblem(line, f"YAML alias '*{name}' is not allowed in rule files", _PLAIN_HINT[0],
+                               vi=f"không được dùng bí danh YAML '*{name}' trong tệp quy tắc", vi_hint=_PLAIN_HINT[1])
+        if event.anchor is not None:
+            name = clip(event.anchor)
+            raise _YamlProblem(line, f"YAML anchor '&{name}' is not allowed in rule files", _PLAIN_HINT[0],
+                               vi=f"không được dùng neo YAML '&{name}' trong tệp quy tắc", vi_hint=_PLAIN_HINT[1])
+        if event.tag is not None:
+            tag = clip(_tag_shown(event.tag))
+            raise _YamlProblem(line, f"YAML tag '{tag}' is not allowed in rule files",
+                               "rule files hold plain data only; remove the tag (quote a value that is text)",
+                               vi=f"không được dùng thẻ YAML '{tag}' trong tệp quy tắc",
+                               vi_hint="tệp quy tắc chỉ chứa dữ liệu thuần; bỏ thẻ (đặt văn bản trong dấu nháy)")
+        if isinstance(event, yaml.ScalarEvent):
+            return super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _YamlProblem(line, f"nested too deeply (more than {MAX_DEPTH} levels)",
+                               "a rule file needs few levels (the shipped ones have at most 17): flatten it",
+                               vi=f"lồng nhau quá sâu (quá {MAX_DEPTH} cấp)",
+                               vi_hint="tệp quy tắc chỉ cần ít cấp lồng nhau (các tệp kèm theo có tối đa 17 cấp)")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_mapping(loader: _SafeLineLoader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
     out = _Map()
     out.line = node.start_mark.line + 1
     out.key_lines = {}
     for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise _YamlProblem(line, "a key must be a word, a number or a date, not a list or a mapping",
+                               "write the key as a plain word",
+                               vi="khoá phải là một từ, một số hoặc một ngày, không phải danh sách hay ánh xạ",
+                               vi_hint="viết khoá là một từ")
         key = loader.construct_object(key_node, deep=True)
         if key in out:
-            raise _YamlProblem(key_node.start_mark.line + 1,
-                               f"duplicate key '{key}' (first given at line {out.key_lines[key]})",
-                               "keep one of them")
+            raise _YamlProblem(line, f"duplicate key '{clip(key)}' (first given at line {out.key_lines[key]})",
+                               "keep one of them",
+                               vi=f"khoá '{clip(key)}' bị lặp (đã có ở dòng {out.key_lines[key]})",
+                               vi_hint="chỉ giữ một khoá")
         out[key] = loader.construct_object(value_node, deep=True)
-        out.key_lines[key] = key_node.start_mark.line + 1
+        out.key_lines[key] = line
     return out
 
 
@@ -68,28 +154,111 @@ def _construct_sequence(loader: _SafeLineLoader, node: yaml.SequenceNode) -> _Se
     return out
 
 
-def _refuse_tag(loader, suffix, node):
-    raise _YamlProblem(node.start_mark.line + 1, f"YAML tag '{node.tag}' is not allowed in rule files",
+def _construct_int(loader: _SafeLineLoader, node: yaml.ScalarNode) -> int:
+    text = node.value
+    if len(text.lstrip("+-")) > MAX_INT_DIGITS:
+        digits = len(text.lstrip("+-"))
+        raise _YamlProblem(node.start_mark.line + 1,
+                           f"the number {clip(text, 24)} ({digits} digits) is too large for a rule file (at most "
+                           f"{MAX_INT_DIGITS} digits)", "check the value",
+                           vi=f"số {clip(text, 24)} ({digits} chữ số) quá lớn đối với tệp quy tắc (tối đa "
+                              f"{MAX_INT_DIGITS} chữ số)", vi_hint="kiểm tra lại giá trị")
+    return int(text)
+
+
+def _construct_float(loader: _SafeLineLoader, node: yaml.ScalarNode) -> float:
+    value = float(node.value)
+    if not math.isfinite(value):
+        text = clip(node.value, 24)
+        raise _YamlProblem(node.start_mark.line + 1, f"the number {text} is too large for a rule file",
+                           "check the value", vi=f"số {text} quá lớn đối với tệp quy tắc",
+                           vi_hint="kiểm tra lại giá trị")
+    return value
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def _construct_date(loader: _SafeLineLoader, node: yaml.ScalarNode) -> dt.date:
+    text, line = node.value, node.start_mark.line + 1
+    if len(text) != 10:
+        raise _YamlProblem(line, f"'{clip(text)}' is a date and time: rule files hold dates only (YYYY-MM-DD)",
+                           "write the day alone, e.g. 2024-12-01",
+                           vi=f"'{clip(text)}' là ngày và giờ: tệp quy tắc chỉ ghi ngày (YYYY-MM-DD)",
+                           vi_hint="chỉ ghi ngày, ví dụ 2024-12-01")
+    year, month, day = int(text[:4]), int(text[5:7]), int(text[8:10])
+    if year < 1:
+        why, why_vi = "there is no year 0", "không có năm 0"
+    elif not 1 <= month <= 12:
+        why, why_vi = f"there is no month {month}", f"không có tháng {month}"
+    elif day < 1:
+        why, why_vi = "there is no day 0", "không có ngày 0"
+    else:
+        last = calendar.monthrange(year, month)[1]
+        if day <= last:
+            return dt.date(year, month, day)
+        why, why_vi = f"{_MONTHS[month - 1]} {year} has {last} days", f"tháng {month}/{year} có {last} ngày"
+    raise _YamlProblem(line, f"'{text}' is not a date: {why}", "write a day that exists, as YYYY-MM-DD",
+                       vi=f"'{text}' không phải là một ngày: {why_vi}",
+                       vi_hint="ghi một ngày có thật, dạng YYYY-MM-DD")
+
+
+_YAML11_FORMS = (("0x", "hexadecimal"), ("0o", "octal"), ("0b", "binary"), ("_", "digits grouped with '_'"),
+                 (":", "base 60"), ("inf", "infinity"), ("nan", "not a number"))
+_YAML11_FORMS_VI = {"hexadecimal": "hệ 16", "octal": "hệ 8", "binary": "hệ 2", "digits grouped with '_'":
+                    "chữ số nhóm bằng '_'", "base 60": "hệ 60", "infinity": "vô cùng", "not a number": "không phải số",
+                    "a leading zero": "số 0 ở đầu"}
+
+
+def _refuse_yaml11_number(loader: _SafeLineLoader, node: yaml.ScalarNode):
+    text = node.value
+    what = next((w for mark, w in _YAML11_FORMS if mark in text.lower()), "a leading zero")
+    raise _YamlProblem(node.start_mark.line + 1, f"'{clip(text)}' is a YAML 1.1 number form ({what}), not allowed "
+                                                 f"in rule files",
+                       "write a number in plain decimal digits (1800000, 0.5), or quote the value if it is text "
+                       "(a code such as '08')",
+                       vi=f"'{clip(text)}' là cách viết số của YAML 1.1 ({_YAML11_FORMS_VI[what]}), không được dùng "
+                          f"trong tệp quy tắc",
+                       vi_hint="viết số bằng chữ số thập phân (1800000, 0.5), hoặc đặt trong dấu nháy nếu là văn bản "
+                               "(một mã như '08')")
+
+
+def _refuse_tag(loader, suffix, node):  # not reached (compose_node refuses every tag): a second lock on the door
+    raise _YamlProblem(node.start_mark.line + 1, f"YAML tag '{clip(node.tag)}' is not allowed in rule files",
                        "rule files hold plain data only; remove the tag")
 
 
-# YAML 1.1 reads yes/no/on/off as booleans (so a key `on:` would become True): only true/false are booleans here.
-_SafeLineLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_SafeLineLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                      list("tTfF"))
+_YAML11 = "tag:tieuchi,2024:yaml11-number"
+_DIGITS = list("-+0123456789")
+# The implicit types of a plain scalar, YAML-1.2-core-like: null, true/false (YAML 1.1 reads yes/no/on/off as
+# booleans, so a key `on:` would become True), decimal integers without a leading zero, decimal floats, dates; what
+# YAML 1.1 would read as a number in another form is refused. Anything else is a string.
+_SafeLineLoader.yaml_implicit_resolvers = {}
+for _tag, _rx, _first in [
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    ("tag:yaml.org,2002:int", r"^[-+]?(?:0|[1-9][0-9]*)$", _DIGITS),
+    ("tag:yaml.org,2002:float", r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$",
+     [*_DIGITS, "."]),
+    ("tag:yaml.org,2002:timestamp", r"""^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}
+                                      |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}
+                                       (?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$""",
+     list("0123456789")),
+    (_YAML11, r"""^(?:[-+]?0b[0-1_]+|[-+]?0o[0-7_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?0[0-9_]+|[-+]?[1-9][0-9_]*
+                  |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?
+                  |[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+                  |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", [*_DIGITS, "."]),
+]:
+    _SafeLineLoader.add_implicit_resolver(_tag, re.compile(_rx, re.X), _first)
 _SafeLineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _SafeLineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_SafeLineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_SafeLineLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+_SafeLineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_date)
+_SafeLineLoader.add_constructor(_YAML11, _refuse_yaml11_number)
 _SafeLineLoader.add_multi_constructor("!", _refuse_tag)
-_SafeLineLoader.add_multi_constructor("tag:yaml.org,2002:python", _refuse_tag)
-
-
-class _YamlProblem(Exception):
-    def __init__(self, line: int, message: str, hint: str | None = None):
-        super().__init__(message)
-        self.line, self.message, self.hint = line, message, hint
+_SafeLineLoader.add_multi_constructor("tag:", _refuse_tag)
 
 
 def read_yaml(path: Path) -> Any:
@@ -98,19 +267,30 @@ def read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RulesError(f"{path}: rule file not found",
-                         "a regime folder sits in a rules tree: rules/instruments.yaml and rules/poverty/<regime>/") \
-            from None
+                         "a regime folder sits in a rules tree: rules/instruments.yaml and rules/poverty/<regime>/",
+                         vi=f"{path}: không tìm thấy tệp quy tắc",
+                         vi_hint="thư mục bộ tiêu chí nằm trong một cây quy tắc: rules/instruments.yaml và "
+                                 "rules/poverty/<bộ tiêu chí>/") from None
     except UnicodeDecodeError as exc:
-        raise RulesError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})", "save the rule file as UTF-8")
+        raise RulesError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})", "save the rule file as UTF-8",
+                         vi=f"{path}: không phải UTF-8 ({exc.reason} ở byte {exc.start})",
+                         vi_hint="lưu tệp quy tắc dạng UTF-8") from None
+    except OSError as exc:  # a folder, no permission …
+        raise RulesError(f"{path}: cannot be read ({exc.strerror or exc})", "give a readable YAML file",
+                         vi=f"{path}: không đọc được ({exc.strerror or exc})",
+                         vi_hint="cho một tệp YAML đọc được") from None
     try:
         return yaml.load(text, Loader=_SafeLineLoader)  # noqa: S506 - a SafeLoader subclass that refuses every tag
     except _YamlProblem as exc:
-        raise RulesError(f"{path}:{exc.line}: {exc.message}", exc.hint) from None
+        raise RulesError(f"{path}:{exc.line}: {exc.message}", exc.hint,
+                         vi=f"{path}:{exc.line}: {exc.vi}" if exc.vi else None, vi_hint=exc.vi_hint) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0
-        raise RulesError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}",
-                         "check indentation and quoting near that line") from None
+        problem = clip(getattr(exc, "problem", None) or exc, 200)
+        raise RulesError(f"{path}:{line}: invalid YAML: {problem}", "check indentation and quoting near that line",
+                         vi=f"{path}:{line}: YAML không hợp lệ: {problem}",
+                         vi_hint="kiểm tra thụt lề và dấu nháy gần dòng đó") from None
 
 
 def _line_of(data: Any, loc: tuple) -> int:
@@ -157,20 +337,19 @@ def validate(model_cls: type[BaseModel], data: Any, path: Path, keys_near=None):
         for err in exc.errors():
             loc = tuple(err["loc"])
             line = _line_of(data, loc)
-            where = ".".join(str(p) for p in loc if not (isinstance(p, str) and p[:1].isupper())) or "(top)"
-            msg = err["msg"]
+            where = clip(".".join(clip(p, 40) for p in loc if not (isinstance(p, str) and p[:1].isupper()))
+                         or "(top)", 160)
+            msg = clip(err["msg"], 300)
             hint = ""
             if err["type"] == "extra_forbidden":
                 known = (keys_near or _known_keys_near)(loc)
                 close = difflib.get_close_matches(str(loc[-1]), known, n=1)
                 hint = f" — did you mean '{close[0]}'?" if close else (f" — allowed: {', '.join(known)}" if 0 < len(known) <= 12 else "")
-                msg = f"unknown key '{loc[-1]}'"
+                msg = f"unknown key '{clip(loc[-1])}'"
             elif err["type"] == "missing":
                 msg = f"required key '{loc[-1]}' is missing"
             lines.append(f"{path}:{line}: {where}: {msg}{hint}")
-        first = lines[0]
-        more = "\n".join(lines[1:])
-        raise RulesError(first + ("\n" + more if more else ""), "fix the rule file; see rules/README.md") from None
+        raise RulesError(listed(lines), "fix the rule file; see rules/README.md") from None
 
 
 _ALL_MODELS = [m.Labels, m.Citation, m.Validity, m.Parameter, m.DatedValue, m.Derived, m.Indicator,
@@ -321,8 +500,9 @@ def _load_kind(folder: Path, model_cls, what: str, files: dict) -> dict:
         data = read_yaml(path)
         obj = validate(model_cls, data, path)
         if obj.id != path.stem:
-            raise RulesError(f"{path}:{getattr(data, 'key_lines', {}).get('id', 1)}: {what} id '{obj.id}' differs "
-                             f"from the file name '{path.stem}'", f"rename the file to {obj.id}.yaml or fix the id")
+            raise RulesError(f"{path}:{getattr(data, 'key_lines', {}).get('id', 1)}: {what} id '{clip(obj.id)}' "
+                             f"differs from the file name '{path.stem}'",
+                             f"rename the file to {clip(obj.id)}.yaml or fix the id")
         if obj.id in files:
             raise RulesError(f"{path}: id '{obj.id}' is already used by {files[obj.id]}", "ids must be unique")
         files[obj.id] = path
@@ -561,17 +741,17 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
 
     def param(ref) -> None:
         if isinstance(ref, m.ParamRef) and ref.param not in r.parameters:
-            fail(f"unknown parameter '{ref.param}'", r.parameters)
+            fail(f"unknown parameter '{clip(ref.param)}'", r.parameters)
 
     def field_ok(name: str) -> None:
         if name in PERSONAL_FIELDS:
-            raise RulesError(f"{where}: {owner}: '{name}' is personal data; rules may not use it",
+            raise RulesError(f"{where}: {owner}: '{clip(name)}' is personal data; rules may not use it",
                              "personal data (names, ids) is carried through but never decides anything")
         allowed = hh | mem if level == "member" else hh
         if name not in allowed:
             if level == "household" and name in mem:
-                fail(f"member field '{name}' used outside a member aggregation (any_member, count_members …)")
-            fail(f"unknown field '{name}'", allowed)
+                fail(f"member field '{clip(name)}' used outside a member aggregation (any_member, count_members …)")
+            fail(f"unknown field '{clip(name)}'", allowed)
 
     if isinstance(cond, m.Compare):
         field_ok(cond.field)
@@ -584,16 +764,16 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
     elif isinstance(cond, m.Var):
         d = r.derived.get(cond.var)
         if d is None:
-            fail(f"unknown variable '{cond.var}'", r.derived)
+            fail(f"unknown variable '{clip(cond.var)}'", r.derived)
         if d.level == "member" and level == "household":
-            fail(f"member variable '{cond.var}' used outside a member aggregation")
+            fail(f"member variable '{clip(cond.var)}' used outside a member aggregation")
         if d.id == owner:
-            fail(f"variable '{cond.var}' refers to itself")
+            fail(f"variable '{clip(cond.var)}' refers to itself")
     elif isinstance(cond, m.Flag):
         if cond.flag not in r.parameters:
-            fail(f"unknown parameter '{cond.flag}'", r.parameters)
+            fail(f"unknown parameter '{clip(cond.flag)}'", r.parameters)
         if r.parameters[cond.flag].unit != "bool":
-            fail(f"flag '{cond.flag}' is not a bool parameter")
+            fail(f"flag '{clip(cond.flag)}' is not a bool parameter")
     elif isinstance(cond, m.ReachedAge):
         param(cond.reached_age)
         if level != "member":
@@ -611,11 +791,11 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
         if isinstance(cond, m.CountDeprived) and cond.count_deprived != "all":
             for ind in cond.count_deprived:
                 if ind not in r.ruleset.indicators:
-                    fail(f"count_deprived: unknown indicator '{ind}'", r.ruleset.indicators)
+                    fail(f"count_deprived: unknown indicator '{clip(ind)}'", r.ruleset.indicators)
     elif isinstance(cond, m.WithinMonths):
         spec = cond.within_months
         if spec.field not in hh:
-            fail(f"unknown household date field '{spec.field}'", hh)
+            fail(f"unknown household date field '{clip(spec.field)}'", hh)
         param(spec.months)
     for child in children(cond):
         _check_node(r, where, owner, child, level, hh, mem)
@@ -641,7 +821,7 @@ def _check_codes(r: Regime, where: Path, owner: str, cond: m.Compare) -> None:
         for code in (v if isinstance(v, list) else [v]):
             if str(code) not in allowed:
                 close = difflib.get_close_matches(str(code), sorted(allowed), n=1)
-                raise RulesError(f"{where}: {owner}: '{code}' is not a code of {cond.field}"
+                raise RulesError(f"{where}: {owner}: '{clip(code)}' is not a code of {cond.field}"
                                  + (f" — did you mean '{close[0]}'?" if close else ""),
                                  f"allowed: {', '.join(spec.codes)}")
 
@@ -652,22 +832,6 @@ def _check_codes(r: Regime, where: Path, owner: str, cond: m.Compare) -> None:
 _OVERLAY_VI_HINT = "sửa tệp điều chỉnh; cấu trúc được mô tả ở đầu tệp rules/overlays/example_higher_rural_line.yaml"
 _OVERLAY_HINT = "fix the overlay file; its shape is described in README.md, section 'Overlays and `tieuchi test`'"
 _OVERLAYS: dict[tuple[str, str, str], Regime] = {}
-
-# what a value of each unit must be: (kind, English, Vietnamese)
-_UNITS = {
-    "vnd_per_person_month": ("amount", "an amount in VND per person per month (a number ≥ 0)",
-                             "một số tiền đồng/người/tháng (số ≥ 0)"),
-    "vnd_per_month": ("amount", "an amount in VND per month (a number ≥ 0)", "một số tiền đồng/tháng (số ≥ 0)"),
-    "m2_per_person": ("amount", "an area in m² per person (a number ≥ 0)", "một diện tích m²/người (số ≥ 0)"),
-    "points": ("amount", "a number of points (≥ 0)", "một số điểm (≥ 0)"),
-    "share": ("share", "a share from 0 to 1", "một tỷ lệ từ 0 đến 1"),
-    "months": ("whole", "a whole number of months (≥ 0)", "một số tháng nguyên (≥ 0)"),
-    "years": ("whole", "a whole number of years (≥ 0)", "một số năm nguyên (≥ 0)"),
-    "count": ("whole", "a whole number (≥ 0)", "một số nguyên (≥ 0)"),
-    "bool": ("bool", "true or false", "true hoặc false"),
-    "codes": ("codes", "a list of codes", "một danh sách mã"),
-}
-
 
 def load_candidate(rules: str | Path) -> Regime:
     """The rules `--rules` names: a regime folder, an overlay file, or the id of an overlay shipped under
@@ -683,8 +847,14 @@ def load_candidate(rules: str | Path) -> Regime:
     return load_overlay(overlay_path(rules))
 
 
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # an id of a shipped overlay or plan: no '/', no '.', no '..'
+
+
 def _shipped(kind: str, name: str) -> Path | None:
-    """rules/<kind>/<name>.yaml shipped with tieuchi (overlays, plans), when there is one."""
+    """rules/<kind>/<name>.yaml shipped with tieuchi (overlays, plans), when `name` is an id and there is one: an id
+    never reaches outside rules/<kind>/."""
+    if not _ID.fullmatch(name):
+        return None
     path = rules_root() / kind / f"{name}.yaml"
     return path if path.is_file() else None
 
@@ -698,13 +868,14 @@ def overlay_path(rules: str | Path) -> Path:
     path = Path(rules)
     if path.is_file():
         return path
-    shipped = _shipped("overlays", path.name)
-    if path.suffix == "" and len(path.parts) == 1 and shipped is not None:
+    shipped = _shipped("overlays", str(rules))
+    if shipped is not None:
         return shipped
     known = _shipped_ids("overlays")
-    raise UsageError(f"--rules '{rules}': no such file or folder, and no shipped overlay of that id",
+    given = clip(rules)
+    raise UsageError(f"--rules '{given}': no such file or folder, and no shipped overlay of that id",
                      "give a regime folder, an overlay file (.yaml), or one of: " + (", ".join(known) or "(none)"),
-                     vi=f"--rules '{rules}': không có tệp hay thư mục này, cũng không có bộ điều chỉnh nào có mã này",
+                     vi=f"--rules '{given}': không có tệp hay thư mục này, cũng không có bộ điều chỉnh nào có mã này",
                      vi_hint="cho một thư mục bộ tiêu chí, một tệp điều chỉnh (.yaml), hoặc một trong: "
                              + (", ".join(known) or "(không có)"))
 
@@ -729,10 +900,10 @@ def _parse_overlay(path: Path) -> tuple[Overlay, Any]:
                          vi_hint=_OVERLAY_VI_HINT) from None
     if ov.id != path.stem:
         at = f"{path}:{_key_line(data, 'overlay')}"
-        raise RulesError(f"{at}: overlay id '{ov.id}' differs from the file name '{path.stem}'",
-                         f"rename the file to {ov.id}.yaml or fix the id",
-                         vi=f"{at}: mã bộ điều chỉnh '{ov.id}' khác tên tệp '{path.stem}'",
-                         vi_hint=f"đổi tên tệp thành {ov.id}.yaml hoặc sửa mã")
+        raise RulesError(f"{at}: overlay id '{clip(ov.id)}' differs from the file name '{path.stem}'",
+                         f"rename the file to {clip(ov.id)}.yaml or fix the id",
+                         vi=f"{at}: mã bộ điều chỉnh '{clip(ov.id)}' khác tên tệp '{path.stem}'",
+                         vi_hint=f"đổi tên tệp thành {clip(ov.id)}.yaml hoặc sửa mã")
     ov._source = str(path)
     ov._digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     return ov, data
@@ -773,10 +944,10 @@ def load_overlay(path: str | Path) -> Regime:
         if cite.instrument not in instruments:
             close = difflib.get_close_matches(cite.instrument, list(instruments), n=1)
             sug, sug_vi = _suggest(close)
-            problems.append((f"{at}: citation names unknown instrument '{cite.instrument}'{sug} (declare a local "
+            problems.append((f"{at}: citation names unknown instrument '{clip(cite.instrument)}'{sug} (declare a local "
                              f"instrument under 'instruments:' of the overlay)",
-                             f"{at}: trích dẫn văn bản không có trong danh mục: '{cite.instrument}'{sug_vi} (khai báo "
-                             f"văn bản của địa phương trong mục 'instruments:' của tệp điều chỉnh)"))
+                             f"{at}: trích dẫn văn bản không có trong danh mục: '{clip(cite.instrument)}'{sug_vi} "
+                             f"(khai báo văn bản của địa phương trong mục 'instruments:' của tệp điều chỉnh)"))
     parameters = dict(base.parameters)
     end = base.ruleset.validity.end
     for pid, values in ov.parameters.items():
@@ -786,8 +957,8 @@ def load_overlay(path: str | Path) -> Regime:
             at = f"{path}:{_key_line(data['parameters'], pid)}"
             close = difflib.get_close_matches(pid, list(base.parameters), n=1)
             sug, sug_vi = _suggest(close)
-            problems.append((f"{at}: regime {base.id} has no parameter '{pid}'{sug}",
-                             f"{at}: bộ tiêu chí {base.id} không có tham số '{pid}'{sug_vi}"))
+            problems.append((f"{at}: regime {base.id} has no parameter '{clip(pid)}'{sug}",
+                             f"{at}: bộ tiêu chí {base.id} không có tham số '{clip(pid)}'{sug_vi}"))
             continue
         codes = _param_codes(base, pid)
         for v, raw in zip(values, raw_values):
@@ -808,10 +979,10 @@ def load_overlay(path: str | Path) -> Regime:
             parameters[pid] = p.model_copy(update={"values": [*kept, *mine],
                                                    "notes": f"{p.notes} ({note})" if p.notes else note})
     if problems:
-        raise RulesError("\n".join(en for en, _ in problems),
+        raise RulesError(listed([en for en, _ in problems]),
                          "fix the overlay: values in the parameter's unit and shape, as in its file under "
                          f"{base.root}, and cited",
-                         vi="\n".join(vi for _, vi in problems),
+                         vi=listed([vi for _, vi in problems], "vi"),
                          vi_hint="sửa tệp điều chỉnh: giá trị đúng đơn vị và dạng của tham số (xem tệp tham số trong "
                                  f"{base.root}) và có trích dẫn")
     regime = replace(base, instruments=instruments, parameters=parameters,
@@ -834,9 +1005,9 @@ def _base_regime(ov: Overlay, data: Any, path: Path) -> Regime:
         at = f"{path}:{_key_line(data, 'base')}"
         close = difflib.get_close_matches(ov.base, list(regimes), n=1)
         sug, sug_vi = _suggest(close)
-        raise RulesError(f"{at}: base '{ov.base}' is not a regime of the rules{sug}",
+        raise RulesError(f"{at}: base '{clip(ov.base)}' is not a regime of the rules{sug}",
                          "name one of: " + ", ".join(regimes),
-                         vi=f"{at}: bộ tiêu chí gốc '{ov.base}' không có trong bộ quy tắc{sug_vi}",
+                         vi=f"{at}: bộ tiêu chí gốc '{clip(ov.base)}' không có trong bộ quy tắc{sug_vi}",
                          vi_hint="chọn một trong: " + ", ".join(regimes))
     return load_regime(folder)
 
@@ -895,50 +1066,45 @@ def _value_problems(p: m.Parameter, value: Any, raw: Any, codes: list[str] | Non
     shape = "{" + ", ".join(f"{k}: …" for k in keys) + "}"
     if not isinstance(value, dict):
         return [(f"{at}: parameter '{p.id}' is keyed by {p.keyed_by}: give a value for each of {', '.join(keys)} "
-                 f"as {shape}, not {value!r}",
+                 f"as {shape}, not {shown(value)}",
                  f"{at}: tham số '{p.id}' có giá trị theo {p.keyed_by}: cho một giá trị cho mỗi {', '.join(keys)} "
-                 f"dạng {shape}, không phải {value!r}")]
+                 f"dạng {shape}, không phải {shown(value)}")]
     out = []
     for k in value:
         if k not in keys:
             line = f"{path}:{_key_line(raw_value, k) or _key_line(raw, 'value')}"
             close = difflib.get_close_matches(str(k), keys, n=1)
             sug, sug_vi = _suggest(close) if close else (f" (use {', '.join(keys)})", f" (dùng {', '.join(keys)})")
-            out.append((f"{line}: parameter '{p.id}': unknown {p.keyed_by} '{k}'{sug}",
-                        f"{line}: tham số '{p.id}': không có {p.keyed_by} '{k}'{sug_vi}"))
+            out.append((f"{line}: parameter '{p.id}': unknown {p.keyed_by} '{clip(k)}'{sug}",
+                        f"{line}: tham số '{p.id}': không có {p.keyed_by} '{clip(k)}'{sug_vi}"))
     for k in keys:
         if k not in value:
             out.append((f"{at}: parameter '{p.id}': no value for {p.keyed_by} '{k}' (give {shape})",
                         f"{at}: tham số '{p.id}': thiếu giá trị cho {p.keyed_by} '{k}' (cho {shape})"))
         else:
             line = f"{path}:{_key_line(raw_value, k) or _key_line(raw, 'value')}"
-            out += _scalar_problems(p, value[k], line, codes, f" for {p.keyed_by} '{k}'")
+            out += _scalar_problems(p, value[k], line, codes, f" for {p.keyed_by} '{clip(k)}'")
     return out
 
 
 def _scalar_problems(p: m.Parameter, value: Any, at: str, codes: list[str] | None,
                      which: str) -> list[tuple[str, str]]:
-    kind, en, vi = _UNITS[p.unit]
-    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = {"amount": number and value >= 0,
-          "share": number and 0 <= value <= 1,
-          "whole": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
-          "bool": isinstance(value, bool),
-          "codes": isinstance(value, list) and all(isinstance(c, str) for c in value)}[kind]
+    unit = m.UNITS[p.unit]
+    kind = unit.kind
     which_vi = which.replace(" for ", " cho ")
-    if not ok:
-        return [(f"{at}: parameter '{p.id}' ({p.unit}){which}: {value!r} is not {en}",
-                 f"{at}: tham số '{p.id}' ({p.unit}){which_vi}: {value!r} không phải là {vi}")]
+    if not m.fits_unit(p.unit, value):
+        return [(f"{at}: parameter '{p.id}' ({p.unit}){which}: {shown(value)} is not {unit.en}",
+                 f"{at}: tham số '{p.id}' ({p.unit}){which_vi}: {shown(value)} không phải là {unit.vi}")]
     if kind == "codes" and codes is not None:
         out = []
         for code in value:
             if code not in codes:
                 close = difflib.get_close_matches(code, codes, n=1)
                 sug, sug_vi = _suggest(close)
-                out.append((f"{at}: parameter '{p.id}'{which}: '{code}' is not a code of the field it is compared "
-                            f"with{sug} (allowed: {', '.join(codes)})",
-                            f"{at}: tham số '{p.id}'{which_vi}: '{code}' không phải là mã hợp lệ{sug_vi} (mã hợp lệ: "
-                            f"{', '.join(codes)})"))
+                out.append((f"{at}: parameter '{p.id}'{which}: '{clip(code)}' is not a code of the field it is "
+                            f"compared with{sug} (allowed: {', '.join(codes)})",
+                            f"{at}: tham số '{p.id}'{which_vi}: '{clip(code)}' không phải là mã hợp lệ{sug_vi} "
+                            f"(mã hợp lệ: {', '.join(codes)})"))
         return out
     return []
 
@@ -965,18 +1131,26 @@ _PLAN_VI_HINT = "sửa tệp kế hoạch; cấu trúc được mô tả ở đ�
 
 
 def plan_path(plan: str | Path) -> Path:
-    """A plan file given as a path, or the id of a plan shipped under rules/plans (`tan_yen_2024`)."""
+    """A plan file given as a path (a .yaml file, or any file that exists), or the id of a plan shipped under
+    rules/plans (`tan_yen_2024`). An id is a name, never a path: `../x` does not reach outside rules/plans."""
     p = Path(plan)
-    if p.suffix.lower() in (".yaml", ".yml") or p.exists():
+    if p.suffix.lower() in (".yaml", ".yml") or p.is_file():
         return p
     shipped = _shipped("plans", str(plan))
     if shipped is not None:
         return shipped
-    known = _shipped_ids("plans")
-    raise UsageError(f"--plan '{plan}': no such file and no shipped plan of that id",
-                     "give a plan file (.yaml) or one of: " + ", ".join(known),
-                     vi=f"--plan '{plan}': không có tệp này và không có kế hoạch nào có mã này",
-                     vi_hint="cho một tệp kế hoạch (.yaml) hoặc một trong: " + ", ".join(known))
+    known = ", ".join(_shipped_ids("plans"))
+    given = clip(plan)
+    if not _ID.fullmatch(str(plan)):
+        raise UsageError(f"--plan '{given}': not a plan id (an id has no '/', '.' or '..') and not a .yaml file",
+                         "give a plan file (.yaml) or the id of a shipped plan: " + known,
+                         vi=f"--plan '{given}': không phải mã kế hoạch (mã không chứa '/', '.' hay '..') và cũng không "
+                            f"phải tệp .yaml",
+                         vi_hint="cho một tệp kế hoạch (.yaml) hoặc mã của một kế hoạch kèm theo: " + known)
+    raise UsageError(f"--plan '{given}': no such file and no shipped plan of that id",
+                     "give a plan file (.yaml) or one of: " + known,
+                     vi=f"--plan '{given}': không có tệp này và không có kế hoạch nào có mã này",
+                     vi_hint="cho một tệp kế hoạch (.yaml) hoặc một trong: " + known)
 
 
 def load_plan(path: str | Path) -> Plan:
@@ -997,17 +1171,17 @@ def load_plan(path: str | Path) -> Plan:
                          vi_hint=_PLAN_VI_HINT) from None
     problems: list[tuple[str, str]] = []
     if plan.id != path.stem:
-        problems.append((f"{path}:{_key_line(data, 'id')}: plan id '{plan.id}' differs from the file name "
-                         f"'{path.stem}' — rename the file to {plan.id}.yaml or fix the id",
-                         f"{path}:{_key_line(data, 'id')}: mã kế hoạch '{plan.id}' khác tên tệp '{path.stem}'"))
+        problems.append((f"{path}:{_key_line(data, 'id')}: plan id '{clip(plan.id)}' differs from the file name "
+                         f"'{path.stem}' — rename the file to {clip(plan.id)}.yaml or fix the id",
+                         f"{path}:{_key_line(data, 'id')}: mã kế hoạch '{clip(plan.id)}' khác tên tệp '{path.stem}'"))
     for key, what, what_vi in (("targets", "target", "chỉ tiêu"), ("parameters", "parameter", "tham số")):
         problems += _duplicates(path, data.get(key) or [], "id", what, what_vi)
     if plan.budget is not None:
         problems += _budget_problems(plan, data["budget"], path)
     if problems:
-        raise RulesError("\n".join(en for en, _ in problems),
+        raise RulesError(listed([en for en, _ in problems]),
                          "fix the plan file so that its numbers are the plan's and add up",
-                         vi="\n".join(vi for _, vi in problems),
+                         vi=listed([vi for _, vi in problems], "vi"),
                          vi_hint="sửa tệp kế hoạch cho đúng số liệu của kế hoạch và khớp tổng")
     plan._source = str(path)
     plan._digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
@@ -1032,10 +1206,11 @@ def check_plan(plan: Plan, rules_at: RulesAt) -> dict[str, str]:
                         *([("budget", plan.budget.citation)] if plan.budget and plan.budget.citation else [])]:
         if cite.instrument not in r.instruments:
             close = difflib.get_close_matches(cite.instrument, list(r.instruments), n=1)
-            raise RulesError(f"{source}: {owner}: citation names unknown instrument '{cite.instrument}'"
+            raise RulesError(f"{source}: {clip(owner)}: citation names unknown instrument '{clip(cite.instrument)}'"
                              + (f" — did you mean '{close[0]}'?" if close else ""),
                              "add it to rules/instruments.yaml or fix the id",
-                             vi=f"{source}: {owner}: trích dẫn văn bản không có trong danh mục: '{cite.instrument}'",
+                             vi=f"{source}: {clip(owner)}: trích dẫn văn bản không có trong danh mục: "
+                                f"'{clip(cite.instrument)}'",
                              vi_hint="thêm văn bản vào rules/instruments.yaml hoặc sửa mã")
     contract = _contract_fields()
     if contract is None:  # pragma: no cover - during bootstrap only
@@ -1126,8 +1301,8 @@ def _duplicates(path: Path, rows: list, key: str, what: str, what_vi: str) -> li
             continue
         value, line = raw[key], raw.key_lines[key]
         if value in seen:
-            out.append((f"{path}:{line}: {what} {key} '{value}' is already used at line {seen[value]} — ids must be "
-                        f"unique", f"{path}:{line}: {what_vi} '{value}' đã dùng ở dòng {seen[value]}"))
+            out.append((f"{path}:{line}: {what} {key} '{clip(value)}' is already used at line {seen[value]} — ids "
+                        f"must be unique", f"{path}:{line}: {what_vi} '{clip(value)}' đã dùng ở dòng {seen[value]}"))
         else:
             seen[value] = line
     return out

@@ -6,7 +6,8 @@ classifications. Backends compile the same tree; nothing here evaluates anything
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, Union
+import math
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -71,6 +72,58 @@ Scalar = Union[bool, int, float, str, dt.date]
 ParamValue = Union[Scalar, list[str], dict[str, Union[Scalar, list[str]]]]
 
 
+MAX_VND = 10**12  # đồng: an amount of money in a rule file is a whole number of đồng from 0 to this bound, far above
+# any amount per person or per month, and small enough that sums over members and months stay exact in int64 and
+# float64 (below 2**53) everywhere downstream
+
+
+class UnitValues(NamedTuple):
+    """What a parameter value of a unit may be: `kind` "whole" (an integer), "number" (an integer or a finite decimal),
+    "bool" or "codes" (a list of texts), from 0 to `high` for numbers; `en`/`vi` say it in words."""
+
+    kind: str
+    high: int | None
+    en: str
+    vi: str
+
+
+UNITS: dict[str, UnitValues] = {
+    "vnd_per_person_month": UnitValues("whole", MAX_VND, "an amount in VND per person per month (a whole number of "
+                                       "đồng from 0 to 1,000,000,000,000)", "một số tiền đồng/người/tháng (số nguyên "
+                                       "đồng từ 0 đến 1.000.000.000.000)"),
+    "vnd_per_month": UnitValues("whole", MAX_VND, "an amount in VND per month (a whole number of đồng from 0 to "
+                                "1,000,000,000,000)", "một số tiền đồng/tháng (số nguyên đồng từ 0 đến "
+                                "1.000.000.000.000)"),
+    "m2_per_person": UnitValues("number", 10_000, "an area in m² per person (a number from 0 to 10,000)",
+                                "một diện tích m²/người (số từ 0 đến 10.000)"),
+    "points": UnitValues("number", 10_000, "a number of points (from 0 to 10,000)", "một số điểm (từ 0 đến 10.000)"),
+    "share": UnitValues("number", 1, "a share from 0 to 1", "một tỷ lệ từ 0 đến 1"),
+    "months": UnitValues("whole", 1_800, "a whole number of months (from 0 to 1,800)",
+                         "một số tháng nguyên (từ 0 đến 1.800)"),
+    "years": UnitValues("whole", 150, "a whole number of years (from 0 to 150)", "một số năm nguyên (từ 0 đến 150)"),
+    "count": UnitValues("whole", 10_000, "a whole number (from 0 to 10,000)", "một số nguyên (từ 0 đến 10.000)"),
+    "bool": UnitValues("bool", None, "true or false", "true hoặc false"),
+    "codes": UnitValues("codes", None, "a list of codes", "một danh sách mã"),
+}
+
+
+def fits_unit(unit: str, value: Any) -> bool:
+    """Whether one value (of one key, for a keyed parameter) is a value of `unit` (see UNITS)."""
+    spec = UNITS[unit]
+    if spec.kind == "bool":
+        return isinstance(value, bool)
+    if spec.kind == "codes":
+        return isinstance(value, list) and all(isinstance(c, str) for c in value)
+    if isinstance(value, bool) or not isinstance(value, int if spec.kind == "whole" else (int, float)):
+        return False
+    return (isinstance(value, int) or math.isfinite(value)) and 0 <= value <= spec.high
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 class DatedValue(BaseModel):
     model_config = Strict
     start: dt.date = Field(alias="from")
@@ -85,8 +138,7 @@ class Parameter(BaseModel):
     model_config = Strict
     id: str
     label: Labels
-    unit: Literal["vnd_per_person_month", "months", "years", "share", "m2_per_person", "bool", "codes", "points",
-                  "count", "vnd_per_month"]
+    unit: Literal[tuple(UNITS)]  # what its values may be: UNITS
     keyed_by: str | None = None
     confidence: Confidence
     notes: str | None = None
@@ -97,6 +149,18 @@ class Parameter(BaseModel):
         starts = [v.start for v in self.values]
         if starts != sorted(starts) or len(set(starts)) != len(starts):
             raise ValueError("values must be listed by increasing, distinct 'from' dates")
+        return self
+
+    @model_validator(mode="after")
+    def _in_unit(self):
+        """Every value fits the unit: an amount of money is a whole number of đồng within MAX_VND, a share is from 0
+        to 1, and so on (UNITS); a keyed value, for each of its keys."""
+        for v in self.values:
+            leaves = v.value.items() if isinstance(v.value, dict) else [(None, v.value)]
+            for key, x in leaves:
+                if not fits_unit(self.unit, x):
+                    which = f" for {self.keyed_by or 'key'} {_shown(key)}" if key is not None else ""
+                    raise ValueError(f"the value from {v.start}{which}: {_shown(x)} is not {UNITS[self.unit].en}")
         return self
 
     def at(self, day: dt.date) -> DatedValue | None:

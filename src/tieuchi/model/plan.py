@@ -36,7 +36,8 @@ from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from tieuchi.model import Citation, Condition, Labels, Parameter, Strict, Validity
 
-Amount = Annotated[Union[int, float], Field(ge=0)]
+MAX_MILLION_VND = 10**9  # a budget amount (million VND) is from 0 to this bound: 10^15 đồng, far above any plan's
+Amount = Annotated[Union[int, Annotated[float, Field(allow_inf_nan=False)]], Field(ge=0, le=MAX_MILLION_VND)]
 Requirement = Literal["support_records", "program_records", "need"]
 Source = Literal["central_recurrent", "central_investment", "provincial", "district"]
 SOURCES: tuple[str, ...] = ("central_recurrent", "central_investment", "provincial", "district")
