@@ -54,6 +54,7 @@ class Survey:
     raw: list[tuple[str, str, int]] = field(default_factory=list)  # (table, damage, line) to the CSV text
 
     members_in: int | None = None  # jsonl: the members of the lines that can be read
+    blank_lines: dict[str, int] = field(default_factory=dict)  # CSV: blank lines inserted (they count in `row`)
 
     def rows_in(self, table: str) -> int:
         """Data rows as the file holds them: a blank line is no row; a short or long row is still one; a JSONL line
@@ -89,6 +90,7 @@ class Survey:
                     lines[i] = lines[i].rsplit(",", 1)[0]
                 elif what == "blank_line":
                     lines.insert(i, "")
+                    self.blank_lines[name] = self.blank_lines.get(name, 0) + 1
             (folder / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         return folder
 
@@ -240,8 +242,9 @@ def check_run(survey: Survey, exit_code: int, output: str, out: Path) -> list[st
     written = {"households": _read(out / "households.csv"), "members": _read(out / "members.csv")}
     for table in ("households", "members"):
         rows = rej.loc[rej["table"] == table, "row"].astype(int)
-        if len(rows) and (rows.min() < 1 or rows.max() > n_in[table]):
-            problems.append(f"{table}: reject rows outside 1..{n_in[table]}")
+        last = n_in[table] + survey.blank_lines.get(table, 0)  # a row number is the row the user sees
+        if len(rows) and (rows.min() < 1 or rows.max() > last):
+            problems.append(f"{table}: reject rows outside 1..{last}")
         if len(written[table]) + rows.nunique() != n_in[table]:
             problems.append(f"{table}: {n_in[table]} in, {len(written[table])} written + {rows.nunique()} rejected")
     orphans = set(written["members"]["household_id"]) - set(written["households"]["household_id"])
