@@ -134,7 +134,8 @@ def test_json_output_has_exactly_the_contract_keys_and_undecided_by_as_a_list():
     hi = got["indicators"]["health_insurance"]
     assert hi["deprived"] is None and hi["undecided_by"] == ["has_health_insurance"]
     assert [m["member_no"] for m in hi["members"]] == [1] and hi["members"][0]["condition"] is None
-    assert got["indicators"]["housing_area"]["citation"] == "điểm b khoản 1 Điều 3 và mục 8 Phụ lục Nghị định 07/2021/NĐ-CP"
+    assert got["indicators"]["housing_area"]["citation"] == \
+        "điểm b khoản 1 Điều 3 và mục 8 Phụ lục Nghị định 07/2021/NĐ-CP"  # the appendix item holding the threshold
 
 
 def test_an_unknown_household_in_text_says_which_inputs_would_decide_it():
