@@ -89,15 +89,19 @@ def test_recognised_class_decides_eligibility_and_a_difference_is_flagged():
     assert list(r.members["health_insurance_support"]) == [1.0, 1.0, 1.0]
 
 
-def test_a_household_of_unknown_class_has_every_eligibility_column_empty():
+def test_a_household_of_unknown_class_has_empty_only_what_its_class_would_decide():
+    """Issue 10, item 18: each column follows its own condition; the class no longer blanks them all."""
     r = run({"income_per_capita_month": "", "floor_area_m2": ""})
     h = r.households.iloc[0]
     assert h["household_class"] == "unknown"
-    for col in ("newly_escaped_poverty", "no_labour_capacity", "eligibility_class", "class_mismatch",
-                "eligible_p2_livelihood", "priority_p2_livelihood"):
+    for col in ("eligibility_class", "class_mismatch", "eligible_p2_livelihood"):
         assert pd.isna(h[col]), col
-    assert r.members["health_insurance_support"].isna().all()
-    assert r.members["eligible_p4_3_jobs"].isna().all()
+    assert h["newly_escaped_poverty"] == False  # noqa: E712 - no exit date: never exited
+    assert h["no_labour_capacity"] == False  # noqa: E712 - two members can work, whatever the class
+    assert h["priority_p2_livelihood"] == "ethnic_minority"  # the groups known to hold rank it, were it eligible
+    assert r.members["health_insurance_support"].isna().tolist() == [True, True, False]
+    assert r.members["health_insurance_support"].iloc[2] == 1.0  # the child under 6: paid whatever the class
+    assert r.members["eligible_p4_3_jobs"].isna().tolist() == [True, True, False]
 
 
 @pytest.mark.parametrize("exited, on, expected", [

@@ -134,7 +134,8 @@ def test_the_program_loads_with_its_regime_with_every_contract_item_and_health_i
     assert prog.id == "ntp_2021_2025"
     assert list(prog.items) == list(ITEM_ORDER)
     assert {i.unit for i in prog.items.values()} == {"household", "person"}
-    assert [s.id for s in prog.shares["hi_support"].shares][0] == "poor"
+    hi = next(s for s in rules.regime.shared if s.id == "health_insurance")  # the law's, not the program's
+    assert [s.id for s in hi.shares["hi_support"].shares][0] == "poor"
     assert "newly_escaped_months" in rules.params and rules.params["newly_escaped_months"] == 36
 
 
@@ -147,7 +148,7 @@ def test_program_items_are_out_of_force_after_the_program_window_and_say_why():
     inside, notes = rules.regime.program.items_at(rules.day)
     assert inside == [] and len(notes) == 8
     assert "2025-12-31" in notes[0]
-    assert [s.id for s in rules.regime.program.shares_at(rules.day)] == ["hi_support"]
+    assert [s.id for s in rules.eligibility.shares] == ["hi_support"]
 
 
 def test_within_months_needs_a_field_and_months_and_knows_two_modes():

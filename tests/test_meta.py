@@ -37,6 +37,7 @@ def test_every_rule_and_every_parameter_is_covered_by_cases():
         cases = [c for f in case_files(r.root) for c in load_case_file(f)]
         covered = {c.rule for c in cases} | {x for c in cases for x in c.covers}
         own = set(r.program.derived) | set(r.program.parameters) if r.program else set()  # pinned by program cases
+        own |= {x for s in r.shared for x in [*s.derived, *s.parameters]}  # and by the shared sets' own cases
         rules = set(r.indicators) | {d for d in r.derived if d not in own} | {"classification"} | \
             {c.id for c in r.classification.classes}
         # a class is covered by a case that expects it

@@ -199,16 +199,17 @@ def test_in_2027_every_demo_household_with_only_a_score_a_is_unknown_and_its_inc
 # ------------------------------------------------------------------------------------------------------- programs
 
 def test_the_2021_2025_program_does_not_apply_to_the_2027_regime_and_classify_says_why():
+    """Its items only: the household statuses and the health-insurance shares are not the program's (issue 10,
+    item 17) and are written under 2027 too (tests/test_statuses_beyond_program.py)."""
     assert regime("vn_2022_2026").program is not None
     assert regime("vn_2027_2030").program is None
     result = classify_demo("2027-06-30")
-    program_columns = [c for c in result.households.columns
-                       if c.startswith(("eligible_", "priority_")) or c in ("eligibility_class", "class_mismatch",
-                                                                             "newly_escaped_poverty",
-                                                                             "no_labour_capacity")]
+    program_columns = [c for c in [*result.households.columns, *result.members.columns]
+                       if c.startswith(("eligible_", "priority_"))]
     assert program_columns == []
-    assert "health_insurance_support" not in result.members.columns
-    assert result.notes == ["no program rules apply with regime vn_2027_2030: no eligibility columns"]
+    assert "health_insurance_support" in result.members.columns
+    assert len(result.notes) == 1 and result.notes[0].startswith(
+        "no program rules apply with regime vn_2027_2030: ntp_2021_2025 covers 2022-01-01 → 2025-12-31")
     assert list(result.indicators) == CONTRACT_INDICATORS["vn_2027_2030"]
     assert [c for c in result.households.columns if c.startswith("deprived_")] == \
         [f"deprived_{i}" for i in CONTRACT_INDICATORS["vn_2027_2030"]]

@@ -344,11 +344,13 @@ def test_declared_weights_and_k_reach_the_measures_and_bad_ones_are_usage_errors
 
 
 def test_under_a_standard_with_no_program_targets_read_the_computed_class(tmp_path):
-    """vn_2027_2030 has no program, so no eligibility_class column: targets must read the computed class, not find
-    every household's class missing (which once gave a poverty rate of 0%)."""
+    """vn_2027_2030 has no program; its eligibility_class (the shared sets' column) is the computed class when no
+    class was recognised: targets must read it, not find every household's class missing (which once gave a poverty
+    rate of 0%)."""
     s = read_survey(DEMO)
     r = tieuchi.classify(s.households, s.members, on="2027-06-30", communes=s.communes)
-    assert "eligibility_class" not in r.households.columns
+    assert (r.households["eligibility_class"].astype("string").fillna("unknown")
+            == r.households["household_class"].astype("string")).all()
     plan = load_plan(plan_path("tan_yen_2024"))
     a, _ = report.achievement(r, plan, raw_households=s.households)
     rate = report.rates(r, s.households)

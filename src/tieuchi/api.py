@@ -198,11 +198,9 @@ def _classify(households: pd.DataFrame, members: pd.DataFrame, day: dt.date, rul
     mem_res = pd.DataFrame({**mem_head, **mem_cols}, index=mem_in.index, copy=False)
     mem_out = pd.concat([mem_res, mem_in.drop(columns=[c for c in mem_res.columns if c in mem_in.columns])], axis=1)
     step("done", 3, 3)
-    program = rules_at.regime.program
-    if program is None:
-        notes = [f"no program rules apply with regime {rules_at.regime.id}: no eligibility columns"]
-    else:
-        notes = program.items_at(day)[1]
+    er = rules_at.eligibility
+    notes = [f"no program or shared rules apply with regime {rules_at.regime.id} on {day.isoformat()}: no "
+             f"eligibility columns"] if er is None else er.notes
     return Result(households=hh_out, members=mem_out, rejects=norm.rejects, regime=rules_at.regime.id,
                   rules_version=rules_at.version, reference_date=day, indicators=list(rules_at.regime.ruleset.indicators),
                   lang=lang, communes=norm.communes, n_households_in=norm.n_households_in,

@@ -17,7 +17,9 @@ _T = {
            "outside": "ngày tham chiếu {day} nằm ngoài thời gian áp dụng: không hạng mục nào được xét",
            "follows": "Diện xét hỗ trợ", "recognised": "theo diện xã công nhận",
            "mismatch": "khác với kết quả tính ({computed})", "unknown_class":
-               "chưa rõ phân loại: các hạng mục sẽ được xét khi phân loại rõ",
+               "chưa rõ phân loại: điều kiện nào phụ thuộc vào phân loại thì chưa xác định được",
+           "no_program": "Chương trình: không có chương trình nào áp dụng với chuẩn này — không hạng mục nào được "
+                         "xét (tình trạng của hộ và mức hỗ trợ đóng bảo hiểm y tế vẫn áp dụng)",
            "statuses": "Tình trạng", "eligible": "đủ điều kiện", "not_eligible": "không đủ điều kiện",
            "undecided": "chưa rõ", "priority": "ưu tiên", "members": "thành viên số", "member": "thành viên số", "none": "không ai",
            "hi": "Mức hỗ trợ đóng bảo hiểm y tế", "share_none": "không thuộc nhóm được hỗ trợ",
@@ -26,7 +28,9 @@ _T = {
            "outside": "the reference date {day} is outside it: no item is considered",
            "follows": "Eligibility follows", "recognised": "as recognised by the commune",
            "mismatch": "differs from the computed class ({computed})", "unknown_class":
-               "class unknown: items are decided once the class is",
+               "class unknown: what depends on the class is undecided",
+           "no_program": "Program: none applies with this standard — no item is considered (the household statuses "
+                         "and health-insurance support still apply)",
            "statuses": "Statuses", "eligible": "eligible", "not_eligible": "not eligible",
            "undecided": "unknown", "priority": "priority", "members": "members", "member": "member", "none": "nobody",
            "hi": "Health-insurance premium support", "share_none": "in no supported group",
@@ -35,7 +39,9 @@ _T = {
 
 
 def explain_eligibility(result, row, mem_res, ev, lang: str) -> dict[str, Any] | None:
-    """The `eligibility` part of an explanation; None when no program applies with the regime."""
+    """The `eligibility` part of an explanation; None when neither a program nor a shared set (household statuses,
+    health-insurance shares) applies. With no program (the 2027–2030 standard), `program`, `label`, `citation` and
+    `window` are None and `items` is empty."""
     from tieuchi.backends.vectorized import HOUSEHOLD, MEMBER, eligibility
     from tieuchi.backends.vectorized_unknowns import undecided_fields
     from tieuchi.eligible import PRIORITY_LABELS
@@ -43,11 +49,12 @@ def explain_eligibility(result, row, mem_res, ev, lang: str) -> dict[str, Any] |
 
     rules = result.rules
     regime = rules.regime
-    pr = regime.program
-    if pr is None:
+    er = rules.eligibility
+    if er is None:
         return None
-    window = pr.program.validity
-    items, _ = pr.items_at(rules.day)
+    pr = regime.program
+    window = pr.program.validity if pr is not None else None
+    items = er.items
     class_ids = [c.id for c in regime.classification.classes]
     computed = str(row["household_class"])
     eligibility(ev, np.array([class_ids.index(computed) if computed in class_ids else len(class_ids)]))
@@ -56,14 +63,17 @@ def explain_eligibility(result, row, mem_res, ev, lang: str) -> dict[str, Any] |
     cls = _plain(row.get("eligibility_class"))
     recognised = _plain(row.get("recognised_class")) if "recognised_class" in row.index else None
     out: dict[str, Any] = {
-        "program": pr.id, "label": getattr(pr.program.label, lang), "citation": cite(pr.program.citation),
-        "window": {"from": window.start.isoformat(), "to": window.end.isoformat() if window.end else None},
+        "program": pr.id if pr is not None else None,
+        "label": getattr(pr.program.label, lang) if pr is not None else None,
+        "citation": cite(pr.program.citation) if pr is not None else None,
+        "window": {"from": window.start.isoformat(), "to": window.end.isoformat() if window.end else None}
+        if window is not None else None,
         "in_force": bool(items),
         "eligibility_class": cls, "recognised_class": recognised,
         "class_mismatch": _plain(row.get("class_mismatch")),
         "statuses": {}, "items": {}, "health_insurance_support": None,
     }
-    for sid in pr.program.statuses:
+    for sid in er.statuses:
         d = regime.derived[sid]
         out["statuses"][sid] = {"label": getattr(d.label, lang), "value": _plain(row.get(sid)),
                                 "citation": cite(d.citation)}
@@ -84,14 +94,14 @@ def explain_eligibility(result, row, mem_res, ev, lang: str) -> dict[str, Any] |
             col = mem_res.get(f"eligible_{item.id}")
             values = [None if col is None else _plain(v) for v in (col if col is not None else [None] * len(mem_nos))]
             entry |= {"eligible_members": [n for n, v in zip(mem_nos, values) if v is True],
-                      "unknown_members": [n for n, v in zip(mem_nos, values) if v is None] if cls is not None else []}
-            if entry["unknown_members"]:
+                      "unknown_members": [n for n, v in zip(mem_nos, values) if v is None]}
+            if entry["unknown_members"] and cls is not None:
                 rows = np.array([mem_nos.index(n) for n in entry["unknown_members"]])
                 found = undecided_fields(ev, item.eligible_when, MEMBER, rows)
                 entry["undecided_by"] = sorted(k for k, v in found.items() if v.any())
         entry["conditions"] = checks
         out["items"][item.id] = entry
-    for sr in pr.shares_at(rules.day):
+    for sr in er.shares:
         col = mem_res.get(sr.output)
         if col is None:
             continue
@@ -139,9 +149,13 @@ def eligibility_text(ex: dict, regime, lang: str) -> list[str]:
     t = _T[lang]
     cl = regime.classification
     labels = {c.id: getattr(c.label, lang) for c in cl.classes} | {"unknown": getattr(cl.unknown, lang)}
-    lines = ["", f"{t['program']}: {e['label']} ({t['window'].format(start=e['window']['from'], end=e['window']['to'])})"]
-    if not e["in_force"]:
-        lines.append("  " + t["outside"].format(day=ex["reference_date"]))
+    if e["program"] is None:
+        lines = ["", t["no_program"]]
+    else:
+        window = t["window"].format(start=e["window"]["from"], end=e["window"]["to"])
+        lines = ["", f"{t['program']}: {e['label']} ({window})"]
+        if not e["in_force"]:
+            lines.append("  " + t["outside"].format(day=ex["reference_date"]))
     if e["eligibility_class"] is None:
         lines.append("  " + t["unknown_class"])
     else:

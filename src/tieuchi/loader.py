@@ -404,6 +404,8 @@ class Regime:
     program: "ProgramRules | None" = None  # the program whose items follow this regime's classes (merged names)
     overlay: "Overlay | None" = None  # the overlay applied to `base` to make this regime (see load_overlay)
     base: "Regime | None" = None
+    shared: "list[SharedRules]" = field(default_factory=list)  # rules/shared/* sets whose validity meets the window
+    programs: list[m.Program] = field(default_factory=list)  # every program of the rules (to say why none applies)
 
     @property
     def id(self) -> str:
@@ -470,6 +472,43 @@ class ProgramRules:
         return [s for s in self.shares.values() if s.validity.covers(day)]
 
 
+@dataclass
+class SharedRules:
+    """A set of rules that applies across regimes and programs (rules/shared/<id>/): the health-insurance shares
+    (which follow the health-insurance law, not a program's window), the household statuses (newly escaped poverty is
+    a status of the household, not of one program). Its parameters and derived variables are merged into the regime's
+    like a program's; its statuses and shares are compiled on the dates its validity covers."""
+
+    root: Path
+    set: m.SharedSet
+    parameters: dict[str, m.Parameter]
+    derived: dict[str, m.Derived]
+    shares: dict[str, m.ShareRule]
+    files: dict[str, Path]
+
+    @property
+    def id(self) -> str:
+        return self.set.id
+
+    def in_force(self, day: dt.date) -> bool:
+        return self.set.validity.covers(day)
+
+    def shares_at(self, day: dt.date) -> list[m.ShareRule]:
+        return [s for s in self.shares.values() if self.in_force(day) and s.validity.covers(day)]
+
+
+@dataclass
+class EligibilityRules:
+    """What the backends compile once the class is known, on one date: the household statuses, the program items in
+    force and the member shares — from the shared sets in force and the regime's program. `notes`: why an item (or
+    every item) has no column."""
+
+    statuses: list[str]
+    items: list[m.ProgramItem]
+    shares: list[m.ShareRule]
+    notes: list[str]
+
+
 ITEM_ORDER = ("p2_livelihood", "p3_1_agri_production", "p3_2_nutrition", "p4_1_vocational", "p4_2_work_abroad",
               "p4_3_jobs", "p5_housing", "p6_1_information")
 
@@ -490,6 +529,33 @@ class RulesAt:
     @property
     def version(self) -> str:
         return self.regime.version
+
+    @property
+    def eligibility(self) -> EligibilityRules | None:
+        """The statuses, items and shares to compile on this date; None when neither a program nor a shared set
+        applies (no eligibility columns at all)."""
+        regime, day = self.regime, self.day
+        shared = [s for s in regime.shared if s.in_force(day)]
+        program = regime.program
+        if program is None and not shared:
+            return None
+        statuses = [sid for s in shared for sid in s.set.statuses]
+        shares = [sr for s in shared for sr in s.shares_at(day)]
+        if program is not None:
+            statuses += [sid for sid in program.program.statuses if sid not in statuses]
+            shares += program.shares_at(day)
+            items, notes = program.items_at(day)
+        else:
+            items, notes = [], [_no_program_note(regime)]
+        return EligibilityRules(statuses, items, shares, notes)
+
+
+def _no_program_note(regime: Regime) -> str:
+    """Why a regime with shared rules but no program has no item columns: the programs there are and whom they
+    follow."""
+    known = "; ".join(f"{p.id} covers {p.validity} (regimes {', '.join(p.regimes)})" for p in regime.programs)
+    return (f"no program rules apply with regime {regime.id}" + (f": {known}" if known else "")
+            + "; no eligible_* column (the household statuses and health-insurance shares still apply)")
 
 
 def _load_kind(folder: Path, model_cls, what: str, files: dict) -> dict:
@@ -534,6 +600,7 @@ def load_regime(folder: Path) -> Regime:
     files[classification.id] = cl_path
     files[ruleset.id] = rs_path
     regime = Regime(folder, ruleset, instruments, parameters, derived, indicators, classification, files)
+    regime.shared = _load_shared(root, regime)
     regime.program = _load_program(root, regime)
     _cross_check(regime)
     regime.version = f"{ruleset.id}@{_content_hash(folder, root)}"
@@ -544,12 +611,66 @@ def _program_folders(root: Path) -> list[Path]:
     return sorted(p.parent for p in (root / "programs").glob("*/program.yaml"))
 
 
+def _shared_folders(root: Path) -> list[Path]:
+    return sorted(p.parent for p in (root / "shared").glob("*/shared.yaml"))
+
+
+def _overlaps(a: m.Validity, b: m.Validity) -> bool:
+    return (a.end is None or b.start <= a.end) and (b.end is None or a.start <= b.end)
+
+
+def _merge_names(regime: Regime, owner: str, files: dict[str, Path], parameters: dict, derived: dict) -> None:
+    """Merge a program's or a shared set's parameters and derived variables into the regime's (names must differ)."""
+    for kind, mine, theirs in (("parameter", parameters, regime.parameters),
+                               ("derived variable", derived, regime.derived)):
+        for clash in sorted(set(mine) & set(theirs)):
+            raise RulesError(f"{files[clash]}: {kind} '{clash}' is already declared by "
+                             f"{regime.files.get(clash, regime.root)} (regime {regime.id})",
+                             f"{owner} names must differ from the regime's and from every other set's")
+    regime.parameters.update(parameters)
+    regime.derived.update(derived)
+    regime.files.update(files)
+
+
+def _load_shared(root: Path, regime: Regime) -> list[SharedRules]:
+    """The shared rule sets (rules/shared/<id>/shared.yaml) whose validity meets the regime's window, merged into
+    the regime's names, in folder order."""
+    out = []
+    for folder in _shared_folders(root):
+        path = folder / "shared.yaml"
+        data = read_yaml(path)
+        shared = validate(m.SharedSet, data, path)
+        if shared.id != folder.name:
+            raise RulesError(f"{path}:{getattr(data, 'key_lines', {}).get('id', 1)}: shared set id '{shared.id}' "
+                             f"differs from its folder name '{folder.name}'",
+                             f"rename the folder to {shared.id} or fix the id")
+        if not _overlaps(shared.validity, regime.ruleset.validity):
+            continue
+        files: dict[str, Path] = {shared.id: path}
+        parameters = _load_kind(folder / "parameters", m.Parameter, "parameter", files)
+        derived = _load_kind(folder / "derived", m.Derived, "derived variable", files)
+        shares = _load_kind(folder / "shares", m.ShareRule, "share", files)
+        for sid in shared.statuses:
+            if sid not in derived or derived[sid].level != "household":
+                raise RulesError(f"{path}: status '{sid}' is not a household variable of the set's derived/",
+                                 f"add {folder / 'derived' / (sid + '.yaml')} (level: household) or remove it")
+        taken = {o for s in out for o in s.shares.values() for o in [o.output]}
+        for sr in shares.values():
+            if sr.output in taken:
+                raise RulesError(f"{files[sr.id]}: output '{sr.output}' is already written by another shared set",
+                                 "give each share rule its own output column")
+        _merge_names(regime, f"shared set {shared.id}", files, parameters, derived)
+        out.append(SharedRules(folder, shared, parameters, derived, shares, files))
+    return out
+
+
 def _load_program(root: Path, regime: Regime) -> ProgramRules | None:
     """The program whose rules apply with `regime` (its `regimes` name it), merged into the regime's names."""
     found = []
     for folder in _program_folders(root):
         path = folder / "program.yaml"
         prog = validate(m.Program, read_yaml(path), path)
+        regime.programs.append(prog)
         if regime.id in prog.regimes:
             found.append((folder, path, prog))
     if not found:
@@ -568,23 +689,21 @@ def _load_program(root: Path, regime: Regime) -> ProgramRules | None:
         raise RulesError(f"{files[unknown[0]]}: '{unknown[0]}' is not a program item id of the data contract",
                          f"use one of: {', '.join(ITEM_ORDER)}")
     items = {i: items[i] for i in ITEM_ORDER if i in items}
-    for kind, mine, theirs in (("parameter", parameters, regime.parameters), ("derived variable", derived,
-                                                                              regime.derived)):
-        for clash in set(mine) & set(theirs):
-            raise RulesError(f"{files[clash]}: {kind} '{clash}' is already declared by regime {regime.id}",
-                             "program names must differ from the regime's")
     for sid in [*prog.statuses, prog.target]:
         if sid not in derived or derived[sid].level != "household":
             raise RulesError(f"{path}: '{sid}' is not a household variable of the program's derived/")
-    regime.parameters.update(parameters)
-    regime.derived.update(derived)
-    regime.files.update(files)
+    outputs = {sr.output for s in regime.shared for sr in s.shares.values()}
+    for sr in shares.values():
+        if sr.output in outputs:
+            raise RulesError(f"{files[sr.id]}: output '{sr.output}' is already written by a shared set",
+                             "give each share rule its own output column")
+    _merge_names(regime, f"program {prog.id}", files, parameters, derived)
     return ProgramRules(folder, prog, parameters, derived, items, shares, files)
 
 
 def _content_hash(folder: Path, root: Path) -> str:
     h = hashlib.sha256()
-    programs = [p for f in _program_folders(root) for p in f.rglob("*.yaml")]
+    programs = [p for f in [*_program_folders(root), *_shared_folders(root)] for p in f.rglob("*.yaml")]
     for path in sorted([root / "instruments.yaml", *folder.rglob("*.yaml"), *programs]):
         if "cases" in path.relative_to(root).parts:
             continue  # cases do not change results
@@ -709,25 +828,28 @@ def _cross_check(r: Regime) -> None:
         check(ind.id, ind.deprived_when, "household")
     for c in r.classification.classes:
         check(r.classification.id, c.when, "household")
+    sets = [(s.files, [s.set, *s.shares.values()], {}, s.shares) for s in r.shared]
     if r.program is not None:
         pr = r.program
-        for x in [pr.program, *pr.items.values(), *pr.shares.values()]:
+        sets.append((pr.files, [pr.program, *pr.items.values(), *pr.shares.values()], pr.items, pr.shares))
+    for files, cited, items, shares in sets:
+        for x in cited:
             inst = x.citation.instrument
             if inst not in r.instruments:
-                raise RulesError(f"{pr.files[x.id]}: {x.id}: citation names unknown instrument '{inst}'",
+                raise RulesError(f"{files[x.id]}: {x.id}: citation names unknown instrument '{inst}'",
                                  "add it to rules/instruments.yaml or fix the id")
-        for item in pr.items.values():
+        for item in items.values():
             check(item.id, item.eligible_when, "household" if item.unit == "household" else "member")
             for cond in item.priority.values():
                 check(item.id, cond, "household")
-        for sr in pr.shares.values():
+        for sr in shares.values():
             for sh in sr.shares:
                 if sh.citation.instrument not in r.instruments:
-                    raise RulesError(f"{pr.files[sr.id]}: {sh.id}: citation names unknown instrument "
+                    raise RulesError(f"{files[sr.id]}: {sh.id}: citation names unknown instrument "
                                      f"'{sh.citation.instrument}'", "add it to rules/instruments.yaml")
                 check(sr.id, sh.when, "member")
                 if isinstance(sh.value, m.ParamRef) and sh.value.param not in r.parameters:
-                    raise RulesError(f"{pr.files[sr.id]}: {sh.id}: unknown parameter '{sh.value.param}'")
+                    raise RulesError(f"{files[sr.id]}: {sh.id}: unknown parameter '{sh.value.param}'")
     if r.classification.income_line not in r.parameters:
         raise RulesError(f"{r.files[r.classification.id]}: income_line names unknown parameter "
                          f"'{r.classification.income_line}'")
@@ -1040,6 +1162,7 @@ def _param_codes(r: Regime, pid: str) -> list[str] | None:
         for item in r.program.items.values():
             nodes += walk(item.eligible_when) + [n for c in item.priority.values() for n in walk(c)]
         nodes += [n for sr in r.program.shares.values() for sh in sr.shares for n in walk(sh.when)]
+    nodes += [n for s in r.shared for sr in s.shares.values() for sh in sr.shares for n in walk(sh.when)]
     allowed: list[str] | None = None
     for n in nodes:
         if not isinstance(n, m.Compare):

@@ -17,7 +17,9 @@ def money(value: float | int, lang: str) -> str:
 
 
 def citation_text(c: m.Citation, instruments: dict[str, m.Instrument], lang: str = "vi") -> str:
-    """'điểm a khoản 2 Điều 3 Nghị định 07/2021/NĐ-CP' / 'Decree 07/2021/NĐ-CP, Article 3(2)(a)'."""
+    """'điểm a khoản 2 Điều 3 Nghị định 07/2021/NĐ-CP' / 'Decree 07/2021/NĐ-CP, Article 3(2)(a)'. An item of an
+    appendix (`appendix`, `item`) follows the article it details, joined by 'và' / 'and': 'điểm b khoản 1 Điều 3 và
+    mục 8 Phụ lục Nghị định 07/2021/NĐ-CP' / 'Decree 07/2021/NĐ-CP, Article 3(1)(b) and Appendix item 8'."""
     inst = instruments[c.instrument]
     if inst.number is None:  # an unnumbered document (a district plan): its kind, issuer and "unnumbered"
         issuer = getattr(inst.issuer, lang) if getattr(inst, "issuer", None) else ""
@@ -26,25 +28,25 @@ def citation_text(c: m.Citation, instruments: dict[str, m.Instrument], lang: str
     else:
         name = f"{inst.kind.vi} {inst.number}" if lang == "vi" else f"{inst.kind.en} {inst.number}"
     if lang == "vi":
-        parts = []
-        if c.item:
-            parts.append(f"mục {c.item}")
+        article = []
         if c.point:
-            parts.append(f"điểm {c.point}")
+            article.append(f"điểm {c.point}")
         if c.clause is not None:
-            parts.append(f"khoản {c.clause}")
+            article.append(f"khoản {c.clause}")
         if c.article is not None:
-            parts.append(f"Điều {c.article}")
-        if c.appendix:
-            parts.append(str(c.appendix))
-        text = " ".join(parts + [name])
+            article.append(f"Điều {c.article}")
+        annex = ([f"mục {c.item}"] if c.item else []) + ([str(c.appendix)] if c.appendix else [])
+        parts = [" ".join(article)] if article else []
+        if annex:
+            parts.append(" ".join(annex))
+        text = " và ".join(parts) + (" " if parts else "") + name
     else:
         where = ""
         if c.article is not None:
             where = f", Article {c.article}" + (f"({c.clause})" if c.clause is not None else "") + \
                     (f"({c.point})" if c.point else "")
         if c.appendix:
-            where += ", Appendix" + (f" item {c.item}" if c.item else "")
+            where += (" and " if where else ", ") + "Appendix" + (f" item {c.item}" if c.item else "")
         text = name + where
     return text
 

@@ -51,10 +51,12 @@ class SuiteResult:
 
 
 def collect(paths: list[Path] | None = None, candidate: Regime | None = None) -> list[Case]:
-    """The cases to run: those in the files and folders of `paths`; else those of the candidate's regime and of the
-    program that follows it; else every case of the shipped rules. A path that does not exist or holds no case is a
-    UsageError (exit 2); a case file that is not valid is a RulesError (exit 3)."""
+    """The cases to run: those in the files and folders of `paths`; else those of the candidate's regime, of the
+    program that follows it and of the shared rule sets (only their cases dated inside the candidate's window: the
+    others pin the rules down under another standard); else every case of the shipped rules. A path that does not
+    exist or holds no case is a UsageError (exit 2); a case file that is not valid is a RulesError (exit 3)."""
     files: list[Path] = []
+    shared_files: set[Path] = set()
     if paths:
         for p in paths:
             p = Path(p)
@@ -81,6 +83,10 @@ def collect(paths: list[Path] | None = None, candidate: Regime | None = None) ->
                                  vi_hint="cho các tệp hoặc thư mục trường hợp kiểm thử")
     elif candidate is not None:
         files = case_files(candidate.root)
+        for shared in candidate.shared:
+            mine = case_files(shared.root)
+            files += mine
+            shared_files |= {f.resolve() for f in mine}
         if candidate.program is not None:
             files += case_files(candidate.program.root)
     else:
@@ -91,7 +97,10 @@ def collect(paths: list[Path] | None = None, candidate: Regime | None = None) ->
         key = f.resolve()
         if key not in seen:
             seen.add(key)
-            out += load_case_file(f)
+            cases = load_case_file(f)
+            if key in shared_files:
+                cases = [c for c in cases if candidate.ruleset.validity.covers(c.on)]
+            out += cases
     return out
 
 

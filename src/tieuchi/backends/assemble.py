@@ -89,26 +89,23 @@ def share_values(shares: list[tuple[float, Tri, str]], pos: np.ndarray, n_househ
 
 def eligibility_columns(rules: RulesAt, households: pd.DataFrame, pos: np.ndarray, n_members: int,
                         e: Eligibility) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Contract §2.1/§2.2 eligibility columns; all empty for a household whose eligibility class is unknown."""
+    """Contract §2.1/§2.2 eligibility columns. Each value is what its own condition decides (Kleene): a status, an
+    item or a share whose condition reads the class is empty when the class is unknown unless its other inputs decide
+    it (newly escaped poverty reads the exit date only; an item open to newly escaped households is eligible for one
+    whose class is unknown; a child under 6 has the state pay the premium whatever the class)."""
     from tieuchi.backends.vectorized import _as_col
 
     n = len(households)
     classes = [c.id for c in rules.regime.classification.classes]
     none = e.class_codes == len(classes)
-    mnone = none[pos] if n_members else np.zeros(0, dtype=bool)
-
-    def boolean(tri: Tri, size: int, empty: np.ndarray) -> pd.arrays.BooleanArray:
-        t = np.broadcast_to(tri[0], (size,)).copy()
-        f = np.broadcast_to(tri[1], (size,))
-        return pd.arrays.BooleanArray(t, ~(t | f) | empty)
 
     hh: dict[str, Any] = {}
     for sid in ("newly_escaped_poverty", "no_labour_capacity"):
         if sid in e.statuses:
-            hh[sid] = boolean(e.statuses[sid], n, none)
+            hh[sid] = _bool_array(e.statuses[sid], n)
     for sid, tri in e.statuses.items():
         if sid not in hh:
-            hh[sid] = boolean(tri, n, none)
+            hh[sid] = _bool_array(tri, n)
     hh["eligibility_class"] = pd.Categorical.from_codes(np.where(none, -1, e.class_codes), categories=classes)
     given = np.zeros(n, dtype=bool)
     if "recognised_class" in households.columns:
@@ -118,30 +115,28 @@ def eligibility_columns(rules: RulesAt, households: pd.DataFrame, pos: np.ndarra
     mem: dict[str, Any] = {}
     for sr_out, shares in e.shares.items():
         best, unknown = share_values(shares, pos, n)
-        unknown |= mnone
         best[unknown] = 0.0
         mem[sr_out] = pd.arrays.FloatingArray(best, unknown)
     for item, (tri, level) in e.items.items():
         if level == "household":
-            hh[f"eligible_{item}"] = boolean(tri, n, none)
+            hh[f"eligible_{item}"] = _bool_array(tri, n)
             groups = e.priority.get(item, {})
             order = [x for x in _PRIORITY_ORDER if x in groups]
             # each household's groups as bits (in the contract's order); categories are the ';'-joined group lists
-            bits = np.zeros(n, dtype=np.uint8)  # at most 6 groups (model.PRIORITY_GROUPS), and one bit for "none"
+            bits = np.zeros(n, dtype=np.uint8)  # one bit per group: at most 7 (model.PRIORITY_GROUPS)
             may = ~np.broadcast_to(tri[1], (n,))  # groups rank the eligible: none for a known "no"
             for b, g in enumerate(order):
                 hit = np.broadcast_to(groups[g][0], (n,)) & may
                 bits |= hit.view(np.uint8) << np.uint8(b)
-            np.putmask(bits, none, np.uint8(1 << len(order)))  # past every combination: no value
-            seen = np.bincount(bits, minlength=(1 << len(order)) + 1)[:-1]
+            seen = np.bincount(bits, minlength=1 << len(order))
             present = np.flatnonzero(seen)
-            lut = np.full((1 << len(order)) + 1, -1, dtype=np.int16)
+            lut = np.full(1 << len(order), -1, dtype=np.int16)
             lut[present] = np.arange(len(present))
             codes = lut[bits]
             categories = [";".join(g for b, g in enumerate(order) if int(v) >> b & 1) for v in present]
             hh[f"priority_{item}"] = pd.Categorical.from_codes(codes, categories=categories)
         else:
-            mem[f"eligible_{item}"] = boolean(tri, n_members, mnone)
+            mem[f"eligible_{item}"] = _bool_array(tri, n_members)
     return hh, {"given": given, "mem": mem}
 
 

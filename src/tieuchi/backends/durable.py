@@ -519,20 +519,20 @@ class _Compiler:
         self._rule([("m", {"$or": [{"t": "h"}, {"t": "m"}]})], lambda c: None)
 
     def _compile_program(self, tops: list[int]) -> None:
-        """The program's statuses, items in force, priority groups and member shares; the class reaches these rules
-        as the household fact field `eligibility_class`."""
-        program = self.regime.program
-        for sid in program.program.statuses:
+        """The household statuses, items in force, priority groups and member shares (of the shared sets and the
+        program); the class reaches these rules as the household fact field `eligibility_class`."""
+        er = self.rules.eligibility
+        for sid in er.statuses:
             self.status_inst[sid] = self.var(sid, HOUSEHOLD)
             tops.append(self.status_inst[sid])
-        for item in program.items_at(self.rules.day)[0]:
+        for item in er.items:
             level = HOUSEHOLD if item.unit == "household" else MEMBER
             self.item_inst[item.id] = (self.node(item.eligible_when, level), level)
             tops.append(self.item_inst[item.id][0])
             if level == HOUSEHOLD:
                 self.priority_inst[item.id] = {g: self.node(c, HOUSEHOLD) for g, c in item.priority.items()}
                 tops.extend(self.priority_inst[item.id].values())
-        for sr in program.shares_at(self.rules.day):
+        for sr in er.shares:
             self.share_inst[sr.output] = [(float(self._param(sh.value)), self.node(sh.when, MEMBER))
                                           for sh in sr.shares]
             tops.extend(i for _, i in self.share_inst[sr.output])
@@ -769,12 +769,12 @@ def _run_session(comp: Compiled, sid: str, n_members: int, facts: list[dict]) ->
 
 def _eligibility(rules: RulesAt, households: pd.DataFrame, members: pd.DataFrame, pos: np.ndarray,
                  by_household: list[list[int]], ages: np.ndarray, months: np.ndarray, at_end: dict, cls: np.ndarray):
-    """The program's rules, in a second session per household whose facts carry the class (`eligibility_class`)."""
+    """The eligibility rules (shared sets and program), in a second session per household whose facts carry the class
+    (`eligibility_class`)."""
     from tieuchi.backends.assemble import Eligibility, eligibility_class
     from tieuchi.ages import add_months
 
-    program = rules.regime.program
-    if program is None:
+    if rules.eligibility is None:
         return None
     comp = compiled(rules, "eligibility")
     cp = comp.compiler

@@ -709,13 +709,14 @@ def _explain_unknowns(ev: Evaluator, cls: np.ndarray, deciding: np.ndarray, clas
 
 
 def eligibility(ev: Evaluator, cls: np.ndarray):
-    """Statuses, item eligibility, priority groups and member shares of the regime's program, once the class is
-    known: the conditions read `eligibility_class` (recognised_class when given, else the computed class)."""
+    """Household statuses, item eligibility, priority groups and member shares (of the shared sets in force and the
+    regime's program), once the class is known: the conditions read `eligibility_class` (recognised_class when given,
+    else the computed class). None when no such rules apply."""
     from tieuchi.backends.assemble import Eligibility, eligibility_class
 
     rules = ev.rules
-    program = rules.regime.program
-    if program is None:
+    er = rules.eligibility
+    if er is None:
         return None
     n_classes = len(rules.regime.classification.classes)
     rec = ev.col("recognised_class", HOUSEHOLD)[0] if "recognised_class" in ev.hh.columns else None
@@ -724,16 +725,16 @@ def eligibility(ev: Evaluator, cls: np.ndarray):
     class_ids = [c.id for c in rules.regime.classification.classes]
     ev._cols[(HOUSEHOLD, "eligibility_class")] = Col("cat", np.where(unknown, -1, codes).astype(np.int64),
                                                      unknown if unknown.any() else None, class_ids)
-    items, _ = program.items_at(rules.day)
+    items = er.items
     out = Eligibility(class_codes=codes, member_pos=ev.pos)
-    for sid in program.program.statuses:
+    for sid in er.statuses:
         out.statuses[sid] = ev.var(sid, HOUSEHOLD)
     levels = [HOUSEHOLD if item.unit == "household" else MEMBER for item in items]
     decided = _in_parallel(ev, [(item.eligible_when, level) for item, level in zip(items, levels)])
     for item, level, tri in zip(items, levels, decided):
         out.items[item.id] = (tri, level)
     out.priority = _priority_groups(ev, [i for i in items if i.unit == "household"], out.items)
-    for sr in program.shares_at(rules.day):
+    for sr in er.shares:
         out.shares[sr.output] = [
             (float(ev.param(sh.value, lvl)), ev.eval(sh.when, lvl), lvl)
             for sh in sr.shares for lvl in [HOUSEHOLD if ev.household_only(sh.when) else MEMBER]]

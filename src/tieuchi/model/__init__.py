@@ -440,6 +440,15 @@ class Program(_Rule):
     target: str  # id of the derived household variable "household the program supports" (poor, near-poor, newly escaped)
 
 
+class SharedSet(_Rule):
+    """Rules that apply across regimes and programs (rules/shared/<id>/shared.yaml): the health-insurance shares of
+    the health-insurance law, the household statuses (newly escaped poverty …). Loaded with every regime whose window
+    its validity overlaps, compiled on the dates its validity covers; its rules read the regime's classes and
+    variables like a program's."""
+
+    statuses: list[str] = []  # ids of its derived household variables written as columns of that name
+
+
 class ProgramItem(_Rule):
     """One project or sub-project: whom it may support (`eligible_when`, at the unit's level) and which priority
     groups apply (household-level conditions, written as `priority_<item>`)."""
