@@ -57,11 +57,15 @@ def household(draw, hid: str = "H1", missing: bool = True):
     n = draw(st.integers(1, 6))
     devices = opt(st.one_of(st.just("none"), st.lists(st.sampled_from(DEVICES), min_size=1, max_size=3,
                                                        unique=True).map(";".join)))
+    dwelling = opt(st.booleans())
+    # no dwelling with a floor area above 0 contradicts itself and is rejected (dwelling_mismatch): not drawn
+    area_m2 = st.just(0) if dwelling is False else \
+        st.one_of(st.integers(0, 200), st.sampled_from([8 * n, 8 * n - 1, 8 * n + 1]))
     return {
         "household_id": hid, "commune_code": "X01", "area": area,
         "income_per_capita_month": opt(incomes(area)), "income_score_a": opt(st.integers(0, 300)),
-        "floor_area_m2": opt(st.one_of(st.integers(0, 200), st.sampled_from([8 * n, 8 * n - 1, 8 * n + 1]))),
-        "has_dwelling": opt(st.booleans()), "foundation_durable": opt(st.booleans()),
+        "floor_area_m2": opt(area_m2),
+        "has_dwelling": dwelling, "foundation_durable": opt(st.booleans()),
         "frame_wall_durable": opt(st.booleans()), "roof_durable": opt(st.booleans()),
         "water_source": opt(st.sampled_from(WATER)), "toilet_type": opt(st.sampled_from(TOILET)),
         "info_devices": devices,

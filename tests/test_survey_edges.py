@@ -188,3 +188,27 @@ def test_a_member_known_by_a_birth_year_is_still_taken_as_born_on_1_july():
     mem["birth_date"] = [mem.loc[0, "birth_date"], None]
     assert tieuchi.classify(hh, mem, on="2025-06-30").members["age"].tolist()[1] == 5
     assert tieuchi.classify(hh, mem, on="2025-07-01").members["age"].tolist()[1] == 6
+
+
+# ------------------------------------------------------------------ a row that contradicts itself about its dwelling
+
+
+def _dwelling(has_dwelling, floor_area) -> tuple[pd.DataFrame, pd.DataFrame]:
+    hh, mem = _one_household({"birth_date": "1990-01-01"})
+    hh["has_dwelling"], hh["floor_area_m2"] = has_dwelling, floor_area
+    return hh, mem
+
+
+def test_no_dwelling_with_a_floor_area_above_0_is_rejected_as_a_contradiction():
+    r = tieuchi.classify(*_dwelling("không", "60"), on="2024-12-01")
+    own = r.rejects[r.rejects["table"] == "households"]
+    assert list(own["problem"]) == ["dwelling_mismatch"] and list(own["column"]) == ["floor_area_m2"]
+    assert len(r.households) == 0
+
+
+@pytest.mark.parametrize("has_dwelling, floor_area, deprived", [("không", "0", True), ("không", None, True),
+                                                                  ("có", "60", False), (None, "60", False)])
+def test_a_dwelling_answer_and_a_floor_area_that_agree_are_accepted(has_dwelling, floor_area, deprived):
+    r = tieuchi.classify(*_dwelling(has_dwelling, floor_area), on="2024-12-01")
+    assert len(r.rejects) == 0
+    assert bool(r.households["deprived_housing_area"].iloc[0]) is deprived

@@ -35,6 +35,10 @@ PROBLEMS: dict[str, tuple[str, str]] = {
                         "The household was rejected because one of its members was: fix that member's row."),
     "birth_mismatch": ("Ngày sinh và năm sinh không khớp nhau: sửa một trong hai hoặc bỏ năm sinh.",
                        "Birth date and birth year disagree: correct one of them or leave the year empty."),
+    "dwelling_mismatch": ("Ghi \"không có nhà ở\" nhưng lại có diện tích nhà ở lớn hơn 0: sửa một trong hai (hộ có nhà "
+                          "thì ghi Có nhà ở; hộ không có nhà thì để trống hoặc ghi 0 ở diện tích).",
+                          "The household is recorded as having no dwelling but with a floor area above 0: correct one "
+                          "of them (a household with a dwelling answers yes; one without leaves the area empty or 0)."),
     "birth_in_future": ("Ngày sinh sau ngày tham chiếu: kiểm tra lại ngày sinh.",
                         "The birth date is after the reference date: check it."),
     "household_id_blank": ("Ô Mã hộ của thành viên để trống: ghi mã hộ trên mọi dòng thành viên (không gộp ô). Dòng "

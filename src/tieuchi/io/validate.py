@@ -232,6 +232,17 @@ def _member_dup(mem: pd.DataFrame, run_start: np.ndarray | None) -> np.ndarray |
     return dup if dup.any() else None
 
 
+def _dwelling_mismatch(hh: pd.DataFrame, probs: _Problems) -> None:
+    """"No dwelling" with a floor area above 0 contradicts itself: the rules read a recorded floor area as a dwelling
+    when the answer is empty (no_dwelling), so both cannot stand."""
+    if "has_dwelling" not in hh.columns or "floor_area_m2" not in hh.columns:
+        return
+    no = (hh["has_dwelling"] == False).to_numpy(dtype=bool, na_value=False)  # noqa: E712 - nullable boolean
+    if no.any():
+        area = pd.to_numeric(hh["floor_area_m2"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        probs.add("households", no & (area > 0), "floor_area_m2", "dwelling_mismatch")
+
+
 def _birth(mem: pd.DataFrame, probs: _Problems, on: dt.date | None) -> np.ndarray:
     """Birth date per member (datetime64[D]); year-only members are born on 1 July. Checks future and mismatch."""
     n = len(mem)
@@ -302,6 +313,7 @@ def normalize(households: pd.DataFrame, members: pd.DataFrame, communes: pd.Data
                        "communes": communes if communes is not None else pd.DataFrame()}, rows)
     ref_year = (on or dt.date.today()).year
     hh, _ = _type_table(households, "households", probs, ref_year)
+    _dwelling_mismatch(hh, probs)
     mem, mem_empty = _type_table(members, "members", probs, ref_year, not_required=("household_id",))
     com = _communes(communes, probs, ref_year) if communes is not None else None
 
