@@ -55,14 +55,14 @@ def test_a_clean_text_survey_is_typed_with_the_contract_dtypes():
 
 def test_booleans_numbers_and_device_sets_are_parsed_in_every_accepted_spelling():
     hh, mem = good()
-    hh["has_dwelling"] = ["CÓ", "no"]
+    hh["received_housing_support"] = ["CÓ", "no"]  # (not has_dwelling: "no dwelling" with a floor area is refused)
     hh["floor_area_m2"] = ["45,5", "1,500"]
     hh["info_devices"] = ["Ti vi; smartphone;tv", "Không có thiết bị nào"]
     mem["has_health_insurance"] = ["true", "0", "Không"]
     out = normalize(hh, mem, on=ON)
     assert len(out.rejects) == 0
-    assert str(out.households["has_dwelling"].dtype) == "boolean"
-    assert out.households["has_dwelling"].tolist() == [True, False]
+    assert str(out.households["received_housing_support"].dtype) == "boolean"
+    assert out.households["received_housing_support"].tolist() == [True, False]
     assert str(out.households["floor_area_m2"].dtype) == "Float64"
     assert out.households["floor_area_m2"].tolist() == [45.5, 1500.0]
     assert out.households["info_devices"].tolist() == ["smartphone;tv", "none"]
