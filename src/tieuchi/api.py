@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tieuchi.errors import DataError, TieuchiError, UsageError
+from tieuchi.isolate import classify_isolating
 from tieuchi.loader import RulesAt, load_rules
 
 LANGS = ("vi", "en")
@@ -150,16 +151,14 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
     rules_at = rules if isinstance(rules, RulesAt) else load_rules(day, rules)
     try:
         return _classify(households, members, day, rules_at, communes, lang, strict, progress, classify_tables)
-    except (TieuchiError, KeyboardInterrupt):
+    except (TieuchiError, KeyboardInterrupt, MemoryError):
         raise
-    except Exception:
+    except Exception as error:
         if not isolate_failures:
             raise
-        from tieuchi.isolate import classify_isolating
-
         result = classify_isolating(
             households, members, lambda h, m: _classify(h, m, day, rules_at, communes, lang, False, None,
-                                                        classify_tables))
+                                                        classify_tables), error)
         if strict and len(result.rejects):
             raise StrictRefusal(result.rejects, lang) from None
         return result

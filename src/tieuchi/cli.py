@@ -160,7 +160,6 @@ class _Context:
 
 
 _context = _Context()
-MESSAGE_CAP = 300  # characters of an unexpected error's own text shown to the user
 
 
 def _run(lang: str, body: Callable[[], int]) -> None:
@@ -188,9 +187,7 @@ def _unexpected(e: Exception, lang: str) -> int:
         import traceback
 
         traceback.print_exc()
-    what = f"{type(e).__name__}: {e}"
-    if len(what) > MESSAGE_CAP:
-        what = what[:MESSAGE_CAP] + "…"
+    what = type(e).__name__  # not its text, which may quote the data (names): TIEUCHI_DEBUG=1 shows it all
     inputs = ", ".join(f"'{p}'" for p in _context.inputs) or "—"
     _err().print(_t(lang, "internal", inputs=inputs, what=what), markup=False)
     if _context.write_rejects is not None:

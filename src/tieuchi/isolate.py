@@ -36,55 +36,68 @@ def _id_keys(df: pd.DataFrame) -> np.ndarray:
     return texts[codes]
 
 
-def classify_isolating(households: pd.DataFrame, members: pd.DataFrame, run: Callable):
-    """`run(households, members)` classifies a part of the survey (a `tieuchi.api.Result`); see the module."""
-    hh_key, mem_key = _id_keys(households), _id_keys(members)
-    groups: dict[object, list[int]] = {}
-    for i, k in enumerate(hh_key):
-        groups.setdefault(k if k is not None else ("blank", i), []).append(i)
-    members_of: dict[object, list[int]] = {}
-    for j, k in enumerate(mem_key):
-        members_of.setdefault(k, []).append(j)
-    order = list(groups)
-    orphans = [j for k, js in members_of.items() if k not in groups for j in js]
+def _groups(hh_key: np.ndarray, mem_key: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(household group, member group, number of groups): households sharing an id form one group, a household
+    with a blank id one of its own; a member joins the group of its household id, a member with a blank id the
+    group of the nearest member row above it with an id (as validation attaches it); -1: no household."""
+    ids = pd.Index([k for k in hh_key if k is not None]).unique()
+    hh_group = ids.get_indexer(pd.Index(hh_key, dtype=object))
+    blank = hh_group < 0
+    hh_group[blank] = len(ids) + np.arange(int(blank.sum()))
+    mem_group = ids.get_indexer(pd.Index(mem_key, dtype=object)) if len(mem_key) else np.zeros(0, dtype=np.int64)
+    mem_blank = np.asarray([k is None for k in mem_key], dtype=bool)
+    if mem_blank.any():
+        above = np.where(mem_blank, -1, np.arange(len(mem_key), dtype=np.int64))
+        np.maximum.accumulate(above, out=above)
+        at = above[mem_blank]
+        mem_group[mem_blank] = np.where(at >= 0, mem_group[np.maximum(at, 0)], -1)
+    return hh_group.astype(np.int64), np.asarray(mem_group, dtype=np.int64), len(ids) + int(blank.sum())
 
+
+def classify_isolating(households: pd.DataFrame, members: pd.DataFrame, run: Callable, error: Exception):
+    """`run(households, members)` classifies a part of the survey (a `tieuchi.api.Result`); it has just failed on
+    the whole survey with `error`, raised again when the failure is not one of a few households (see the module)."""
+    hh_group, mem_group, n_groups = _groups(_id_keys(households), _id_keys(members))
     pieces, failed = [], []
 
-    def attempt(keys: list) -> None:
-        hpos = np.asarray(sorted(i for k in keys for i in groups[k]), dtype=np.int64)
-        mpos = np.asarray(sorted(j for k in keys for j in members_of.get(k, [])), dtype=np.int64)
+    def attempt(groups: np.ndarray) -> None:
+        hpos = np.flatnonzero(np.isin(hh_group, groups))
+        mpos = np.flatnonzero(np.isin(mem_group, groups))
         try:
             pieces.append((run(_take(households, hpos), _take(members, mpos)), hpos, mpos))
+        except MemoryError:
+            raise
         except Exception:
-            if len(keys) == 1:
+            if len(groups) == 1:
                 failed.append((hpos, mpos))
                 if len(failed) > MAX_FAILED:
                     raise _TooManyFailures from None
                 return
-            half = len(keys) // 2
-            attempt(keys[:half])
-            attempt(keys[half:])
+            split(groups)
+
+    def split(groups: np.ndarray) -> None:
+        half = len(groups) // 2
+        attempt(groups[:half])
+        attempt(groups[half:])
 
     try:
-        if order:
-            attempt(order)
-        if orphans:  # members of no household: validation rejects them on their own
-            mpos = np.asarray(sorted(orphans), dtype=np.int64)
-            pieces.append((run(_take(households, np.zeros(0, dtype=np.int64)), _take(members, mpos)),
-                           np.zeros(0, dtype=np.int64), mpos))
+        if n_groups > 1:
+            split(np.arange(n_groups))  # the whole survey has just failed
+        elif n_groups == 1:
+            failed.append((np.flatnonzero(hh_group == 0), np.flatnonzero(mem_group == 0)))
+        orphans = np.flatnonzero(mem_group < 0)
+        if len(orphans):  # members of no household: validation rejects them on their own
+            none = np.zeros(0, dtype=np.int64)
+            pieces.append((run(_take(households, none), _take(members, orphans)), none, orphans))
     except _TooManyFailures:
-        raise _first_error(run, households, members) from None
+        raise error from None
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - even the orphan members alone fail: not a few households' defect
+        raise error from None
     if not pieces:
-        raise _first_error(run, households, members)
-    return _combine(pieces, failed, households, members, hh_key, len(households), len(members))
-
-
-def _first_error(run, households, members) -> Exception:
-    try:
-        run(households, members)
-    except Exception as exc:  # noqa: BLE001 - the failure we were isolating
-        return exc
-    return RuntimeError("classification failed on parts of the survey but not on the whole")
+        raise error
+    return _combine(pieces, failed, households, members, _id_keys(households), len(households), len(members))
 
 
 def _take(df: pd.DataFrame, pos: np.ndarray) -> pd.DataFrame:
