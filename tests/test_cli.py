@@ -125,7 +125,7 @@ def test_an_unexpected_error_is_exit_2_naming_the_input_asking_for_a_report_with
     def boom(*a, **k):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(tieuchi, "classify", boom, raising=False)
+    monkeypatch.setattr("tieuchi.api.classify", boom)
     r = run("classify", TINY, "--on", "2025-01-01", "--out", tmp_path / "out", "--lang", "en")
     assert r.exit_code == 2  # the contract's codes only: the input could not be processed
     assert "please report" in r.stderr and "Traceback" not in r.stderr

@@ -212,3 +212,25 @@ def test_a_dwelling_answer_and_a_floor_area_that_agree_are_accepted(has_dwelling
     r = tieuchi.classify(*_dwelling(has_dwelling, floor_area), on="2024-12-01")
     assert len(r.rejects) == 0
     assert bool(r.households["deprived_housing_area"].iloc[0]) is deprived
+
+
+# ------------------------------------------------------------------ the API gives the rows the CLI gives
+
+
+def test_classify_survey_gives_the_reader_s_rejects_and_the_user_s_rows_as_the_command_does(tmp_path):
+    d = tmp_path / "s"
+    shutil.copytree(TINY, d)
+    lines = (d / "households.csv").read_text(encoding="utf-8").splitlines()
+    lines.insert(2, "")  # a blank line after the first household
+    lines[4] += ",extra"  # the third household's row has one cell too many
+    (d / "households.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = tieuchi.classify_survey(d, on="2024-12-01")
+    cli = run("classify", d, "--on", "2024-12-01", "--out", tmp_path / "out")
+    assert cli.exit_code == 1
+    written = _read(tmp_path / "out" / "rejects.csv")
+    api = r.rejects[["table", "row", "problem"]].astype(str).reset_index(drop=True)
+    assert api.equals(written[["table", "row", "problem"]].reset_index(drop=True))
+    own = r.rejects[r.rejects["table"] == "households"]
+    assert ("4", "too_many_fields") in set(zip(own["row"].astype(str), own["problem"]))
+    assert "8" in set(own["row"].astype(str))  # BG-0007, row 7 of the file, 8 with the blank row counted
+    assert r.n_households_in == 7 and len(r.households) + own["row"].nunique() == 7

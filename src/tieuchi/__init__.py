@@ -5,11 +5,11 @@ __version__ = "0.1.0"
 
 from tieuchi.errors import DataError, RulesError, TieuchiError, UsageError  # noqa: E402
 
-__all__ = ["classify", "explain", "Result", "load_rules", "TieuchiError", "UsageError", "RulesError", "DataError", "__version__"]
+__all__ = ["classify", "classify_survey", "explain", "Result", "load_rules", "TieuchiError", "UsageError", "RulesError", "DataError", "__version__"]
 
 
 def __getattr__(name):  # lazy: keep `import tieuchi` light for the CLI's --help
-    if name in ("classify", "Result"):
+    if name in ("classify", "classify_survey", "Result"):
         from tieuchi import api
 
         return getattr(api, name)

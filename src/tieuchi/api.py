@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -44,6 +44,9 @@ class Result:
     rules: RulesAt | None = field(default=None, repr=False)
     render_reasons: Callable | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)  # why expected columns are absent (items outside their window …)
+    # classify_survey: the survey's households as read, laid out by the user's row (position = row - 1, gaps empty),
+    # so that a rejected household's commune can be found from its reject row (reports count them per commune)
+    households_by_row: pd.DataFrame | None = field(default=None, repr=False)
 
     def reasons(self, lang: str | None = None) -> pd.Series:
         """The `reasons` column as text. The frame keeps a compact integer key per situation; text is rendered once
@@ -162,6 +165,40 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
         if strict and len(result.rejects):
             raise StrictRefusal(result.rejects, lang) from None
         return result
+
+
+def classify_survey(survey, on, rules=None, lang: str = "vi", strict: bool = False,
+                    progress: Callable[[str, int, int], None] | None = None, engine: str = "vectorized",
+                    isolate_failures: bool = False) -> Result:
+    """Read and classify a survey: `survey` is a path (as `tieuchi.io.read.read_survey` takes) or what it returned.
+
+    Unlike `classify` on the tables, the rows the reader itself refused (a JSON line that cannot be read, a CSV row
+    with more cells than the header) are in the rejects with their own problem and counted in, and every reject's
+    `row` is the user's: the line of a JSONL file, the row below the header with blank rows counted. With `strict`,
+    any reject refuses the survey (`StrictRefusal`, its `rejects` mapped the same way)."""
+    from tieuchi.io.read import RawSurvey, read_survey, with_reader_rejects
+
+    raw = survey if isinstance(survey, RawSurvey) else read_survey(survey)
+    try:
+        result = classify(raw.households, raw.members, on, rules=rules, communes=raw.communes, lang=lang,
+                          strict=strict, progress=progress, engine=engine, isolate_failures=isolate_failures)
+    except StrictRefusal as refusal:
+        raise StrictRefusal(with_reader_rejects(refusal.rejects, raw), lang) from None
+    rejects = with_reader_rejects(result.rejects, raw)
+    if strict and len(rejects):  # the reader's own rejects refuse the survey too
+        raise StrictRefusal(rejects, lang)
+    unread = raw.problems
+    n_unread = int((unread["table"] == "households").sum()) if unread is not None and len(unread) else 0
+    return replace(result, rejects=rejects, n_households_in=result.n_households_in + n_unread,
+                   households_by_row=_by_user_row(raw))
+
+
+def _by_user_row(raw) -> pd.DataFrame:
+    rows = raw.household_rows
+    if rows is None or not len(raw.households):
+        return raw.households
+    rows = np.asarray(rows, dtype=np.int64)
+    return raw.households.set_axis(rows - 1).reindex(np.arange(int(rows.max()))).reset_index(drop=True)
 
 
 def _classify(households: pd.DataFrame, members: pd.DataFrame, day: dt.date, rules_at: RulesAt,

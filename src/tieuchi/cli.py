@@ -499,7 +499,7 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
 
     import tieuchi
     from tieuchi.api import StrictRefusal
-    from tieuchi.io.read import read_survey, with_reader_rejects
+    from tieuchi.io.read import read_survey
     from tieuchi.io.write import (output_paths, prepare_rejects, rejects_path, withheld_columns, write_rejects,
                                   write_results)
     from tieuchi.loader import load_rules
@@ -517,21 +517,15 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
         _context.reading(survey)
         raw = read_survey(survey)
         progress("read", 1, 1)
-        read_problems = getattr(raw, "problems", None)
         try:
-            result = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_at,
-                                      communes=raw.communes, lang=lang, strict=strict, progress=progress,
-                                      engine=engine, isolate_failures=True)
-            if strict and read_problems is not None and len(read_problems):
-                # the reader's own rejects (e.g. a broken JSON line) refuse the survey too
-                refusal = StrictRefusal(with_reader_rejects(result.rejects, raw), lang)
+            result = tieuchi.classify_survey(raw, on=day, rules=rules_at, lang=lang, strict=strict,
+                                             progress=progress, engine=engine, isolate_failures=True)
         except StrictRefusal as e:
-            refusal = StrictRefusal(with_reader_rejects(e.rejects, raw), lang)
+            refusal = e
         progress("write", 0, 1)
         if refusal is not None:
             paths = write_rejects(refusal.rejects, out, fmt, lang, show_names, raw_text)
         else:
-            result = _with_read_problems(result, raw)
             _context.decided(result.rejects, out, fmt, lang, show_names, raw_text)
             paths = write_results(result, out, fmt, lang, show_names, raw_text)
         progress("write", 1, 1)
@@ -578,10 +572,8 @@ def _eligible(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     _guard_out(out, output_names(item, fmt), survey, rules=rules)
     with _Progress(lang) as progress:
         _context.reading(survey)
-        raw = read_survey(survey)
-        result = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_at, communes=raw.communes,
-                                  lang=lang, progress=progress, isolate_failures=True)
-        result = _with_read_problems(result, raw)
+        result = tieuchi.classify_survey(read_survey(survey), on=day, rules=rules_at, lang=lang, progress=progress,
+                                         isolate_failures=True)
         _context.decided(result.rejects, out, "csv", lang, show_names, raw_text)
         lists = eligibility_lists(result, item, commune, by, lang, show_names)
         counts = eligibility_counts(result, item, commune, by)
@@ -655,13 +647,11 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
                ("allocation", allocation, "--allocation")) if p is not None}
     with _Progress(lang) as progress:
         _context.reading(survey)
-        raw = read_survey(survey)
-        result = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_at, communes=raw.communes,
-                                  lang=lang, progress=progress, isolate_failures=True)
-        result = _with_read_problems(result, raw)
+        result = tieuchi.classify_survey(read_survey(survey), on=day, rules=rules_at, lang=lang, progress=progress,
+                                         isolate_failures=True)
         _context.decided(result.rejects, out, "csv", lang, raw_text=raw_text)
         progress("write", 0, 1)
-        report_ = rep.build(result, plan, survey_name=str(survey), raw_households=_by_user_row(raw), unit=unit,
+        report_ = rep.build(result, plan, survey_name=str(survey), raw_households=result.households_by_row, unit=unit,
                             k=k, weights=weights, **tables)
         paths = rep.write(report_, out, lang, raw_text)
         paths += write_rejects(result.rejects, out, "csv", lang, False, raw_text)
@@ -711,12 +701,10 @@ def _diff(survey: Path, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_
     with _Progress(lang) as progress:
         _context.reading(survey)
         raw = read_survey(survey)
-        before = tieuchi.classify(raw.households, raw.members, on=day, rules=rules_a, communes=raw.communes,
-                                  lang=lang, progress=progress, isolate_failures=True)
-        after = tieuchi.classify(raw.households, raw.members, on=vs_day, rules=rules_b, communes=raw.communes,
-                                 lang=lang, isolate_failures=True)
-        before, after = _with_read_problems(before, raw), _with_read_problems(after, raw)
-        d = df.compare(before, after, plan=plan, lang=lang, raw_households=_by_user_row(raw))
+        before = tieuchi.classify_survey(raw, on=day, rules=rules_a, lang=lang, progress=progress,
+                                         isolate_failures=True)
+        after = tieuchi.classify_survey(raw, on=vs_day, rules=rules_b, lang=lang, isolate_failures=True)
+        d = df.compare(before, after, plan=plan, lang=lang, raw_households=before.households_by_row)
         rejects = df.rejects(before, after)
         _context.decided(rejects, out, "csv", lang, raw_text=raw_text)
         paths = df.write(d, out, raw_text) + write_rejects(rejects, out, "csv", lang, False, raw_text) \
@@ -818,45 +806,6 @@ def _check(source: str, on: Optional[str], for_year: Optional[int], fmt_opt: str
     else:
         sys.stdout.write(explain_text(ex, rules_at.regime, lang) + "\n")
     return 0
-
-
-def _concat(*frames):
-    import pandas as pd
-
-    frames = [f for f in frames if f is not None and len(f)]
-    if not frames:
-        from tieuchi.io.write import REJECT_COLUMNS
-
-        return pd.DataFrame(columns=REJECT_COLUMNS)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-
-
-def _with_read_problems(result, raw):
-    """Rows the reader already refused (a broken JSON line, a CSV row with too many cells) belong in the rejects and
-    in the input count; row numbers are the user's (jsonl line numbers, blank spreadsheet rows counted), not
-    positions in the tables."""
-    if getattr(result, "rows_mapped", False):
-        return result
-    from tieuchi.io.read import with_reader_rejects
-
-    rejects = with_reader_rejects(result.rejects, raw)
-    problems = getattr(raw, "problems", None)
-    n_bad = int((problems["table"] == "households").sum()) if problems is not None and len(problems) else 0
-    if rejects is result.rejects and not n_bad:
-        return result
-    return replace(result, rejects=rejects, n_households_in=result.n_households_in + n_bad)
-
-
-def _by_user_row(raw):
-    """The raw households laid out by the user's row (position = row - 1, gaps empty), as rejects give rows: the
-    report looks a rejected household's commune up by its row (jsonl line numbers, blank rows skipped)."""
-    rows = getattr(raw, "household_rows", None)
-    if rows is None or not len(raw.households):
-        return raw.households
-    import numpy as np
-
-    rows = np.asarray(rows, dtype=np.int64)
-    return raw.households.set_axis(rows - 1).reindex(np.arange(int(rows.max()))).reset_index(drop=True)
 
 
 def _show_rejects(shown, path: Optional[Path], lang: str) -> None:
