@@ -32,7 +32,8 @@ from typing import Any
 import pandas as pd
 
 from tieuchi.errors import RulesError
-from tieuchi.loader import clip, discover_regimes, load_regime, read_yaml, shown
+from tieuchi.errors import clip
+from tieuchi.loader import discover_regimes, load_regime, read_yaml, shown
 
 CASE_KEYS = {"name", "on", "household", "members", "expect", "covers"}
 FILE_KEYS = {"rule", "on", "extends", "household", "cases"}

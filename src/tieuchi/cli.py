@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional
 import typer
 
 from tieuchi import __version__
-from tieuchi.errors import DataError, TieuchiError, UsageError
+from tieuchi.errors import DataError, TieuchiError, UsageError, clip
 
 LANGS = ("vi", "en")
 RULES_HELP = ("An overlay file (a local standard changing parameters of a regime), or a regime folder, instead of the "
@@ -750,7 +750,7 @@ def _read_document(source: str, lang: str):
     try:
         return loads_strict(text)  # a key given twice, or nesting too deep to parse, is refused here (ValueError)
     except ValueError as exc:
-        what = str(exc)[:VALUE_CAP]
+        what = clip(str(exc), VALUE_CAP)
         raise DataError(f"{where}: not valid JSON: {what}", "one household as a JSON object (data contract §1.4)",
                         vi=f"{where}: JSON không hợp lệ: {what}",
                         vi_hint="một hộ là một đối tượng JSON (hợp đồng dữ liệu §1.4)") from None

@@ -232,7 +232,7 @@ def rejects(before, after) -> pd.DataFrame:
     """The rows refused on either side, each once, with `side` (`both`, `before` or `after`): validation depends on
     the reference date (a birth date after it, a birth year past its year), so the two sides may refuse different
     rows; a household refused on one side only is also counted apart in the comparison."""
-    from tieuchi.io.read import REJECT_COLUMNS
+    from tieuchi.io.read import REJECT_COLUMNS, sort_rejects
 
     b, a = before.rejects, after.rejects
     b = b[[c for c in REJECT_COLUMNS if c in b.columns]].astype({"row": "int64"})
@@ -243,5 +243,4 @@ def rejects(before, after) -> pd.DataFrame:
     as_text = {c: "string" for c in key if c != "row"}
     both = pd.merge(b.astype(as_text), a.astype(as_text), on=key, how="outer", indicator="side", sort=False)
     both["side"] = both["side"].astype(str).map(SIDES)
-    order = both["table"].map({"households": 0, "members": 1, "communes": 2})
-    return both.assign(_t=order).sort_values(["_t", "row"], kind="stable").drop(columns="_t").reset_index(drop=True)
+    return sort_rejects(both)

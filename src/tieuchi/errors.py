@@ -4,6 +4,17 @@ Exit codes follow the data contract §3: 1 data problems, 2 usage, 3 invalid rul
 """
 from __future__ import annotations
 
+from typing import Any
+
+SHOWN = 80  # characters of a user's value echoed in a message, by default
+
+
+def clip(text: Any, limit: int = SHOWN) -> str:
+    """`text` (str() of it) cut to `limit` characters with '…': a value a message echoes may be as long as its file
+    (the one way every layer shortens what it echoes)."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
 
 class TieuchiError(Exception):
     """Base class. `message` says what and where; `hint` says what to do next."""

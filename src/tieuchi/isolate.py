@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from tieuchi.io.parse import factorize, to_text
-from tieuchi.io.read import REJECT_COLUMNS
+from tieuchi.io.read import REJECT_COLUMNS, sort_rejects
 
 INTERNAL_PROBLEM = "internal_error"
 MAX_FAILED = 100
@@ -136,9 +136,7 @@ def _combine(pieces, failed, households, members, hh_key, n_h: int, n_m: int):
             "problem": "household_rejected"}, columns=REJECT_COLUMNS))
     hh = _in_order(hh_parts, hh_at)
     mem = _in_order(mem_parts, mem_at)
-    rejects = pd.concat(rej_parts, ignore_index=True)
-    rejects["_t"] = rejects["table"].map({"households": 0, "members": 1, "communes": 2})
-    rejects = rejects.sort_values(["_t", "row"], kind="stable").drop(columns="_t").reset_index(drop=True)
+    rejects = sort_rejects(pd.concat(rej_parts, ignore_index=True))
     return replace(first, households=hh, members=mem, rejects=rejects, n_households_in=n_h, n_members_in=n_m,
                    render_reasons=None)
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from tieuchi import model as m
 from tieuchi.model.overlay import Overlay
 from tieuchi.model.plan import Plan
-from tieuchi.errors import RulesError, UsageError
+from tieuchi.errors import SHOWN, RulesError, UsageError, clip
 
 # ----------------------------------------------------------------------------------------------------------------
 # YAML with line numbers
@@ -40,14 +40,8 @@ from tieuchi.errors import RulesError, UsageError
 
 MAX_DEPTH = 64  # levels of nesting a rule file may have; the deepest shipped file has 17
 MAX_INT_DIGITS = 18  # an integer in a rule file fits int64 with room to spare
-MAX_SHOWN = 80  # characters of a user's value echoed in a message
+MAX_SHOWN = SHOWN  # characters of a user's value echoed in a message
 MAX_PROBLEMS = 20  # problems listed in one message; the others are counted
-
-
-def clip(text: Any, limit: int = MAX_SHOWN) -> str:
-    """`text` (str() of it) cut to `limit` characters with '…', for echoing a user's value in a message."""
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def shown(value: Any, limit: int = MAX_SHOWN) -> str:

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tieuchi.errors import UsageError
+from tieuchi.errors import UsageError, clip
 from tieuchi.io.columns import canonical_header, canonical_sheet, column_table, columns
 from tieuchi.io.parse import to_text
 
@@ -45,7 +45,7 @@ VALUE_CAP = 120  # characters of an input value or parser message echoed in a re
 
 
 def _cap(text: str, n: int = VALUE_CAP) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+    return clip(text, n)
 
 
 @dataclass
@@ -103,6 +103,11 @@ def with_reader_rejects(rejects: pd.DataFrame, raw: RawSurvey) -> pd.DataFrame:
         rej = pd.concat([problems.astype({"row": "int64"}), rej], ignore_index=True) if len(rej) else problems
     if rej is rejects:
         return rejects
+    return sort_rejects(rej)
+
+
+def sort_rejects(rej: pd.DataFrame) -> pd.DataFrame:
+    """Rejects in the order they are written: by table (households, members, communes), then row (stable)."""
     rej = rej.astype({"row": "int64"})
     order = rej["table"].map(TABLE_ORDER).to_numpy()
     return rej.iloc[np.lexsort((rej["row"].to_numpy(), order))].reset_index(drop=True)

@@ -14,11 +14,12 @@ import pandas as pd
 import pyarrow.compute as pc
 from pandas.core.arrays.masked import BaseMaskedArray
 
-from tieuchi.errors import UsageError
+from tieuchi.errors import UsageError, clip
 from tieuchi.io.columns import ColumnSpec, columns
 from tieuchi.io.parse import INVALID_PROBLEM, PARSERS, factorize, to_text
 from tieuchi.io.problems import problem_text  # noqa: F401  (re-exported)
-from tieuchi.io.read import HEADER_SEARCH_ROWS, REJECT_COLUMNS, VALUE_CAP, RawSurvey, with_reader_rejects
+from tieuchi.io.read import (HEADER_SEARCH_ROWS, REJECT_COLUMNS, VALUE_CAP, RawSurvey, sort_rejects,
+                             with_reader_rejects)
 
 
 @dataclass
@@ -69,10 +70,7 @@ class _Problems:
                 "value": cells(column), "problem": problem}, columns=REJECT_COLUMNS))
         if not out:
             return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in REJECT_COLUMNS})
-        rej = pd.concat(out, ignore_index=True)
-        order = {"households": 0, "members": 1, "communes": 2}
-        rej["_t"] = rej["table"].map(order)
-        return rej.sort_values(["_t", "row"], kind="stable").drop(columns="_t").reset_index(drop=True)
+        return sort_rejects(pd.concat(out, ignore_index=True))
 
 
 def _require_columns(df: pd.DataFrame, table: str) -> None:
@@ -84,7 +82,7 @@ def _require_columns(df: pd.DataFrame, table: str) -> None:
                 f"table {table} has no required column '{spec.name}'",
                 f"Add a column '{spec.name}' or '{spec.header}'; in a CSV file or a sheet the headers are read from "
                 f"row 1 (or from the first of its first {HEADER_SEARCH_ROWS} rows that names the required columns, "
-                f"below a title). Columns found: {', '.join(map(str, df.columns))[:VALUE_CAP * 4]}.")
+                f"below a title). Columns found: {clip(', '.join(map(str, df.columns)), VALUE_CAP * 4)}.")
     groups = {s.one_of for s in specs.values() if s.one_of}
     for g in groups:
         names = [s for s in specs.values() if s.one_of == g]

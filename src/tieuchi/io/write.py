@@ -35,10 +35,10 @@ import pandas as pd
 from tieuchi.errors import UsageError
 from tieuchi.io.columns import TABLES as SURVEY_TABLES
 from tieuchi.io.columns import known_personal_columns, personal_columns
+from tieuchi.io.read import REJECT_COLUMNS  # noqa: F401 - the contract's reject columns, one owner (re-exported)
 
 FORMATS = ("csv", "parquet", "xlsx")
 TABLES = ("households", "members", "rejects")
-REJECT_COLUMNS = ["table", "row", "household_id", "member_no", "column", "value", "problem"]
 PERSONAL_COLUMNS = known_personal_columns()  # the contract's own; personal_columns() also finds name-like headers
 EXCEL_MAX_ROWS = 1_048_576  # including the header row
 XLSX_NAME = "results.xlsx"

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal, NamedTuple, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from tieuchi.errors import clip
+
 Strict = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "is", "contains_any")
@@ -119,9 +121,8 @@ def fits_unit(unit: str, value: Any) -> bool:
     return (isinstance(value, int) or math.isfinite(value)) and 0 <= value <= spec.high
 
 
-def _shown(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+def _shown(value: Any) -> str:
+    return clip(repr(value))
 
 
 class DatedValue(BaseModel):
