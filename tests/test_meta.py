@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+
+import pytest
 
 from tieuchi.cases import case_files, load_case_file
 from tieuchi.loader import discover_regimes, load_regime, rules_root, walk
@@ -139,3 +142,15 @@ def test_every_open_program_parameter_says_why_in_a_note():
         for p in r.program.parameters.values():
             if p.confidence in ("open", "likely"):
                 assert p.notes or any(v.citation.note for v in p.values), p.id
+
+
+def test_the_data_contract_in_docs_is_the_shared_specification_word_for_word():
+    """docs/data-contract.md is a copy users and messages can point at; it is kept in step with the specification
+    the project is given (checked wherever that specification is at hand: a clone alone does not carry it)."""
+    root = Path(__file__).resolve().parents[1]
+    ours = root / "docs" / "data-contract.md"
+    assert ours.is_file() and "# tieuchi data contract" in ours.read_text(encoding="utf-8")
+    shared = root.parent / "shared" / "spec" / "data-contract.md"
+    if not shared.is_file():
+        pytest.skip("the shared specification is not beside this checkout")
+    assert ours.read_bytes() == shared.read_bytes()

@@ -41,11 +41,12 @@ PROBLEMS: dict[str, tuple[str, str]] = {
                           "of them (a household with a dwelling answers yes; one without leaves the area empty or 0)."),
     "birth_in_future": ("Ngày sinh sau ngày tham chiếu: kiểm tra lại ngày sinh.",
                         "The birth date is after the reference date: check it."),
-    "household_id_blank": ("Ô Mã hộ của thành viên để trống: ghi mã hộ trên mọi dòng thành viên (không gộp ô). Dòng "
-                           "này được coi là thành viên của hộ ở dòng trên, nên hộ đó cũng bị loại cho đến khi sửa.",
-                           "The member's household id (Mã hộ) is empty: write the id on every member row (do not merge "
-                           "cells). The row is taken as a member of the household above it, so that household is "
-                           "rejected too until it is fixed."),
+    "household_id_blank": ("Ô Mã hộ của thành viên để trống: ghi mã hộ trên mọi dòng thành viên (trong Excel, một ô "
+                           "Mã hộ gộp cho cả hộ cũng được đọc). Dòng này được coi là thành viên của hộ ở dòng trên, nên "
+                           "hộ đó cũng bị loại cho đến khi sửa.",
+                           "The member's household id (Mã hộ) is empty: write the id on every member row (in Excel, one "
+                           "merged Mã hộ cell over the household's rows is read too). The row is taken as a member of "
+                           "the household above it, so that household is rejected too until it is fixed."),
     "too_many_fields": ("Dòng có nhiều ô hơn dòng tiêu đề (cột giá trị: số ô của dòng > số cột), thường do dấu phẩy "
                         "trong một ô không đặt trong ngoặc kép: sửa dòng này; hộ của dòng cũng bị loại.",
                         "The row has more cells than the header (value: its cells > the columns), usually a comma in "

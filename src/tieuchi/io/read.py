@@ -1,7 +1,10 @@
 """Read a survey (data contract §1): a folder of CSV or Parquet files, an .xlsx workbook, or a .jsonl file.
 
-Reading only finds the tables, maps header aliases to canonical names and normalises text to NFC; every value stays
-as the user gave it (CSV: all strings, only the empty cell missing). `tieuchi.io.validate` does the typing and checks.
+Reading finds the tables (and the header row), maps header aliases to canonical names and normalises text to NFC;
+values stay as the user gave them (CSV: all strings, only the empty cell missing), with three exceptions, each a
+reading of the file's own layout: a merged Mã hộ cell of an xlsx members sheet gives its id to every row it spans, a
+Parquet list column becomes ';'-joined text (as a JSONL list does), and a row the reader could not read stays as a
+placeholder holding its household id only (`RawSurvey.refused`). `tieuchi.io.validate` does the typing and checks.
 
 Row numbers: a reject's `row` is the 1-based data row of its table as the user's sheet shows it — the first row
 below the header is row 1. Fully blank rows are skipped but still counted, so row N is always the N-th row below
