@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"
 CONTRACT_EXIT_CODES = {0, 1, 2, 3}
 DATES = ["2024-12-01", "2025-06-30", "2026-12-31", "2027-06-30"]
-COMMANDS = ["classify", "classify", "classify", "classify", "eligible", "report", "diff"]
+PROGRAM_DATES = ["2024-12-01", "2025-06-30"]  # eligible lists exist inside the 2021–2025 program's window only
+COMMANDS = ["classify", "classify", "eligible", "report", "diff"]
+FORMATS = ["csv", "csv", "xlsx", "jsonl"]
 
 JUNK = ["", " ", "abc", "a\u2028b", "x\u0085y", "-1", "0", "1.5", "1e400", "-1e308", "inf", "NaN", "None", "null", "n/a", "=1+1", "+1", "@x",
         "Có", "không", "KHÔNG", "1.500.000", "1,500,000", "31/02/2024", "2024-02-30", "0001-01-01", "9999-12-31",
@@ -55,6 +57,7 @@ class Survey:
 
     members_in: int | None = None  # jsonl: the members of the lines that can be read
     blank_lines: dict[str, int] = field(default_factory=dict)  # CSV: blank lines inserted (they count in `row`)
+    blank_rows: dict[str, int] = field(default_factory=dict)  # CSV/xlsx: rows whose every cell is empty (skipped)
 
     def rows_in(self, table: str) -> int:
         """Data rows as the file holds them: a blank line is no row; a short or long row is still one; a JSONL line
@@ -62,7 +65,12 @@ class Survey:
         if table == "members" and self.members_in is not None:
             return self.members_in
         df = self.households if table == "households" else self.members
-        return len(df)
+        return len(df) - self.blank_rows.get(table, 0)
+
+    def last_row(self, table: str) -> int:
+        """The highest row a reject may name: blank rows and lines are counted, as the user's sheet shows them."""
+        df = self.households if table == "households" else self.members
+        return len(df) + self.blank_lines.get(table, 0)
 
     def write(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
@@ -84,6 +92,8 @@ class Survey:
                 if table != name or len(lines) < 2 or any(q in text for q in ('"', "\r")):
                     continue  # (quoted cells span lines: the line arithmetic below would not hold)
                 i = 1 + (n - 1) % (len(lines) - 1)
+                if what != "blank_line" and not lines[i].replace(",", "").strip():
+                    continue  # a blank row stays blank
                 if what == "extra_field":
                     lines[i] += ",extra"
                 elif what == "short_row" and "," in lines[i]:
@@ -198,7 +208,7 @@ def surveys(draw) -> Survey:
         blank = (df.astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1) if len(df.columns) else None
         if blank is not None and blank.any():
             df.iloc[blank.to_numpy().nonzero()[0], 0] = "?"
-    fmt = draw(st.sampled_from(["csv", "csv", "xlsx", "jsonl"]))
+    fmt = draw(_evenly(FORMATS))
     raw = []
     if fmt == "jsonl":  # a line cut short costs its own household only
         raw += [("households", "broken_line", draw(st.integers(0, 60))) for _ in range(draw(st.integers(0, 1)))]
@@ -206,8 +216,25 @@ def surveys(draw) -> Survey:
         for _ in range(draw(st.integers(0, 2))):
             raw.append((draw(st.sampled_from(["households", "members"])),
                         draw(st.sampled_from(["extra_field", "short_row", "blank_line"])), draw(st.integers(1, 60))))
-    return Survey(tables["households"], tables["members"], fmt, draw(st.sampled_from(COMMANDS)),
-                  draw(st.sampled_from(DATES)), damage + [f"{w} {t} line {n}" for t, w, n in raw], raw)
+    blank_rows: dict[str, int] = {}
+    if fmt != "jsonl":  # a row of empty cells (Excel keeps them between households): skipped, still counted
+        for _ in range(draw(st.integers(0, 1))):
+            name = draw(st.sampled_from(["households", "members"]))
+            df = tables[name]
+            if len(df) and len(df.columns):
+                row = draw(st.integers(0, len(df) - 1))
+                df.iloc[row, :] = ""
+                blank_rows[name] = blank_rows.get(name, 0) + 1
+                damage.append(f"blank_row {name} row {row + 1}")
+    command = draw(_evenly(COMMANDS))
+    on = draw(st.sampled_from(PROGRAM_DATES if command == "eligible" else DATES))
+    return Survey(tables["households"], tables["members"], fmt, command, on,
+                  damage + [f"{w} {t} line {n}" for t, w, n in raw], raw, blank_rows=blank_rows)
+
+
+def _evenly(choices: list[str]):
+    """One of `choices`, drawn evenly (hypothesis favours the first entries of a sampled_from list)."""
+    return st.randoms(use_true_random=False).map(lambda r: r.choice(choices))
 
 
 def _accentless(text: str) -> str:
@@ -242,7 +269,7 @@ def check_run(survey: Survey, exit_code: int, output: str, out: Path) -> list[st
     written = {"households": _read(out / "households.csv"), "members": _read(out / "members.csv")}
     for table in ("households", "members"):
         rows = rej.loc[rej["table"] == table, "row"].astype(int)
-        last = n_in[table] + survey.blank_lines.get(table, 0)  # a row number is the row the user sees
+        last = survey.last_row(table)  # a row number is the row the user sees
         if len(rows) and (rows.min() < 1 or rows.max() > last):
             problems.append(f"{table}: reject rows outside 1..{last}")
         if len(written[table]) + rows.nunique() != n_in[table]:
