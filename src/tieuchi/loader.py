@@ -27,6 +27,7 @@ from tieuchi import model as m
 from tieuchi.model.overlay import Overlay
 from tieuchi.model.plan import Plan
 from tieuchi.errors import SHOWN, RulesError, UsageError, clip
+from tieuchi.io.columns import known_personal_columns
 
 # ----------------------------------------------------------------------------------------------------------------
 # YAML with line numbers
@@ -739,7 +740,7 @@ def load_rules(on: dt.date, rules: str | Path | None = None) -> RulesAt:
 # Cross-checks: names a rule uses must exist, at the right level
 
 HOUSEHOLD_BUILTINS = {"member_count", "eligibility_class"}  # eligibility_class: recognised_class, else the computed class
-PERSONAL_FIELDS = {"full_name", "household_id"}  # carried through, shown on request, never used by a rule
+IDENTIFIERS = {"household_id"}  # carried through, never used by a rule (nor are the columns.yaml marks personal)
 MEMBER_BUILTINS = {"age"}
 
 
@@ -860,7 +861,7 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
             fail(f"unknown parameter '{clip(ref.param)}'", r.parameters)
 
     def field_ok(name: str) -> None:
-        if name in PERSONAL_FIELDS:
+        if name in IDENTIFIERS or name in known_personal_columns():
             raise RulesError(f"{where}: {owner}: '{clip(name)}' is personal data; rules may not use it",
                              "personal data (names, ids) is carried through but never decides anything")
         allowed = hh | mem if level == "member" else hh
