@@ -38,7 +38,7 @@ def pytest_collect_file(parent, file_path):
 
 class CaseFile(pytest.File):
     def collect(self):
-        from tieuchi.cases import load_case_file
+        from tieuchi.casework.cases import load_case_file
 
         cases = load_case_file(self.path)
         for case in cases:
@@ -54,7 +54,7 @@ class CaseItem(pytest.Item):
         self.engine = engine
 
     def runtest(self):
-        from tieuchi.cases import run_case
+        from tieuchi.casework.cases import run_case
 
         if self.engine == "durable":
             require_durable()

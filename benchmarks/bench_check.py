@@ -33,7 +33,7 @@ def rss_mb() -> float:
 
 def one_household_tables(hh, mem, n: int):
     """Split the first n households of a survey into (households, members) frames of one household each."""
-    from tieuchi.io.validate import normalize
+    from tieuchi.contract.validate import normalize
 
     norm = normalize(hh.head(n), mem[mem["household_id"].isin(hh["household_id"].head(n))], on=ON)
     out = []
@@ -66,8 +66,8 @@ def main() -> None:
     args = ap.parse_args()
 
     import tieuchi
-    from tieuchi.loader import load_rules
-    from tieuchi.synth import generate_survey
+    from tieuchi.rulebook.loader import load_rules
+    from tieuchi.devtools.synth import generate_survey
 
     rules = load_rules(ON)
     n_big = max(args.checks, args.throughput)
@@ -92,8 +92,8 @@ def main() -> None:
 
     # Memory: consecutive one-household checks straight through the durable backend (validated inputs prepared
     # once), so that what is measured is durable_rules' sessions, not pandas.
-    from tieuchi.backends.durable import classify_tables
-    from tieuchi.io.validate import normalize
+    from tieuchi.engine.durable import classify_tables
+    from tieuchi.contract.validate import normalize
 
     base = []
     for h, m_ in one_household_tables(hh, mem, min(1000, len(hh))):

@@ -34,7 +34,7 @@ def make_survey(n: int) -> Path:
     folder = CACHE / f"survey_{n}"
     if (folder / "members.parquet").exists():
         return folder
-    from tieuchi.synth import generate_survey
+    from tieuchi.devtools.synth import generate_survey
 
     folder.mkdir(parents=True, exist_ok=True)
     hh, mem, communes = generate_survey(n, n_communes=max(20, n // 2500), seed=7, missing_rate=0.002, typed=True,
@@ -49,7 +49,7 @@ def child(folder: Path, repeat: int) -> dict:
     import pandas as pd
 
     import tieuchi
-    from tieuchi.loader import load_rules
+    from tieuchi.rulebook.loader import load_rules
 
     on = dt.date(2024, 12, 1)
     hh = pd.read_parquet(folder / "households.parquet")

@@ -2,11 +2,11 @@
 
     python scripts/make_datasets.py            # from the repository root
 
-Everything is synthetic (tieuchi.synth, or hand-made below): no row describes a real person. Re-running the script
+Everything is synthetic (tieuchi.devtools.synth, or hand-made below): no row describes a real person. Re-running the script
 gives byte-identical files (fixed seeds); the manifest records each file's rows, sha256 and the command that made it.
 The large survey is not committed; make it with:
 
-    python -m tieuchi.synth --households 50000 --communes 20 --seed 2024 \
+    python -m tieuchi.devtools.synth --households 50000 --communes 20 --seed 2024 \
         --out datasets/generated/midland_50k --format parquet
 """
 from __future__ import annotations
@@ -20,13 +20,13 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-from tieuchi import synth  # noqa: E402
+from tieuchi.devtools import synth  # noqa: E402
 
 DATASETS = ROOT / "datasets"
 COMMAND = "python scripts/make_datasets.py"
 DEMO = dict(n_households=3000, n_communes=5, seed=7, missing_rate=0.01,
             reference_date="2024-12-01")  # the date the README classifies the demo at
-BIG_COMMAND = ("python -m tieuchi.synth --households 50000 --communes 20 --seed 2024 "
+BIG_COMMAND = ("python -m tieuchi.devtools.synth --households 50000 --communes 20 --seed 2024 "
                "--out datasets/generated/midland_50k --format parquet")
 
 
@@ -57,7 +57,7 @@ def make_demo() -> dict[str, str]:
     _csv(hh, out / "households.csv")
     _csv(mem, out / "members.csv")
     _csv(com, out / "communes.csv")
-    how = (f"{COMMAND} (tieuchi.synth.generate_survey(n_households={DEMO['n_households']}, "
+    how = (f"{COMMAND} (tieuchi.devtools.synth.generate_survey(n_households={DEMO['n_households']}, "
            f"n_communes={DEMO['n_communes']}, seed={DEMO['seed']}, missing_rate={DEMO['missing_rate']}, "
            f"typed=False) plus 5 invalid rows)")
     return {f"demo/{n}.csv": how for n in ("households", "members", "communes")}
@@ -222,7 +222,7 @@ def write_manifest(made: dict[str, str]) -> None:
                       "sha256": hashlib.sha256(p.read_bytes()).hexdigest(), "made_by": how}
     manifest = {
         "note": "All data are synthetic or hand-made; no row describes a real person.",
-        "generator": "tieuchi.synth.generate_survey",
+        "generator": "tieuchi.devtools.synth.generate_survey",
         "reference_date": synth.DEFAULT_REFERENCE_DATE,
         "files": files,
         "not_committed": {"generated/midland_50k/": {"made_by": BIG_COMMAND,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from hypothesis import strategies as st
 
-from tieuchi.io.columns import canonical_header, columns
+from tieuchi.contract.columns import canonical_header, columns
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"

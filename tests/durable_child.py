@@ -29,7 +29,7 @@ def run(payload: dict) -> dict:
     import datetime as dt
 
     from tieuchi.api import classify
-    from tieuchi.cases import tables
+    from tieuchi.casework.cases import tables
 
     on = dt.date.fromisoformat(payload["on"])
     hh, mem = tables(payload["documents"])

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import tieuchi
 from tests.test_backends_agree import _require_durable
 from tieuchi.cli import app
-from tieuchi.io.read import read_survey
+from tieuchi.contract.read import read_survey
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"

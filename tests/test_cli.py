@@ -136,7 +136,7 @@ def test_an_unexpected_error_is_exit_2_naming_the_input_asking_for_a_report_with
 
 
 def test_a_failure_after_the_rows_were_checked_still_writes_the_rejects(tmp_path, monkeypatch):
-    import tieuchi.io.write as write
+    import tieuchi.contract.write as write
 
     def boom(*a, **k):
         raise RuntimeError("disk on fire")
@@ -150,7 +150,7 @@ def test_a_failure_after_the_rows_were_checked_still_writes_the_rejects(tmp_path
 
 
 def test_a_household_tieuchi_itself_fails_on_costs_that_household_only(tmp_path, monkeypatch):
-    import tieuchi.backends.vectorized as vectorized
+    import tieuchi.engine.vectorized as vectorized
 
     real = vectorized.classify_tables
 
@@ -174,7 +174,7 @@ def test_a_household_tieuchi_itself_fails_on_costs_that_household_only(tmp_path,
 
 def test_finding_the_household_tieuchi_fails_on_keeps_a_blank_id_member_with_the_household_above_it(tmp_path,
                                                                                                  monkeypatch):
-    import tieuchi.backends.vectorized as vectorized
+    import tieuchi.engine.vectorized as vectorized
 
     real = vectorized.classify_tables
 
@@ -290,8 +290,8 @@ def test_every_command_has_help(command):
 
 
 def test_template_writes_a_workbook_that_reads_back(tmp_path):
-    pytest.importorskip("tieuchi.io.template")
-    from tieuchi.io.read import read_survey
+    pytest.importorskip("tieuchi.contract.template")
+    from tieuchi.contract.read import read_survey
 
     out = tmp_path / "mau.xlsx"
     r = run("template", "--out", out)

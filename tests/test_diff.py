@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import tieuchi
-from tieuchi import diff
-from tieuchi.io.read import read_survey
-from tieuchi.loader import load_plan, plan_path
+from tieuchi.outputs import diff
+from tieuchi.contract.read import read_survey
+from tieuchi.rulebook.loader import load_plan, plan_path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"
@@ -48,7 +48,7 @@ def test_the_transition_matrix_counts_every_household_once_and_its_off_diagonal_
 
 
 def test_each_measure_change_is_after_minus_before_and_rates_match_the_report(pair, survey):
-    from tieuchi import report
+    from tieuchi.outputs import report
 
     before, after = pair
     d = diff.compare(before, after, plan=load_plan(plan_path("tan_yen_2024")), raw_households=survey.households)

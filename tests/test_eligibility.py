@@ -10,7 +10,7 @@ import pytest
 import tieuchi
 from hypothesis import given, settings, strategies as st
 
-from tieuchi.ages import add_months, add_months_one, last_start_ended_by
+from tieuchi.contract.ages import add_months, add_months_one, last_start_ended_by
 
 ADULT = {"activity": "self_employed", "has_health_insurance": "true", "enrolled": "false",
          "highest_qualification": "upper_secondary", "uses_internet": "true"}
@@ -145,7 +145,7 @@ def test_the_durable_backend_writes_the_same_eligibility_columns():
 
 def test_the_communes_table_says_whether_a_commune_is_poor_and_the_household_column_is_used_only_without_it():
     import tieuchi
-    from tieuchi.cases import tables
+    from tieuchi.casework.cases import tables
 
     doc = {"household_id": "H1", "commune_code": "X01", "area": "rural", "income_per_capita_month": 1200000,
            "members": [{"member_no": 1, "sex": "female", "birth_date": "1990-01-01", "has_health_insurance": True}]}

@@ -1,4 +1,4 @@
-"""`tieuchi eligible` and tieuchi.eligible: who each program item may support, as ranked lists and counts."""
+"""`tieuchi eligible` and tieuchi.outputs.eligible: who each program item may support, as ranked lists and counts."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import tieuchi
 from tieuchi.api import Result
 from tieuchi.cli import app
-from tieuchi.eligible import (ITEMS, PRIORITY_ORDER, eligibility_counts, eligibility_lists, require_program,
+from tieuchi.outputs.eligible import (ITEMS, PRIORITY_ORDER, eligibility_counts, eligibility_lists, require_program,
                               write_lists)
 from tieuchi.errors import UsageError
 
@@ -205,7 +205,7 @@ def _rules_with_program(items_in_force: list, start=dt.date(2022, 1, 1), end=dt.
 
 
 def test_the_window_is_refused_before_reading_when_the_rules_put_no_item_in_force():
-    from tieuchi.eligible import refuse_outside
+    from tieuchi.outputs.eligible import refuse_outside
 
     with pytest.raises(UsageError) as e:
         refuse_outside(_rules_with_program([]), dt.date(2026, 6, 30))
@@ -263,7 +263,7 @@ def fake_classify(monkeypatch):
         return hand_built()
 
     monkeypatch.setattr("tieuchi.api.classify", fake)  # what tieuchi.classify_survey calls after reading
-    monkeypatch.setattr("tieuchi.loader.load_rules", lambda day, rules=None: None)
+    monkeypatch.setattr("tieuchi.rulebook.loader.load_rules", lambda day, rules=None: None)
     return calls
 
 
@@ -296,7 +296,7 @@ def test_the_command_with_one_item_and_xlsx_writes_one_sheet_and_counts(fake_cla
 
 def test_the_command_refuses_a_date_outside_the_program_with_exit_2_naming_the_window(monkeypatch, tmp_path):
     monkeypatch.setattr("tieuchi.api.classify", lambda *a, **k: hand_built(with_items=False))
-    monkeypatch.setattr("tieuchi.loader.load_rules", lambda day, rules=None: None)
+    monkeypatch.setattr("tieuchi.rulebook.loader.load_rules", lambda day, rules=None: None)
     r = run("eligible", TINY, "--on", "2026-06-30", "--out", tmp_path / "out")
     assert r.exit_code == 2
     assert WINDOW_VI in r.stderr
@@ -319,7 +319,7 @@ def test_the_command_refuses_an_unknown_by_or_format_with_exit_2(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo_result():
-    from tieuchi.io.read import read_survey
+    from tieuchi.contract.read import read_survey
 
     survey = read_survey(DEMO)
     return tieuchi.classify(survey.households, survey.members, on="2025-06-30", communes=survey.communes)
@@ -332,7 +332,7 @@ def test_the_real_classification_outside_the_program_window_is_refused_with_exit
 
 
 def test_on_the_demo_survey_at_2025_06_30_the_lists_and_counts_match_the_eligible_columns(demo_result, tmp_path):
-    from tieuchi.eligible import items_in
+    from tieuchi.outputs.eligible import items_in
 
     assert items_in(demo_result), "classify gives no eligible_<item> columns at 2025-06-30"
     r = run("eligible", DEMO, "--on", "2025-06-30", "--out", tmp_path)

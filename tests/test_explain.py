@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import tieuchi
-from tieuchi.cases import tables
-from tieuchi.model.household import DocumentError, document, parse_household
+from tieuchi.casework.cases import tables
+from tieuchi.contract.household import DocumentError, document, parse_household
 
 ROOT = Path(__file__).resolve().parents[1]
 POOR = ROOT / "datasets" / "examples" / "one_poor_household.json"
@@ -43,7 +43,7 @@ def test_explain_picks_one_household_out_of_a_batch_result():
 
 
 def test_tieuchi_explain_is_the_function_even_after_its_module_is_imported():
-    import tieuchi.explanation as module
+    import tieuchi.outputs.explanation as module
 
     assert tieuchi.explain is module.explain
     assert tieuchi.explain(classify_docs(load()), "BG-0001")["regime"] == "vn_2022_2026"
@@ -155,8 +155,8 @@ def test_a_household_without_members_is_refused():
 
 
 def test_the_model_has_a_field_for_every_column_of_the_contract():
-    from tieuchi.io.columns import columns
-    from tieuchi.model.household import Household, Member
+    from tieuchi.contract.columns import columns
+    from tieuchi.contract.household import Household, Member
 
     assert set(Household.model_fields) == set(columns("households")) | {"members"}
     assert set(Member.model_fields) == set(columns("members")) - {"household_id"}

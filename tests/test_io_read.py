@@ -9,8 +9,8 @@ import pytest
 from openpyxl import Workbook
 
 from tieuchi.errors import UsageError
-from tieuchi.io.read import read_survey
-from tieuchi.io.validate import normalize_survey
+from tieuchi.contract.read import read_survey
+from tieuchi.contract.validate import normalize_survey
 
 HH_CSV = "Mã hộ,Mã xã,Khu vực,Thu nhập bình quân,Ghi chú\nH1,X01,Nông thôn,1.500.000,None\nH2,X01,urban,\"1,500,000\",\n"
 MEM_CSV = ("Mã hộ,STT,Họ và tên,Giới tính,Ngày sinh,Có BHYT\nH1,1,Nguyễn Văn A,Nam,15/03/1980,Có\n"

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tieuchi.errors import UsageError
-from tieuchi.io.problems import PROBLEMS
-from tieuchi.io.read import REJECT_COLUMNS
-from tieuchi.io.validate import normalize, problem_text
+from tieuchi.contract.problems import PROBLEMS
+from tieuchi.contract.read import REJECT_COLUMNS
+from tieuchi.contract.validate import normalize, problem_text
 
 ON = dt.date(2025, 1, 1)
 
@@ -227,7 +227,7 @@ def test_categorical_aliases_are_recoded_through_their_categories():
 def test_a_bad_communes_row_is_dropped_without_rejecting_households():
     hh, mem = good()
     com = pd.DataFrame({"Mã xã": ["X", "Y", "Y", "Z"], "Tổng số hộ": ["100", "5", "6", "-1"]}, dtype="str")
-    from tieuchi.io.read import canonicalise
+    from tieuchi.contract.read import canonicalise
 
     out = normalize(hh, mem, canonicalise(com, "communes", "test"), on=ON)
     assert problems(out) == [("communes", 2, "commune_code", "duplicate_commune_code"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tieuchi.errors import RulesError, UsageError
-from tieuchi.loader import load_regime, load_rules, read_yaml, rules_root
+from tieuchi.rulebook.loader import load_regime, load_rules, read_yaml, rules_root
 
 REGIME = rules_root() / "poverty" / "vn_2022_2026"
 
@@ -127,7 +127,7 @@ def test_a_rule_may_not_use_personal_data(tmp_path, field):
 def test_the_program_loads_with_its_regime_with_every_contract_item_and_health_insurance_shares():
     import datetime as dt
 
-    from tieuchi.loader import ITEM_ORDER, load_rules
+    from tieuchi.rulebook.loader import ITEM_ORDER, load_rules
 
     rules = load_rules(dt.date(2024, 12, 1))
     prog = rules.regime.program
@@ -142,7 +142,7 @@ def test_the_program_loads_with_its_regime_with_every_contract_item_and_health_i
 def test_program_items_are_out_of_force_after_the_program_window_and_say_why():
     import datetime as dt
 
-    from tieuchi.loader import load_rules
+    from tieuchi.rulebook.loader import load_rules
 
     rules = load_rules(dt.date(2026, 3, 1))
     inside, notes = rules.regime.program.items_at(rules.day)
@@ -155,7 +155,7 @@ def test_within_months_needs_a_field_and_months_and_knows_two_modes():
     import pytest as _pytest
     from pydantic import TypeAdapter, ValidationError
 
-    from tieuchi import model as m
+    from tieuchi.rulebook import vocabulary as m
 
     ta = TypeAdapter(m.Condition)
     node = ta.validate_python({"within_months": {"field": "exited_poverty_on", "months": {"param": "x"}}})

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-CODE = "from tieuchi._memory import tune_for_batches as t; print(t(), t())"
+CODE = "from tieuchi.engine.memory import tune_for_batches as t; print(t(), t())"
 
 
 def run(**env) -> str:
@@ -38,8 +38,8 @@ def test_classify_leaves_no_reference_cycle_holding_a_surveys_arrays(monkeypatch
     import numpy as np
 
     import tieuchi
-    from tieuchi.backends import vectorized
-    from tieuchi.synth import generate_survey
+    from tieuchi.engine import vectorized
+    from tieuchi.devtools.synth import generate_survey
 
     hh, mem, communes = generate_survey(800, n_communes=3, seed=5, missing_rate=0.05, reference_date="2025-06-30")
     for threshold in (10**9, 0):  # serial, then threaded

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tieuchi.cases import case_files, load_case_file
-from tieuchi.loader import discover_regimes, load_regime, rules_root, walk
-from tieuchi import model as m
+from tieuchi.casework.cases import case_files, load_case_file
+from tieuchi.rulebook.loader import discover_regimes, load_regime, rules_root, walk
+from tieuchi.rulebook import vocabulary as m
 
 
 def regimes():

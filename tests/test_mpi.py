@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tieuchi.mpi import CONTRIBUTION_COLUMNS, MPI_COLUMNS, TOLERANCE, alkire_foster
+from tieuchi.outputs.mpi import CONTRIBUTION_COLUMNS, MPI_COLUMNS, TOLERANCE, alkire_foster
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 T, F, N = True, False, pd.NA

@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 
 from tieuchi.cli import app
 from tieuchi.errors import UsageError
-from tieuchi.io import write as w
-from tieuchi.io.columns import canonical_header, personal_columns
+from tieuchi.contract import write as w
+from tieuchi.contract.columns import canonical_header, personal_columns
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "datasets" / "examples" / "tiny"

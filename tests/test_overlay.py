@@ -14,8 +14,8 @@ import tieuchi
 from tests.test_backends_agree import _require_durable
 from tieuchi.cli import app
 from tieuchi.errors import RulesError, UsageError
-from tieuchi.loader import load_rules, rules_root
-from tieuchi.synth import generate_survey, write_survey
+from tieuchi.rulebook.loader import load_rules, rules_root
+from tieuchi.devtools.synth import generate_survey, write_survey
 
 OVERLAY = rules_root() / "overlays" / "example_higher_rural_line.yaml"
 ON = dt.date(2024, 12, 1)  # before Decree 30/2025: no indicator reads the class, so only the line moves

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tieuchi import model as m
+from tieuchi.rulebook import vocabulary as m
 from tieuchi.errors import RulesError, UsageError
-from tieuchi.loader import check_plan, load_plan, load_rules, rules_root, rules_with_plan
+from tieuchi.rulebook.loader import check_plan, load_plan, load_rules, rules_root, rules_with_plan
 
 PLAN = rules_root() / "plans" / "tan_yen_2024.yaml"
 DAY = dt.date(2024, 12, 31)
@@ -252,8 +252,8 @@ def test_a_plan_file_that_does_not_exist_is_a_usage_error(tmp_path):
 
 
 def test_the_unnumbered_plan_is_cited_by_its_kind_and_issuer_in_both_languages():
-    from tieuchi.loader import plan_path
-    from tieuchi.reasons import citation_text
+    from tieuchi.rulebook.loader import plan_path
+    from tieuchi.engine.reasons import citation_text
 
     instruments = load_rules(dt.date(2024, 12, 1)).regime.instruments
     plan = load_plan(plan_path("tan_yen_2024"))

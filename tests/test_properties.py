@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tieuchi
-from tieuchi.cases import tables
+from tieuchi.casework.cases import tables
 from tests.strategies import LINES, ON, household, survey
 
 ORDER = {"poor": 0, "near_poor": 1, "average_living": 2, "other": 3}  # worse → better; unknown has no place
@@ -122,7 +122,7 @@ def test_no_output_changes_when_households_and_members_are_reordered(seed):
     come grouped by household and by lookup otherwise: both must give every household and member the same values."""
     import numpy as np
 
-    from tieuchi.synth import generate_survey
+    from tieuchi.devtools.synth import generate_survey
 
     hh, mem, communes = generate_survey(3000, n_communes=6, seed=seed, missing_rate=0.02, reference_date="2024-12-01")
     on = pd.Timestamp("2024-12-01").date()
@@ -143,8 +143,8 @@ def test_no_output_changes_when_households_and_members_are_reordered(seed):
 
 def test_the_two_threads_of_a_large_survey_give_exactly_the_serial_results(monkeypatch):
     """Large surveys evaluate indicators and items on two threads; forced on a small one, nothing may change."""
-    from tieuchi.backends import vectorized
-    from tieuchi.synth import generate_survey
+    from tieuchi.engine import vectorized
+    from tieuchi.devtools.synth import generate_survey
 
     hh, mem, communes = generate_survey(4000, n_communes=5, seed=11, missing_rate=0.02, reference_date="2025-06-30")
     on = pd.Timestamp("2025-06-30").date()

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from tieuchi.cli import app
 from tieuchi.errors import UsageError
-from tieuchi.io.read import read_survey
-from tieuchi.io.validate import normalize_survey
+from tieuchi.contract.read import read_survey
+from tieuchi.contract.validate import normalize_survey
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "datasets" / "examples" / "tiny"
@@ -461,7 +461,7 @@ def test_blank_csv_lines_and_rows_of_empty_cells_are_skipped_but_counted(tmp_pat
 def test_the_template_workbook_filled_in_reads_back_with_its_rows(tmp_path):
     from openpyxl import load_workbook
 
-    from tieuchi.io.template import write_template
+    from tieuchi.contract.template import write_template
 
     path = write_template(tmp_path / "mau.xlsx")
     wb = load_workbook(path)

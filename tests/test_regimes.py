@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import tieuchi
 from tieuchi.errors import UsageError
-from tieuchi.io.read import read_survey
-from tieuchi.loader import discover_regimes, load_regime, load_rules
+from tieuchi.contract.read import read_survey
+from tieuchi.rulebook.loader import discover_regimes, load_regime, load_rules
 
 from tests.strategies import household
 from tests.test_backends_agree import _classify_in_child, _differences, _gather, _require_durable
@@ -121,8 +121,8 @@ def test_the_indicators_decree_351_keeps_have_the_2022_2026_conditions_and_citat
 
 
 def _params_of(cond) -> set[str]:
-    from tieuchi import model as m
-    from tieuchi.loader import walk
+    from tieuchi.rulebook import vocabulary as m
+    from tieuchi.rulebook.loader import walk
 
     out = set()
     for node in walk(cond):

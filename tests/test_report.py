@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tieuchi import report
+from tieuchi.outputs import report
 from tieuchi.api import Result
 
 CLASSES = ["poor", "near_poor", "average_living", "other", "unknown"]
@@ -140,8 +140,8 @@ from typer.testing import CliRunner  # noqa: E402
 
 import tieuchi  # noqa: E402
 from tieuchi.cli import app  # noqa: E402
-from tieuchi.io.read import read_survey  # noqa: E402
-from tieuchi.loader import load_plan, plan_path  # noqa: E402
+from tieuchi.contract.read import read_survey  # noqa: E402
+from tieuchi.rulebook.loader import load_plan, plan_path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"
@@ -312,7 +312,7 @@ def test_report_in_english_and_by_persons(tmp_path):
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**16))
 def test_no_report_figure_changes_when_households_and_members_are_reordered(seed):
-    from tieuchi.synth import generate_survey
+    from tieuchi.devtools.synth import generate_survey
 
     hh, mem, communes = generate_survey(1500, n_communes=4, seed=seed, missing_rate=0.02, reference_date=ON)
     plan = load_plan(plan_path("tan_yen_2024"))

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from tieuchi.report_render import COLUMNS, Report, fmt_number, render_html, write_html, write_xlsx
+from tieuchi.outputs.report_render import COLUMNS, Report, fmt_number, render_html, write_html, write_xlsx
 
 NAN = math.nan
 ESCAPED_LABEL = "Hộ <b>mới</b> thoát nghèo có mô hình sinh kế"

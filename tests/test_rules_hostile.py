@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tieuchi.cases import load_case_file
+from tieuchi.casework.cases import load_case_file
 from tieuchi.cli import app
 from tieuchi.errors import RulesError, UsageError
-from tieuchi.loader import MAX_DEPTH, load_overlay, load_plan, load_rules, overlay_path, plan_path, read_yaml, \
+from tieuchi.rulebook.loader import MAX_DEPTH, load_overlay, load_plan, load_rules, overlay_path, plan_path, read_yaml, \
     rules_root
-from tieuchi.model import MAX_VND
+from tieuchi.rulebook.vocabulary import MAX_VND
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"

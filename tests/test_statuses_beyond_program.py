@@ -22,13 +22,13 @@ import pytest
 from typer.testing import CliRunner
 
 import tieuchi
-from tieuchi import model as m
-from tieuchi.cases import case_files, load_case_file
+from tieuchi.rulebook import vocabulary as m
+from tieuchi.casework.cases import case_files, load_case_file
 from tieuchi.cli import app
 from tieuchi.errors import RulesError
-from tieuchi.io.read import read_survey
-from tieuchi.loader import discover_regimes, load_regime, load_rules, rules_root, walk
-from tieuchi.reasons import citation_text
+from tieuchi.contract.read import read_survey
+from tieuchi.rulebook.loader import discover_regimes, load_regime, load_rules, rules_root, walk
+from tieuchi.engine.reasons import citation_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"
@@ -154,7 +154,7 @@ def test_eligible_under_the_2027_standard_still_exits_2_naming_the_programs_wind
 
 
 def test_report_under_the_2027_standard_reads_the_class_eligibility_follows_and_writes_its_tables(tmp_path):
-    from tieuchi import report
+    from tieuchi.outputs import report
 
     r = classify_demo("2027-06-30")
     rate = report.rates(r, demo().households)
@@ -342,7 +342,7 @@ def _docs() -> list[dict]:
 @pytest.mark.parametrize("on", ["2024-12-01", "2026-06-30", "2027-06-30"])
 def test_the_durable_backend_writes_the_same_statuses_items_and_shares_under_each_standard(on):
     _require_durable()
-    from tieuchi.cases import tables
+    from tieuchi.casework.cases import tables
 
     hh, mem = tables(_docs())
     a = tieuchi.classify(hh, mem, on=on, engine="vectorized")
@@ -356,7 +356,7 @@ def test_the_durable_backend_writes_the_same_statuses_items_and_shares_under_eac
 
 
 def test_a_newly_escaped_household_known_only_by_score_a_is_newly_escaped_and_supported():
-    from tieuchi.cases import tables
+    from tieuchi.casework.cases import tables
 
     hh, mem = tables(_docs())
     h = tieuchi.classify(hh, mem, on="2024-12-01").households.set_index("household_id")

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from tieuchi.summary import render_text, summarize
+from tieuchi.outputs.summary import render_text, summarize
 
 
 def _result(classes, communes=None, n_in=None, codes=None):

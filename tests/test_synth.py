@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 try:
-    from tieuchi import synth
+    from tieuchi.devtools import synth
 except ModuleNotFoundError:  # running from a checkout without an install
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from tieuchi import synth
+    from tieuchi.devtools import synth
 
 REF = pd.Timestamp(synth.DEFAULT_REFERENCE_DATE)
 

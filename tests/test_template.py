@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from openpyxl import load_workbook
 
-from tieuchi.io.columns import column_table, columns
-from tieuchi.io.read import read_survey
-from tieuchi.io.template import GUIDE_SHEET, labels, write_template
-from tieuchi.io.validate import normalize_survey
+from tieuchi.contract.columns import column_table, columns
+from tieuchi.contract.read import read_survey
+from tieuchi.contract.template import GUIDE_SHEET, labels, write_template
+from tieuchi.contract.validate import normalize_survey
 
 
 def fill(ws, rows: list[dict]):

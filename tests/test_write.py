@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from tieuchi.errors import UsageError
-from tieuchi.io import write as w
-from tieuchi.io.write import REJECT_COLUMNS, write_results
+from tieuchi.contract import write as w
+from tieuchi.contract.write import REJECT_COLUMNS, write_results
 
 HEAD = ["household_id", "regime", "rules_version", "reference_date", "household_class", "income_line",
         "deprivation_count", "unknown_count", "deprived_water", "undecided_by", "provisional", "reasons"]

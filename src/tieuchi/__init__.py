@@ -14,11 +14,11 @@ def __getattr__(name):  # lazy: keep `import tieuchi` light for the CLI's --help
 
         return getattr(api, name)
     if name == "explain":
-        from tieuchi.explanation import explain
+        from tieuchi.outputs.explanation import explain
 
         return explain
     if name == "load_rules":
-        from tieuchi.loader import load_rules
+        from tieuchi.rulebook.loader import load_rules
 
         return load_rules
     raise AttributeError(name)

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from tieuchi.errors import DataError, TieuchiError, UsageError
-from tieuchi.isolate import classify_isolating
-from tieuchi.loader import RulesAt, load_rules
+from tieuchi.engine.isolate import classify_isolating
+from tieuchi.rulebook.loader import RulesAt, load_rules
 
 LANGS = ("vi", "en")
 
@@ -87,12 +87,12 @@ ENGINES = ("vectorized", "durable")
 def backend(engine: str):
     """The `classify_tables` function of a backend, imported only when asked for (durable_rules is optional)."""
     if engine == "vectorized":
-        from tieuchi.backends.vectorized import classify_tables
+        from tieuchi.engine.vectorized import classify_tables
 
         return classify_tables
     if engine == "durable":
         try:
-            from tieuchi.backends.durable import classify_tables
+            from tieuchi.engine.durable import classify_tables
         except ImportError as exc:
             raise UsageError(f"the durable engine is not available: {exc}",
                              "install the optional extra: pip install 'tieuchi[durable]' (Python 3.11 or 3.12; "
@@ -170,13 +170,13 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
 def classify_survey(survey, on, rules=None, lang: str = "vi", strict: bool = False,
                     progress: Callable[[str, int, int], None] | None = None, engine: str = "vectorized",
                     isolate_failures: bool = False) -> Result:
-    """Read and classify a survey: `survey` is a path (as `tieuchi.io.read.read_survey` takes) or what it returned.
+    """Read and classify a survey: `survey` is a path (as `tieuchi.contract.read.read_survey` takes) or what it returned.
 
     Unlike `classify` on the tables, the rows the reader itself refused (a JSON line that cannot be read, a CSV row
     with more cells than the header) are in the rejects with their own problem and counted in, and every reject's
     `row` is the user's: the line of a JSONL file, the row below the header with blank rows counted. With `strict`,
     any reject refuses the survey (`StrictRefusal`, its `rejects` mapped the same way)."""
-    from tieuchi.io.read import RawSurvey, read_survey, with_reader_rejects
+    from tieuchi.contract.read import RawSurvey, read_survey, with_reader_rejects
 
     raw = survey if isinstance(survey, RawSurvey) else read_survey(survey)
     try:
@@ -204,13 +204,13 @@ def _by_user_row(raw) -> pd.DataFrame:
 def _classify(households: pd.DataFrame, members: pd.DataFrame, day: dt.date, rules_at: RulesAt,
               communes: pd.DataFrame | None, lang: str, strict: bool,
               progress: Callable[[str, int, int], None] | None, classify_tables) -> Result:
-    from tieuchi.io.validate import normalize
+    from tieuchi.contract.validate import normalize
 
     step = progress or (lambda *a: None)
     if len(households) >= BATCH_TUNING_FROM:
-        from tieuchi._memory import tune_for_batches
+        from tieuchi.engine.memory import tune_for_batches
 
-        tune_for_batches()  # keep freed heap for the next array instead of faulting in fresh pages (see _memory)
+        tune_for_batches()  # keep freed heap for the next array instead of faulting in fresh pages (see engine/memory.py)
     step("validate", 0, 3)
     norm = normalize(households, members, communes, on=day)
     if strict and len(norm.rejects):

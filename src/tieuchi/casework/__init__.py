@@ -1,0 +1,1 @@
+"""The YAML cases beside the rules, and `tieuchi test` that runs them."""

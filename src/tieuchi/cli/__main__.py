@@ -1,0 +1,3 @@
+from tieuchi.cli import main
+
+main()

@@ -1,0 +1,687 @@
+"""Read a survey (data contract §1): a folder of CSV or Parquet files, an .xlsx workbook, or a .jsonl file.
+
+Reading finds the tables (and the header row), maps header aliases to canonical names and normalises text to NFC;
+values stay as the user gave them (CSV: all strings, only the empty cell missing), with three exceptions, each a
+reading of the file's own layout: a merged Mã hộ cell of an xlsx members sheet gives its id to every row it spans, a
+Parquet list column becomes ';'-joined text (as a JSONL list does), and a row the reader could not read stays as a
+placeholder holding its household id only (`RawSurvey.refused`). `tieuchi.contract.validate` does the typing and checks.
+
+Row numbers: a reject's `row` is the 1-based data row of its table as the user's sheet shows it — the first row
+below the header is row 1. Fully blank rows are skipped but still counted, so row N is always the N-th row below
+the header (spreadsheet row N + 1 when the header is in row 1). The tables keep only the rows read; `RawSurvey`
+says which user row each one is (`household_rows`, `member_rows`, `commune_rows`) when that is not simply 1..n, and
+`with_reader_rejects` turns validation's positions into those rows.
+"""
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import io
+import json
+import sys
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tieuchi.errors import UsageError, clip
+from tieuchi.contract.columns import canonical_header, canonical_sheet, column_table, columns
+from tieuchi.contract.parse import to_text
+
+REJECT_COLUMNS = ["table", "row", "household_id", "member_no", "column", "value", "problem"]
+TABLE_ORDER = {"households": 0, "members": 1, "communes": 2}
+ENCODING_HINT = (
+    "Mở tệp bằng Excel hoặc LibreOffice và lưu lại dưới dạng 'CSV UTF-8' (Save As → CSV UTF-8); "
+    "với dữ liệu TCVN3/VNI, chuyển mã sang Unicode bằng Unikey (Công cụ chuyển mã) trước. / "
+    "Re-save the file as 'CSV UTF-8' (Excel: Save As → CSV UTF-8); convert TCVN3/VNI text to Unicode first."
+)
+HEADER_SEARCH_ROWS = 10  # when row 1 does not hold a table's required headers, a header row is looked for below it
+DELIMITERS = (",", ";", "\t")  # comma first; ';' is what Excel writes in a Vietnamese locale, tab its "Unicode text"
+VALUE_CAP = 120  # characters of an input value or parser message echoed in a reject or an error
+
+
+def _cap(text: str, n: int = VALUE_CAP) -> str:
+    return clip(text, n)
+
+
+@dataclass
+class RawSurvey:
+    households: pd.DataFrame
+    members: pd.DataFrame
+    communes: pd.DataFrame | None
+    source: str
+    # rejects for input rows that are in none of the tables (a JSON line that could not be read); `row` is the user's
+    problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+    # 1-based user row of each row of a table when it is not 1..n (jsonl: the line number of each household;
+    # csv / xlsx: the row below the header, when blank rows were skipped)
+    household_rows: object = None
+    member_rows: object = None
+    commune_rows: object = None
+    # rejects for rows the reader could not read (a CSV row with more cells than the header) but keeps in its table
+    # as a placeholder holding only the household id, so that the household is rejected with the row (contract
+    # §2.3); `row` is the 1-based position in the table. They replace whatever validation says of the placeholder.
+    refused: pd.DataFrame | None = None
+
+    def rows(self, table: str) -> np.ndarray | None:
+        return {"households": self.household_rows, "members": self.member_rows,
+                "communes": self.commune_rows}[table]
+
+
+def with_reader_rejects(rejects: pd.DataFrame, raw: RawSurvey) -> pd.DataFrame:
+    """Validation's rejects of `raw`'s tables (row = position in the table) as the user's rows, with the reader's own.
+
+    Placeholder rows (`raw.refused`) get the reader's problem instead of validation's; rows in no table
+    (`raw.problems`) are added; the result is sorted by table and row."""
+    rej = rejects
+    refused = raw.refused if raw.refused is not None and len(raw.refused) else None
+    if refused is not None:
+        drop = np.zeros(len(rej), dtype=bool)
+        for table, part in refused.groupby("table", sort=False):
+            drop |= ((rej["table"] == table) & rej["row"].isin(part["row"])).to_numpy()
+        rej = pd.concat([rej[~drop], refused], ignore_index=True) if len(rej) else refused.copy()
+    if any(raw.rows(t) is not None for t in TABLE_ORDER) and len(rej):
+        rej = rej.copy() if rej is rejects else rej
+        row = rej["row"].astype("int64").to_numpy(copy=True)
+        for table in TABLE_ORDER:
+            rows = raw.rows(table)
+            if rows is None:
+                continue
+            rows = np.asarray(rows, dtype=np.int64)
+            at = (rej["table"] == table).to_numpy()
+            pos = row[at] - 1
+            ok = (pos >= 0) & (pos < len(rows))
+            mapped = row[at]
+            mapped[ok] = rows[pos[ok]]
+            row[at] = mapped
+        rej["row"] = row
+    problems = raw.problems if raw.problems is not None and len(raw.problems) else None
+    if problems is not None:
+        rej = pd.concat([problems.astype({"row": "int64"}), rej], ignore_index=True) if len(rej) else problems
+    if rej is rejects:
+        return rejects
+    return sort_rejects(rej)
+
+
+def sort_rejects(rej: pd.DataFrame) -> pd.DataFrame:
+    """Rejects in the order they are written: by table (households, members, communes), then row (stable)."""
+    rej = rej.astype({"row": "int64"})
+    order = rej["table"].map(TABLE_ORDER).to_numpy()
+    return rej.iloc[np.lexsort((rej["row"].to_numpy(), order))].reset_index(drop=True)
+
+
+def read_survey(path: str | Path) -> RawSurvey:
+    """Read SURVEY: a folder (households/members[/communes] .csv or .parquet), an .xlsx workbook or a .jsonl file."""
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"Không tìm thấy '{p}' / survey not found: '{p}'",
+                         "Give a folder with households.csv and members.csv, an .xlsx workbook or a .jsonl file.")
+    if p.is_dir():
+        return _read_folder(p)
+    suffix = p.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(p)
+    if suffix in (".jsonl", ".ndjson"):
+        return _read_jsonl(p)
+    raise UsageError(f"Không đọc được '{p}': định dạng không hỗ trợ / unsupported survey format '{suffix}'",
+                     "Use a folder of .csv or .parquet files, an .xlsx workbook or a .jsonl file.")
+
+
+# ---------------------------------------------------------------- shared helpers
+
+def _nfc(s: pd.Series) -> pd.Series:
+    """NFC-normalise a text column; leave non-text values (numbers, dates from xlsx/parquet) alone."""
+    if pd.api.types.is_string_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
+        if s.dtype == object:
+            return s.map(lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v)
+        arrow = getattr(s.array, "_pa_array", None)
+        if arrow is not None and pc.all(pc.string_is_ascii(arrow)).as_py() is not False:
+            return s  # ASCII text is NFC already: one C++ pass instead of normalising every cell (ids, codes, numbers)
+        return s.str.normalize("NFC")
+    if isinstance(s.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(s.cat.categories.dtype):
+        cats = [unicodedata.normalize("NFC", c) for c in s.cat.categories]
+        if len(set(cats)) == len(cats) and cats != list(s.cat.categories):
+            return s.cat.rename_categories(cats)
+    return s
+
+
+def canonicalise(df: pd.DataFrame, table: str, where: str) -> pd.DataFrame:
+    """Map header aliases to canonical names (unknown columns kept as they are) and NFC-normalise text."""
+    names, seen = [], {}
+    for col in df.columns:
+        header = unicodedata.normalize("NFC", str(col)).strip()
+        name = canonical_header(table, header) or header
+        if name in seen:
+            raise UsageError(
+                f"{where}: hai cột '{seen[name]}' và '{col}' cùng là cột '{name}' / "
+                f"columns '{seen[name]}' and '{col}' both mean '{name}'", "Keep one of them.")
+        seen[name] = col
+        names.append(name)
+    df = df.set_axis(names, axis=1)
+    for col in df.columns:
+        new = _nfc(df[col])
+        if new is not df[col]:
+            df[col] = new
+    return df
+
+
+def _has_required(table: str, headers) -> bool:
+    """Whether a row of headers names every required column of `table` (and one of each one-of group)."""
+    names = {canonical_header(table, h) for h in headers if h}
+    specs = columns(table).values()
+    if any(s.required and s.name not in names for s in specs):
+        return False
+    return all(any(s.name in names for s in specs if s.one_of == g) for g in {s.one_of for s in specs if s.one_of})
+
+
+def _header_names(cells) -> list[str]:
+    """Column names from a header row's cells: the text, NFC and trimmed; an empty cell gives 'Unnamed: i'."""
+    return [to_text(c) or f"Unnamed: {i}" for i, c in enumerate(cells)]
+
+
+def _refuse_duplicate_headers(names: list[str], where: str, label) -> None:
+    """Two columns with the same header: one of them would be read and the other silently renamed or ignored."""
+    first: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in first:
+            a, b = label(first[name]), label(i)
+            raise UsageError(
+                f"{where}: the header '{_cap(name, 60)}' appears twice (columns {a} and {b})",
+                "Rename or delete one of the two columns, so that every column has its own header.",
+                vi=f"{where}: tiêu đề '{_cap(name, 60)}' xuất hiện hai lần (cột {a} và cột {b})",
+                vi_hint="Đổi tên hoặc xóa một trong hai cột, để mỗi cột có một tiêu đề riêng.")
+        first[name] = i
+
+
+def _blank_cells(s: pd.Series) -> np.ndarray:
+    """Cells that are missing or hold only whitespace."""
+    out = s.isna().to_numpy(dtype=bool)
+    if isinstance(s.dtype, pd.CategoricalDtype) or not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
+        return out
+    if s.dtype == object:
+        return out | s.map(lambda v: isinstance(v, str) and not v.strip(), na_action="ignore").to_numpy(
+            dtype=bool, na_value=False)
+    return out | (s.str.strip() == "").to_numpy(dtype=bool, na_value=False)
+
+
+def _blank_rows(df: pd.DataFrame) -> np.ndarray | None:
+    """Rows whose every cell is blank (None when there are none). Cheap when there are none: a blank row is blank in
+    its first column, so only the rows blank there are looked at further."""
+    if not len(df) or not len(df.columns):
+        return None
+    cand = np.flatnonzero(_blank_cells(df.iloc[:, 0]))
+    if not len(cand):
+        return None
+    sub = df.iloc[cand]
+    blank = np.ones(len(cand), dtype=bool)
+    for j in range(1, len(df.columns)):
+        blank &= _blank_cells(sub.iloc[:, j])
+        if not blank.any():
+            return None
+    out = np.zeros(len(df), dtype=bool)
+    out[cand[blank]] = True
+    return out
+
+
+def _drop_blank_rows(df: pd.DataFrame, blank: np.ndarray | None) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The table without its blank rows, and the user's row number (1-based, below the header) of each row kept."""
+    if blank is None or not blank.any():
+        return df, None
+    keep = ~blank
+    return df.iloc[np.flatnonzero(keep)].reset_index(drop=True), np.flatnonzero(keep).astype(np.int64) + 1
+
+
+def _refuse_folder(p: Path) -> None:
+    if not p.is_file():
+        raise UsageError(f"'{p}' is not a file (it is a folder or a special file)",
+                         f"{p.name} must be a file of the table; move or rename the folder.",
+                         vi=f"'{p}' không phải là một tệp (đó là một thư mục hoặc tệp đặc biệt)",
+                         vi_hint=f"{p.name} phải là tệp chứa bảng; hãy chuyển hoặc đổi tên thư mục đó.")
+
+
+def _unreadable(p: Path, exc: Exception, hint: str, vi_hint: str) -> UsageError:
+    what = _cap(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return UsageError(f"cannot read '{p}': {what}", hint, vi=f"không đọc được '{p}': {what}", vi_hint=vi_hint)
+
+
+# ---------------------------------------------------------------- csv
+
+@contextlib.contextmanager
+def _csv_field_limit():
+    """Python's csv module refuses fields over 128 KiB; the C reader has no such limit, so neither may we."""
+    old = csv.field_size_limit(sys.maxsize)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+def _csv_encoding(p: Path) -> tuple[str, str | None]:
+    """('utf-8-sig', None) for a UTF-8 file (checked whole, so another encoding is never misread), or
+    (codec, text) for a UTF-16 / UTF-32 file with a byte-order mark (Excel's "Unicode text"), decoded."""
+    with open(p, "rb") as fh:
+        head = fh.read(4)
+    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                       (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if head.startswith(bom):
+            try:
+                return codec, p.read_bytes().decode(codec)
+            except UnicodeDecodeError as exc:
+                raise UsageError(
+                    f"'{p}' starts as {codec.upper()} but holds invalid bytes at position {exc.start}; it was not read",
+                    ENCODING_HINT, vi=f"'{p}' bắt đầu như tệp {codec.upper()} nhưng có byte lỗi ở vị trí {exc.start}; "
+                                      "tệp không được đọc", vi_hint=ENCODING_HINT) from None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    try:
+        with open(p, "rb") as fh:  # refuse other encodings before pandas could misread them
+            while chunk := fh.read(1 << 20):
+                nul = chunk.find(b"\x00")
+                if nul >= 0:  # never in a text CSV: UTF-16 without its byte-order mark, or not a text file
+                    raise UsageError(
+                        f"'{p}' holds a NUL byte at position {offset + nul}: it looks like UTF-16 without a "
+                        "byte-order mark, or not a text file; it was not read", ENCODING_HINT,
+                        vi=f"'{p}' có byte NUL ở vị trí {offset + nul}: có thể là UTF-16 không có BOM, hoặc không "
+                           "phải tệp văn bản; tệp không được đọc", vi_hint=ENCODING_HINT)
+                decoder.decode(chunk)
+                offset += len(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"'{p}' không phải UTF-8 (có thể là Windows-1258 hoặc TCVN3), byte lỗi ở vị trí {exc.start} / "
+            f"'{p}' is not UTF-8: it looks like another encoding (Windows-1258 or TCVN3); it was not read",
+            ENCODING_HINT) from None
+    except OSError as exc:
+        raise _unreadable(p, exc, "Check that the file exists and can be read.",
+                          "Kiểm tra tệp có tồn tại và đọc được không.") from None
+    return "utf-8-sig", None
+
+
+def _csv_header(opener, table: str) -> tuple[str, int, list[str]] | None:
+    """(delimiter, records before the header, header cells) of a CSV file, or None when it holds no header at all.
+
+    The header is the first non-blank record — or, when that one does not name the table's required columns, the
+    first of the next records that does (a title row above the header). The delimiter is the first of ',', ';',
+    tab that finds such a header; when none does, the one used most on the first non-blank line."""
+    records: dict[str, list[list[str]]] = {}
+    with _csv_field_limit():
+        for sep in DELIMITERS:
+            with opener() as fh:
+                reader = csv.reader(fh, delimiter=sep)
+                got = []
+                for rec in reader:
+                    got.append(rec)
+                    if sum(1 for r in got if any(c.strip() for c in r)) >= HEADER_SEARCH_ROWS:
+                        break
+            records[sep] = got
+            for i, rec in enumerate(got):
+                if any(c.strip() for c in rec) and _has_required(table, rec):
+                    return sep, i, rec
+    with opener() as fh:
+        first = next((line for line in fh if line.strip()), None)
+    if first is None:
+        return None
+    sep = max(DELIMITERS, key=first.count)  # ties (none found) keep the comma: max() returns the first maximum
+    got = records[sep]
+    i = next((i for i, rec in enumerate(got) if any(c.strip() for c in rec)), None)
+    return (sep, i, got[i]) if i is not None else None
+
+
+def _read_csv(p: Path, table: str) -> tuple[pd.DataFrame, np.ndarray | None, list[dict]]:
+    """One CSV table: (frame, user row of each frame row or None for 1..n, rows refused as placeholders)."""
+    _refuse_folder(p)
+    encoding, text = _csv_encoding(p)
+
+    def opener():
+        return io.StringIO(text, newline="") if text is not None else open(p, encoding=encoding, newline="")
+
+    try:
+        found = _csv_header(opener, table)
+    except csv.Error as exc:
+        raise _unreadable(p, exc, "Save the table again as CSV (Excel: Save As → CSV UTF-8).",
+                          "Lưu lại bảng dưới dạng CSV (Excel: Save As → CSV UTF-8).") from None
+    if found is None:
+        raise UsageError(f"'{p}' is empty: it has no header row (nor any data)",
+                         "Save the table again with its header row; see `tieuchi template` for the headers.",
+                         vi=f"'{p}' trống: không có dòng tiêu đề (cũng không có dữ liệu)",
+                         vi_hint="Lưu lại bảng cùng dòng tiêu đề; xem `tieuchi template` để biết các tiêu đề.")
+    sep, skip, header = found
+    names = _header_names(header)
+    _refuse_duplicate_headers(names, str(p), lambda i: str(i + 1))
+    # names: the header as read above (pandas would rename a duplicate); skip_blank_lines=False: blank lines are
+    # rows, counted and then skipped, as in a spreadsheet; index_col=False: never take a column as the index
+    opts = dict(sep=sep, names=names, header=0, skiprows=skip or None, dtype=str, keep_default_na=False,
+                na_values=[""], index_col=False, skip_blank_lines=False)
+    refused: list[dict] = []
+    try:
+        with warnings.catch_warnings():
+            # pandas only warns (and drops cells) when the first data row is longer than the header
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(io.StringIO(text, newline="") if text is not None else p,
+                             encoding=None if text is not None else encoding, **opts)
+    except (pd.errors.ParserError, pd.errors.ParserWarning):
+        df, refused = _read_csv_long_rows(p, opener, sep, skip, names, table)
+    except pd.errors.EmptyDataError:
+        df = pd.DataFrame({n: pd.Series(dtype="str") for n in names})
+    blank = _blank_rows(df)
+    if blank is not None and refused:  # a placeholder stays, even with no household id: it is a row of the table
+        blank[[r["row"] - 1 for r in refused]] = False
+    df, rows = _drop_blank_rows(df, blank)
+    if refused and rows is not None:  # positions in the table once the blank rows are dropped
+        new_pos = np.zeros(int(rows[-1]) + 1, dtype=np.int64)
+        new_pos[rows] = np.arange(1, len(rows) + 1)
+        for r in refused:
+            r["row"] = int(new_pos[r["row"]])
+    return df, rows, refused
+
+
+def _read_csv_long_rows(p: Path, opener, sep: str, skip: int, names: list[str], table: str):
+    """The slow path, taken only when a row has more cells than the header: every record is read with the csv
+    module; a row whose extra cells are not all empty is refused and kept as a placeholder that holds only its
+    household id (so that its household is rejected too); the others are cut or padded to the header's width and
+    read by pandas as on the fast path. Returns (frame, refused rows)."""
+    n = len(names)
+    hid = next((i for i, h in enumerate(names) if canonical_header(table, h) == "household_id"), None)
+    mno = next((i for i, h in enumerate(names) if canonical_header(table, h) == "member_no"), None) \
+        if table == "members" else None
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    empty = [""] * n
+    refused = []
+    with _csv_field_limit(), opener() as fh:
+        reader = csv.reader(fh, delimiter=sep, strict=True)  # strict: an unclosed quote must not swallow the file
+        try:
+            for _ in range(skip + 1):
+                next(reader)
+            records = list(reader)
+        except csv.Error as exc:
+            raise UsageError(
+                f"'{p}', line {reader.line_num}: the file cannot be read as CSV ({exc}): most often a quote (\") "
+                "that is opened and never closed", "Fix the quotes on that line (a quote inside a cell is written "
+                "twice: \"\"), or save the table again from Excel as CSV UTF-8.",
+                vi=f"'{p}', dòng {reader.line_num}: không đọc được tệp dạng CSV ({exc}): thường do một dấu ngoặc kép "
+                   "(\") mở mà không đóng", vi_hint="Sửa dấu ngoặc kép ở dòng đó (dấu ngoặc kép trong một ô được viết "
+                   "hai lần: \"\"), hoặc lưu lại bảng từ Excel dưới dạng CSV UTF-8.") from None
+        for i, rec in enumerate(records):
+            if len(rec) == n:
+                writer.writerow(rec)
+            elif len(rec) < n:
+                writer.writerow(rec + empty[len(rec):])
+            elif not any(c.strip() for c in rec[n:]):
+                writer.writerow(rec[:n])  # extra cells that are all empty (trailing delimiters) lose nothing
+            else:
+                holder = list(empty)
+                if hid is not None and table != "communes":
+                    holder[hid] = rec[hid]
+                writer.writerow(holder)
+                refused.append({"table": table, "row": i + 1,
+                                "household_id": to_text(rec[hid]) if hid is not None else None,
+                                "member_no": to_text(rec[mno]) if mno is not None else None,
+                                "column": None, "value": f"{len(rec)} > {n}", "problem": "too_many_fields"})
+    body = out.getvalue()
+    if not body:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in names}), refused
+    df = pd.read_csv(io.StringIO(body, newline=""), sep=",", header=None, names=names, dtype=str,
+                     keep_default_na=False, na_values=[""], index_col=False, skip_blank_lines=False)
+    return df, refused
+
+
+# ---------------------------------------------------------------- parquet
+
+def _read_parquet(p: Path) -> pd.DataFrame:
+    """One Parquet table. A list column of plain values is read as text joined with ';' (as a JSON list is: that is
+    how `info_devices` is written in CSV); a nested column (struct, map, list of lists) has no meaning as a cell and
+    is refused, naming it."""
+    _refuse_folder(p)
+    try:
+        schema = pq.read_schema(p)
+    except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for an empty, truncated or foreign file
+        raise _unreadable(p, exc, "The file is empty or damaged: write the Parquet file again (or give a CSV).",
+                          "Tệp trống hoặc bị hỏng: hãy ghi lại tệp Parquet (hoặc dùng tệp CSV).") from None
+    first: dict[str, int] = {}
+    for i, name in enumerate(schema.names):
+        if name in first:
+            raise UsageError(f"'{p}': two columns are named '{_cap(name, 60)}' (columns {first[name] + 1} and {i + 1})",
+                             "Rename or drop one of them, so that every column has its own name.",
+                             vi=f"'{p}': hai cột cùng tên '{_cap(name, 60)}' (cột {first[name] + 1} và {i + 1})",
+                             vi_hint="Đổi tên hoặc bỏ một trong hai cột, để mỗi cột có một tên riêng.")
+        first[name] = i
+    lists = []
+    for f in schema:
+        t = f.type
+        if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+            if not pa.types.is_nested(t.value_type):
+                lists.append(f.name)
+                continue
+        if pa.types.is_nested(t):
+            raise UsageError(
+                f"'{p}': column '{_cap(f.name, 60)}' holds nested values ({t}); a survey column holds one value per "
+                "cell", "Write that column as text (a list of codes as 'tv;radio'), or leave it out.",
+                vi=f"'{p}': cột '{_cap(f.name, 60)}' chứa giá trị lồng nhau ({t}); mỗi ô của bảng chỉ chứa một giá trị",
+                vi_hint="Ghi cột đó dưới dạng chữ (danh sách mã như 'tv;radio'), hoặc bỏ cột đó.")
+    try:
+        df = pd.read_parquet(p)
+        for name in lists:  # list<…> → text joined with ';' (C++ kernels); an empty list is missing, as in JSON
+            col = pq.read_table(p, columns=[name]).column(name)
+            joined = pc.binary_join(pc.cast(col, pa.list_(pa.string())), ";")
+            joined = pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
+            df[name] = pd.Series(joined.to_pandas(), index=df.index, dtype="str")
+    except Exception as exc:
+        raise _unreadable(p, exc, "The file is damaged or uses a type tieuchi cannot read: write it again "
+                          "(or give a CSV).",
+                          "Tệp bị hỏng hoặc có kiểu dữ liệu không đọc được: hãy ghi lại (hoặc dùng tệp CSV).") from None
+    return df
+
+
+# ---------------------------------------------------------------- folder
+
+def _read_folder(p: Path) -> RawSurvey:
+    tables, rows, refused = {}, {}, []
+    for table in ("households", "members", "communes"):
+        csv_path, parquet = p / f"{table}.csv", p / f"{table}.parquet"
+        if csv_path.exists():
+            df, rows[table], bad = _read_csv(csv_path, table)
+            tables[table] = canonicalise(df, table, str(csv_path))
+            refused += bad
+        elif parquet.exists():
+            tables[table] = canonicalise(_read_parquet(parquet), table, str(parquet))
+        elif table != "communes":
+            raise UsageError(f"Thiếu tệp {table}.csv (hoặc {table}.parquet) trong '{p}' / "
+                             f"missing {table}.csv (or {table}.parquet) in '{p}'",
+                             "A survey folder holds households.csv and members.csv (and optionally communes.csv).")
+    return RawSurvey(tables["households"], tables["members"], tables.get("communes"), str(p),
+                     household_rows=rows.get("households"), member_rows=rows.get("members"),
+                     commune_rows=rows.get("communes"),
+                     refused=pd.DataFrame(refused, columns=REJECT_COLUMNS) if refused else None)
+
+
+# ---------------------------------------------------------------- xlsx
+
+def _read_xlsx(p: Path) -> RawSurvey:
+    try:
+        book = pd.ExcelFile(p, engine="openpyxl")
+    except Exception as exc:  # a corrupt or non-xlsx file
+        raise UsageError(f"Không đọc được '{p}' / cannot read workbook '{p}': {_cap(str(exc))}",
+                         "Save it again as an Excel .xlsx workbook.") from None
+    with book:
+        by_table: dict[str, list[str]] = {}
+        for name in book.sheet_names:
+            table = canonical_sheet(name)
+            if table:
+                by_table.setdefault(table, []).append(name)
+        for table, names in by_table.items():
+            if len(names) > 1:
+                listed = ", ".join(f"'{n}'" for n in names)
+                raise UsageError(
+                    f"'{p}': {len(names)} sheets are the {table} table: {listed}; tieuchi would read one and leave "
+                    "the other's rows out", "Keep one sheet per table: merge their rows into one sheet, or rename the "
+                    "sheet that is not the table (e.g. 'Hộ (cũ)').",
+                    vi=f"'{p}': có {len(names)} trang tính cùng là bảng {table}: {listed}; tieuchi sẽ chỉ đọc một "
+                       "trang và bỏ sót các dòng của trang kia",
+                    vi_hint="Mỗi bảng chỉ một trang tính: gộp các dòng vào một trang, hoặc đổi tên trang không phải "
+                            "là bảng (ví dụ 'Hộ (cũ)').")
+        for table in ("households", "members"):
+            if table not in by_table:
+                names = ", ".join(f"'{n}'" for n in column_table().sheet_names[table])
+                raise UsageError(f"'{p}' thiếu trang tính {table} / workbook has no sheet '{table}' "
+                                 f"(accepted: {names})",
+                                 f"Sheets found: {', '.join(map(str, book.sheet_names))}.")
+        found, rows = {}, {}
+        for table, (name, ) in by_table.items():
+            where = f"{p}[{name}]"
+            try:
+                # dtype=object: cells keep the type Excel gave them ("001" stays text); header=None: every row, so
+                # that the header row can be found and row numbers stay the sheet's
+                grid = pd.read_excel(book, sheet_name=name, header=None, keep_default_na=False, na_values=[""],
+                                     dtype=object)
+            except Exception as exc:
+                raise UsageError(f"Không đọc được '{where}' / cannot read sheet '{where}': {_cap(str(exc))}",
+                                 "Save it again as an Excel .xlsx workbook.") from None
+            df, rows[table] = _sheet_table(grid, table, where, p, name)
+            found[table] = canonicalise(df, table, where)
+    return RawSurvey(found["households"], found["members"], found.get("communes"), str(p),
+                     household_rows=rows.get("households"), member_rows=rows.get("members"),
+                     commune_rows=rows.get("communes"))
+
+
+def _sheet_table(grid: pd.DataFrame, table: str, where: str, p: Path, sheet: str):
+    """A sheet's grid (every row, header=None) as (table, user row of each row kept or None for 1..n).
+
+    The header is row 1, or the first of the next rows that names the table's required columns (a title above
+    it). Rows are numbered from the header (the row below it is 1), fully blank rows are skipped, and in the
+    members sheet a merged Mã hộ cell gives its value to every row it spans."""
+    from openpyxl.utils import get_column_letter  # openpyxl: heavy, and needed only for a workbook
+
+    top = grid.head(HEADER_SEARCH_ROWS)
+    h = next((i for i in range(len(top)) if _has_required(table, [to_text(c) for c in top.iloc[i]])), None)
+    if h is None:
+        if not len(grid):
+            raise UsageError(f"{where}: the sheet is empty; its first row must hold the column headers",
+                             "Copy the header row from `tieuchi template`, or delete the sheet if it is not a table.",
+                             vi=f"{where}: trang tính trống; dòng đầu tiên phải là dòng tiêu đề các cột",
+                             vi_hint="Chép dòng tiêu đề từ `tieuchi template`, hoặc xóa trang tính nếu nó không phải "
+                                     "là một bảng.")
+        h = 0  # validation names the missing required column; the header is looked for in row 1
+    names = _header_names(grid.iloc[h].tolist())
+    _refuse_duplicate_headers(names, where, lambda i: get_column_letter(i + 1))
+    data = grid.iloc[h + 1:].reset_index(drop=True).set_axis(names, axis=1)
+    blank = _blank_rows(data)
+    if table == "members":
+        data = _fill_merged_ids(data, blank, p, sheet, header_row=h + 1)
+    data, rows = _drop_blank_rows(data, blank)
+    return data.infer_objects(), rows
+
+
+def _fill_merged_ids(data: pd.DataFrame, blank: np.ndarray | None, p: Path, sheet: str, header_row: int):
+    """Members sheet: a Mã hộ cell merged over a household's rows (the usual layout) holds the id in its first row
+    only; give it to every row of the merged range. Only a merged range is filled: any other blank id stays blank."""
+    j = next((i for i, h in enumerate(data.columns) if canonical_header("members", h) == "household_id"), None)
+    if j is None:
+        return data
+    ids = data.iloc[:, j]
+    empty = ids.isna().to_numpy() & (~blank if blank is not None else True)
+    if not empty.any():
+        return data
+    from openpyxl import load_workbook  # heavy; a full (not read-only) load, the only one that knows merged cells
+
+    try:
+        ws = load_workbook(p, data_only=True)[sheet]
+    except Exception:  # pragma: no cover - the same file was just read
+        return data
+    src = np.arange(len(data))
+    for rng in ws.merged_cells.ranges:
+        if rng.min_col != j + 1 or rng.min_row <= header_row or rng.max_row == rng.min_row:
+            continue
+        first = rng.min_row - header_row - 1  # 0-based position in `data` (Excel row header_row + 1 is position 0)
+        src[first + 1:min(rng.max_row - header_row, len(data))] = first
+    fill = empty & (src != np.arange(len(data)))
+    if not fill.any():
+        return data
+    values = ids.to_numpy(dtype=object, copy=True)
+    values[fill] = values[src[fill]]
+    data = data.copy()
+    data.isetitem(j, pd.Series(values, index=data.index, dtype=object))
+    return data
+
+
+# ---------------------------------------------------------------- jsonl
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """json object_pairs_hook: a key given twice is an error, not "the last one wins"."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"duplicate key '{_cap(dup, 60)}'")
+    return out
+
+
+def loads_strict(text: str):
+    """json.loads refusing duplicate keys (ValueError) and nesting too deep for Python's parser (ValueError too:
+    the parser's RecursionError is caught here, where the input is read)."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise ValueError("nested too deeply (lists or objects inside each other hundreds of times)") from None
+
+
+def _json_cell(v, key: str = "value"):
+    """A JSON value as the text a CSV cell would hold (null = missing); a list of plain values is joined with ';'."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        if any(isinstance(x, (list, dict)) for x in v):
+            raise ValueError(f"'{_cap(key, 60)}' holds a nested list or object")
+        return ";".join(_json_cell(x, key) or "" for x in v) if v else None
+    if isinstance(v, dict):
+        raise ValueError(f"'{_cap(key, 60)}' holds an object, not a value")
+    if isinstance(v, str):
+        return unicodedata.normalize("NFC", v)
+    return str(v)
+
+
+def _read_jsonl(p: Path) -> RawSurvey:
+    households, members, rows, problems = [], [], [], []
+    try:
+        text = p.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"'{p}' is not UTF-8 (it looks like Windows-1258 or TCVN3); it was not read",
+                         ENCODING_HINT) from None
+    except OSError as exc:
+        raise _unreadable(p, exc, "Check that the file exists and can be read.",
+                          "Kiểm tra tệp có tồn tại và đọc được không.") from None
+    # lines end at "\n" only: U+2028, U+2029 and U+0085 (which str.splitlines() also splits at) are legal inside a
+    # JSON string, and json.dumps(ensure_ascii=False) writes U+2028 as it is
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if not line.strip():
+            continue
+        try:
+            obj = loads_strict(line)
+            if not isinstance(obj, dict) or not isinstance(obj.get("members", []), list):
+                raise ValueError("not a household object with a 'members' list")
+            if not all(isinstance(m, dict) for m in obj.get("members", [])):
+                raise ValueError("a member is not an object")
+            hh = {k: _json_cell(v, k) for k, v in obj.items() if k != "members"}
+            mems = [{k: _json_cell(v, k) for k, v in m.items()} for m in obj.get("members", [])]
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            problems.append({"table": "households", "row": lineno, "household_id": None, "member_no": None,
+                             "column": None, "value": _cap(str(exc)), "problem": "invalid_json"})
+            continue
+        hh_id = next((v for k, v in hh.items() if canonical_header("households", k) == "household_id"), None)
+        households.append(hh)
+        rows.append(lineno)
+        for m in mems:
+            members.append({"household_id": hh_id, **m})
+    hh_df = pd.DataFrame(households, dtype="str") if households else pd.DataFrame({"household_id": []}, dtype="str")
+    mem_df = pd.DataFrame(members, dtype="str") if members else pd.DataFrame({"household_id": []}, dtype="str")
+    return RawSurvey(canonicalise(hh_df, "households", str(p)), canonicalise(mem_df, "members", str(p)), None,
+                     str(p), pd.DataFrame(problems, columns=REJECT_COLUMNS), np.asarray(rows, dtype=np.int64))

@@ -1,0 +1,611 @@
+"""Write classification results as the data contract §2 says: households, members and rejects.
+
+Formats: ``csv`` (UTF-8 without a byte-order mark, booleans ``true``/``false``/empty, dates ISO, lists ``;``-joined),
+``parquet`` (native types), or one ``results.xlsx`` with three sheets. Personal columns (``full_name`` and any column
+whose header looks like a name: :func:`tieuchi.contract.columns.personal_columns`) are dropped unless ``show_names``; a
+reject row about a personal column then has its value blanked too.
+
+CSV goes through pyarrow's writer: about ten times faster than ``DataFrame.to_csv`` on a million rows and it writes
+nullable booleans as ``true``/``false``/empty without any per-cell Python.
+
+This module is also the one owner of what makes an output file safe, for every writer of tieuchi (results, rejects,
+eligible lists, report and diff tables):
+
+- **Formula injection** (OWASP, "CSV injection"): a text cell from the data that begins with ``=``, ``+``, ``-``,
+  ``@``, a tab or a carriage return would be run as a formula by a spreadsheet. In CSV such a text cell gets a
+  leading ``'`` (:func:`escape_formulas`, vectorised; a text cell that already begins with ``'`` gets one too, so
+  that dropping one leading ``'`` always gives the data back; plain numbers such as ``-5`` are left alone; numeric
+  columns are never touched); ``raw_text`` writes the data verbatim. In xlsx every text is a text cell
+  (:func:`keep_text`), never a formula, with the value unchanged. Parquet keeps the raw value.
+- **Output paths** (:func:`check_out`): a folder where a file goes, a file where a folder goes, an unwritable place,
+  or an output that is one of the command's own input files — a usage error before anything is read; a write that
+  fails later is a usage error naming the file (:func:`writing`).
+"""
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from tieuchi.errors import UsageError
+from tieuchi.contract.columns import TABLES as SURVEY_TABLES
+from tieuchi.contract.columns import known_personal_columns, personal_columns
+from tieuchi.contract.read import REJECT_COLUMNS  # noqa: F401 - the contract's reject columns, one owner (re-exported)
+
+FORMATS = ("csv", "parquet", "xlsx")
+TABLES = ("households", "members", "rejects")
+PERSONAL_COLUMNS = known_personal_columns()  # the contract's own; personal_columns() also finds name-like headers
+EXCEL_MAX_ROWS = 1_048_576  # including the header row
+XLSX_NAME = "results.xlsx"
+
+# Formula injection (OWASP): what a spreadsheet runs as a formula when a cell begins with it; ESCAPE is prefixed.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ESCAPE = "'"
+_ESCAPED_START = "".join(FORMULA_START) + ESCAPE  # a leading ' is escaped too: one ' dropped gives the data back
+_PLAIN_NUMBER = r"^[+-]?[0-9]+([.,][0-9]+)*([eE][+-]?[0-9]+)?$"  # "-5", "+1.5", "-0,5": a number, not a formula
+_PLAIN_NUMBER_RE = re.compile(_PLAIN_NUMBER)
+_START_BYTES = np.zeros(256, dtype=bool)
+_START_BYTES[[ord(c) for c in _ESCAPED_START]] = True  # all ASCII: the first byte of the UTF-8 text decides
+
+
+# --------------------------------------------------------------------------------------------------------------
+# public
+
+
+def write_results(result: Any, out_dir: str | Path, fmt: str = "csv", lang: str = "vi",
+                  show_names: bool = False, raw_text: bool = False) -> list[Path]:
+    """Write ``result`` (a :class:`tieuchi.api.Result`) into ``out_dir``; return the paths written. ``raw_text``:
+    CSV text cells exactly as in the data (no ``'`` before a formula-like value)."""
+    households = result.households_with_reasons(lang) if hasattr(result, "households_with_reasons") \
+        else result.households  # reasons are compact codes in the frame: rendered once per distinct reason here
+    frames = {
+        "households": prepare_table(households, show_names, HOUSEHOLD_HEAD),
+        "members": prepare_table(result.members, show_names, MEMBER_HEAD),
+        "rejects": prepare_rejects(result.rejects, lang, show_names),
+    }
+    return _write(frames, out_dir, fmt, escape=not raw_text)
+
+
+def write_rejects(rejects: pd.DataFrame | None, out_dir: str | Path, fmt: str = "csv", lang: str = "vi",
+                  show_names: bool = False, raw_text: bool = False) -> list[Path]:
+    """Write only the rejects table (``--strict`` refusing a survey: nothing was evaluated)."""
+    return _write({"rejects": prepare_rejects(rejects, lang, show_names)}, out_dir, fmt, escape=not raw_text)
+
+
+def withheld_columns(result: Any, show_names: bool = False) -> list[str]:
+    """The columns of ``result`` left out as personal data that the contract does not name (``full_name`` is
+    documented): headers that look like a name. The CLI says so, so that nothing disappears unexplained."""
+    if show_names:
+        return []
+    out: list[str] = []
+    for df in (getattr(result, "households", None), getattr(result, "members", None)):
+        if df is not None:
+            out += [c for c in personal_columns(df.columns) if c not in PERSONAL_COLUMNS and c not in out]
+    return out
+
+
+def output_paths(out_dir: str | Path, fmt: str = "csv", tables: Iterable[str] = TABLES) -> list[Path]:
+    """The files ``write_results`` would write."""
+    out = Path(out_dir)
+    if fmt == "xlsx":
+        return [out / XLSX_NAME]
+    return [out / f"{t}.{fmt}" for t in tables]
+
+
+def rejects_path(out_dir: str | Path, fmt: str = "csv") -> Path:
+    out = Path(out_dir)
+    return out / XLSX_NAME if fmt == "xlsx" else out / f"rejects.{fmt}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# preparing the frames
+
+
+# contract §2.1 / §2.2: result columns first, in this order (prefixes stand for one column per indicator or item)
+HOUSEHOLD_HEAD = ["household_id", "regime", "rules_version", "reference_date", "household_class", "income_line",
+                  "deprivation_count", "unknown_count", "deprived_*", "undecided_by", "provisional", "reasons",
+                  "newly_escaped_poverty", "no_labour_capacity", "eligibility_class", "class_mismatch", "eligible_*",
+                  "priority_*"]
+MEMBER_HEAD = ["household_id", "member_no", "age", "working_age", "dependant", "low_income_worker",
+               "health_insurance_support", "eligible_*"]
+
+
+def prepare_table(df: pd.DataFrame | None, show_names: bool = False, head: list[str] | None = None) -> pd.DataFrame:
+    """The frame as written: personal columns dropped unless asked for; the contract's result columns first, in
+    the contract's order, then the input columns carried through in their own order."""
+    if df is None:
+        return pd.DataFrame()
+    if not show_names:
+        drop = personal_columns(df.columns)
+        if drop:
+            df = df.drop(columns=drop)
+    if head:
+        order = contract_order(list(df.columns), head)
+        if order != list(df.columns):
+            df = df[order]
+    return df
+
+
+def contract_order(columns: list[str], head: list[str]) -> list[str]:
+    first: list[str] = []
+    for h in head:
+        if h.endswith("*"):
+            first += [c for c in columns if isinstance(c, str) and c.startswith(h[:-1]) and c not in first]
+        elif h in columns:
+            first.append(h)
+    return first + [c for c in columns if c not in first]
+
+
+def prepare_rejects(rejects: pd.DataFrame | None, lang: str = "vi", show_names: bool = False) -> pd.DataFrame:
+    """Rejects with the contract columns first, then ``message`` (the problem in ``lang``), then anything else."""
+    if rejects is None:
+        rejects = pd.DataFrame(columns=REJECT_COLUMNS)
+    df = rejects.copy()
+    for c in REJECT_COLUMNS:
+        if c not in df.columns:
+            df[c] = pd.NA
+    # `value` holds whatever the bad cell held; write it as text so that one column has one type.
+    df["value"] = _as_text(df["value"])
+    if not show_names:
+        personal = df["column"].isin(personal_columns(df["column"].dropna().unique()))
+        if personal.any():
+            df.loc[personal, "value"] = pd.NA
+    df["row"] = _whole_numbers(df["row"])
+    # a rejected member's own number may be anything the user typed (1.5, 1e20, inf): it stays in `value` of that
+    # reject; the member_no column holds it only when it is a whole number
+    df["member_no"] = _whole_numbers(df["member_no"])
+    df["message"] = messages(df["problem"], lang)
+    rest = [c for c in df.columns if c not in REJECT_COLUMNS and c != "message"]
+    return df[REJECT_COLUMNS + ["message"] + rest].reset_index(drop=True)
+
+
+_EXACT_INT = 2 ** 53  # beyond this a number read as float is no longer the whole number the user typed
+
+
+def _whole_numbers(s: pd.Series) -> pd.Series:
+    """Int64: whole numbers kept, anything else (fractions, huge, infinite, text) empty."""
+    x = pd.to_numeric(s, errors="coerce").astype("float64")
+    ok = np.isfinite(x) & (x == np.round(x)) & (np.abs(x) <= _EXACT_INT)
+    return x.where(ok).astype("Int64")
+
+
+def messages(problems: pd.Series, lang: str = "vi") -> pd.Series:
+    """Render each distinct problem code once (there are few codes and maybe millions of rows)."""
+    text = _problem_text()
+    codes = problems.dropna().unique()
+    table = {}
+    for code in codes:
+        try:
+            table[code] = text(str(code), lang)
+        except Exception:  # an unknown code: show the code rather than fail the whole write
+            table[code] = str(code)
+    return problems.map(table).astype("string")
+
+
+def _problem_text():
+    try:
+        from tieuchi.contract.validate import problem_text
+    except ImportError:  # the validator not installed: the code itself is the message
+        return lambda code, lang: code
+    return problem_text
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    if s.dtype != object and pd.api.types.is_string_dtype(s.dtype):
+        return s.astype("string")
+    return s.map(lambda v: v if _isna(v) else _text_of(v), na_action="ignore").astype("string")
+
+
+def _text_of(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return ";".join(str(x) for x in v)
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return str(v)
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # list-likes
+        return False
+
+
+# --------------------------------------------------------------------------------------------------------------
+# output paths: checked before a survey is read; a failed write named
+
+
+def check_out(out: str | Path, files: Iterable[str | Path], inputs: Iterable[tuple[str | Path, str]] = (),
+              option: str = "--out") -> Path:
+    """Refuse, before anything is read or written, an output folder ``out`` that cannot hold ``files`` (names in
+    it): ``out`` a file or under a file, a folder that cannot be written, one of the files a folder, or one of the
+    files an input of the run (``inputs``: (path, what) pairs, ``what`` a key of :data:`INPUT_LABELS` — see
+    :func:`survey_inputs`). Nothing is created."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise _usage(f"{option} {out}: exists and is not a folder",
+                     "give a folder (a new one is created); tieuchi writes its files into it",
+                     f"{option} {out}: đã có và không phải là thư mục",
+                     "cho một thư mục (thư mục mới sẽ được tạo); tieuchi ghi các tệp kết quả vào đó")
+    _check_parent(out, option)
+    paths = [out / f for f in files]
+    for p in paths:
+        if p.is_dir():
+            raise _usage(f"cannot write {p}: a folder of that name is in the way",
+                         f"remove or rename the folder {p}, or choose another {option} folder",
+                         f"không ghi được {p}: đã có một thư mục trùng tên",
+                         f"xoá hoặc đổi tên thư mục {p}, hoặc chọn thư mục {option} khác")
+    for source, what in inputs:
+        for p in paths:
+            if _same_file(p, Path(source)):
+                en, vi = INPUT_LABELS.get(what, (what, what))
+                raise _usage(f"{option} {out}: writing {p} would overwrite or change {en} ({source}), which this "
+                             "command reads",
+                             f"choose another {option} folder: tieuchi never writes over the files it reads",
+                             f"{option} {out}: ghi {p} sẽ ghi đè hoặc làm thay đổi {vi} ({source}) mà lệnh này "
+                             "đang đọc",
+                             f"chọn thư mục {option} khác: tieuchi không bao giờ ghi đè tệp mà nó đọc")
+    return out
+
+
+def check_out_file(path: str | Path, force: bool = False, option: str = "--out") -> Path:
+    """The same for one output file (``tieuchi template --out FILE``): not a folder, in a place that can be written,
+    and not an existing file unless ``force`` (it may be a filled-in survey)."""
+    path = Path(path)
+    if path.is_dir():
+        raise _usage(f"{option} {path}: is a folder", f"give a file name, e.g. {option} {path / 'phieu-ra-soat.xlsx'}",
+                     f"{option} {path}: là một thư mục", f"cho tên tệp, ví dụ {option} {path / 'phieu-ra-soat.xlsx'}")
+    if path.exists() and not force:
+        raise _usage(f"{option} {path}: the file exists (it may be a filled-in survey) and was left untouched",
+                     "choose another file name, or add --force to replace it",
+                     f"{option} {path}: tệp đã có (có thể là phiếu đã nhập liệu) nên không bị ghi đè",
+                     "chọn tên tệp khác, hoặc thêm --force để ghi đè")
+    _check_parent(path.parent, option, shown=path)
+    return path
+
+
+def survey_inputs(survey: str | Path) -> list[tuple[Path, str]]:
+    """The files a SURVEY argument stands for: the workbook or JSONL file itself, or for a folder every table file
+    the reader looks for there — even one that does not exist yet, since writing it would change the survey."""
+    p = Path(survey)
+    if p.is_dir():
+        return [(p / f"{t}.{ext}", "survey") for t in SURVEY_TABLES for ext in ("csv", "parquet")]
+    return [(p, "survey")]
+
+
+# what an input of a run is, for the message (en, vi)
+INPUT_LABELS = {
+    "survey": ("the survey", "dữ liệu điều tra"),
+    "rules": ("the rules (--rules)", "bộ quy tắc (--rules)"),
+    "vs_rules": ("the second rules (--vs-rules)", "bộ quy tắc thứ hai (--vs-rules)"),
+    "plan": ("the plan (--plan)", "kế hoạch (--plan)"),
+    "support": ("the --support file", "tệp --support"),
+    "program_data": ("the --program-data file", "tệp --program-data"),
+    "allocation": ("the --allocation file", "tệp --allocation"),
+}
+
+
+def _check_parent(out: Path, option: str, shown: Path | None = None) -> None:
+    """The nearest existing folder of ``out`` must be a folder that can be written."""
+    shown = shown or out
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise _usage(f"{option} {shown}: cannot create it: {probe} is a file, not a folder",
+                     f"choose a {option} path inside a folder",
+                     f"{option} {shown}: không tạo được: {probe} là một tệp, không phải thư mục",
+                     f"chọn đường dẫn {option} nằm trong một thư mục")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise _usage(f"{option} {shown}: cannot write in {probe} (permission denied)",
+                     "choose a folder you can write to",
+                     f"{option} {shown}: không có quyền ghi vào {probe}", "chọn thư mục mà bạn có quyền ghi")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file however spelt: relative or absolute, trailing slash, '..', symlinks, hard links."""
+    if os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b)):
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _usage(en: str, hint: str, vi: str, vi_hint: str) -> UsageError:
+    return UsageError(en, hint, vi=vi, vi_hint=vi_hint)
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Turn an operating-system error while writing ``path`` into a usage error that names it (exit 2, never an
+    internal error): permission denied, a folder in the way, a full disk …"""
+    try:
+        yield
+    except PermissionError as e:
+        raise _usage(f"cannot write {path}: permission denied",
+                     "close the file if it is open in Excel, or choose another --out",
+                     f"không ghi được {path}: không có quyền",
+                     "đóng tệp nếu đang mở trong Excel, hoặc chọn --out khác") from e
+    except OSError as e:
+        why = e.strerror or str(e)
+        raise _usage(f"cannot write {path}: {why}", "check the path and the free disk space, or choose another --out",
+                     f"không ghi được {path}: {why}",
+                     "kiểm tra đường dẫn và dung lượng đĩa còn trống, hoặc chọn --out khác") from e
+
+
+def make_out_dir(out_dir: str | Path) -> Path:
+    """The output folder, created when missing; a usage error when it cannot be."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise _usage(f"--out {out}: exists and is not a folder",
+                     "give a folder; tieuchi writes its files into it",
+                     f"--out {out}: đã có và không phải là thư mục", "cho một thư mục; tieuchi ghi các tệp vào đó")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _usage(f"--out {out}: cannot create the folder ({e.strerror or e})", "choose a folder you can write to",
+                     f"--out {out}: không tạo được thư mục ({e.strerror or e})",
+                     "chọn thư mục mà bạn có quyền ghi") from e
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# formula injection: one rule for every writer
+
+
+def escape_formulas(arr):
+    """A text array with ``'`` put before every value that a spreadsheet would run as a formula (see the module's
+    docstring); any other array (numbers, booleans, dates) is returned as it is. Vectorised: the first byte of every
+    value is read from the arrow buffers at once; only the few values that begin like a formula are looked at
+    again."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        return pa.chunked_array([escape_formulas(c) for c in arr.chunks], type=arr.type)
+    t = arr.type
+    if pa.types.is_dictionary(t):
+        return pa.DictionaryArray.from_arrays(arr.indices, escape_formulas(arr.dictionary))
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)) or len(arr) == 0:
+        return arr
+    start = _leading(arr)
+    if not start.any():
+        return arr
+    where = np.flatnonzero(start)
+    candidates = arr.take(pa.array(where))
+    number = pc.fill_null(pc.match_substring_regex(candidates, _PLAIN_NUMBER), False).to_numpy(zero_copy_only=False)
+    if number.all():
+        return arr
+    where = where[~number]
+    mask = np.zeros(len(arr), dtype=bool)
+    mask[where] = True
+    values = pc.binary_join_element_wise(pa.scalar(ESCAPE, t), arr.take(pa.array(where)), pa.scalar("", t))
+    return pc.replace_with_mask(arr, pa.array(mask), values)
+
+
+def _leading(arr) -> np.ndarray:
+    """True where a (non-null, non-empty) value begins with a character of ``_ESCAPED_START``."""
+    import pyarrow as pa
+
+    _, offsets, data = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offs = np.frombuffer(offsets, dtype=width)[arr.offset: arr.offset + len(arr) + 1]
+    first = offs[:-1]
+    filled = offs[1:] > first
+    out = np.zeros(len(arr), dtype=bool)
+    if data is not None and filled.any():
+        out[filled] = _START_BYTES[np.frombuffer(data, dtype=np.uint8)[first[filled]]]
+    if arr.null_count:
+        out &= arr.is_valid().to_numpy(zero_copy_only=False)
+    return out
+
+
+def escape_text(value: str) -> str:
+    """One text (a header) escaped as :func:`escape_formulas` escapes a column."""
+    if value[:1] and value[0] in _ESCAPED_START and not _PLAIN_NUMBER_RE.match(value):
+        return ESCAPE + value
+    return value
+
+
+def keep_text(cells: Iterable[Any]) -> None:
+    """openpyxl reads a text beginning with '=' as a formula and '#N/A'… as an error: make every such text cell a
+    text cell again (the value is unchanged)."""
+    for c in cells:
+        if c.data_type in ("f", "e") and isinstance(c.value, str):
+            c.data_type = "s"
+
+
+def excel_text(value: str) -> str:
+    """A text Excel can hold: the control characters an xlsx file cannot contain become U+FFFD."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# writing
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, escape: bool = True) -> Path:
+    """One table as CSV, as every tieuchi CSV is written: UTF-8, ``true``/``false``, ISO dates, text cells escaped
+    against formula injection unless ``escape`` is false."""
+    path = Path(path)
+    with writing(path):
+        _write_csv(df, path, escape)
+    return path
+
+
+def _write(frames: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str, escape: bool = True) -> list[Path]:
+    if fmt not in FORMATS:
+        raise _usage(f"unknown output format {fmt!r}", f"use one of: {', '.join(FORMATS)}",
+                     f"định dạng kết quả {fmt!r} không hợp lệ", f"dùng một trong: {', '.join(FORMATS)}")
+    if fmt == "xlsx":
+        _check_excel_rows(frames)  # before anything is written
+    out = make_out_dir(out_dir)
+    if fmt == "xlsx":
+        return [write_xlsx(frames, out / XLSX_NAME)]
+    paths = [out / f"{name}.{fmt}" for name in frames]
+    for df, path in zip(frames.values(), paths):
+        with writing(path):
+            if fmt == "csv":
+                _write_csv(df, path, escape)
+            else:
+                _write_parquet(df, path)
+    return paths
+
+
+def _check_excel_rows(frames: dict[str, pd.DataFrame]) -> None:
+    for name, df in frames.items():
+        if len(df) + 1 > EXCEL_MAX_ROWS:
+            raise _usage(
+                f"the {name} sheet would have {len(df):,} rows; Excel holds at most {EXCEL_MAX_ROWS - 1:,} "
+                "data rows per sheet",
+                "use --format csv or --format parquet for a survey this large",
+                f"trang {name} sẽ có {len(df):,} dòng; Excel chỉ chứa tối đa {EXCEL_MAX_ROWS - 1:,} dòng dữ liệu "
+                "mỗi trang",
+                "dùng --format csv hoặc --format parquet cho bộ dữ liệu lớn như vậy")
+
+
+def _arrow_table(df: pd.DataFrame, for_csv: bool, escape: bool = False):
+    """pandas -> arrow, one column at a time so that one odd carried-through column falls back to text alone.
+    ``escape``: text columns (and headers) escaped against formula injection (CSV)."""
+    import pyarrow as pa
+
+    names, arrays = [], []
+    for name in df.columns:
+        s = df[name]
+        arr = None
+        if isinstance(s.dtype, pd.CategoricalDtype):  # codes stay codes: decoded in arrow, no Python per cell
+            arr = _categorical(s, decode=for_csv, escape=escape)  # escaped in its categories only
+            if arr is None:
+                s = s.astype(object).where(s.notna(), None)
+        if arr is not None:
+            pass
+        elif _is_midnight_datetimes(s):  # dates read as timestamps: write them as ISO dates, not "… 00:00:00"
+            arr = pa.Array.from_pandas(s).cast(pa.date32())
+        elif s.dtype == object and s.map(lambda v: isinstance(v, (list, tuple)), na_action="ignore").fillna(
+                False).any():
+            arr = None if for_csv else _try_arrow(s)  # parquet keeps lists; csv joins them with ';'
+        else:
+            arr = _try_arrow(s)
+        if arr is None:
+            arr = pa.array(_as_text(s), type=pa.large_string(), from_pandas=True)
+        if escape and not isinstance(s.dtype, pd.CategoricalDtype):
+            arr = escape_formulas(arr)
+        names.append(escape_text(str(name)) if escape else str(name))
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _categorical(s: pd.Series, decode: bool, escape: bool = False):
+    """Categories and codes copied into arrow-owned memory (no zero-copy view of pandas buffers), then either
+    decoded with one vectorised take (csv) or kept as a dictionary (parquet). Escaping touches the categories only."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        cats = pa.array(s.cat.categories.to_numpy(dtype=object), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if escape:
+        cats = escape_formulas(cats)
+    codes = np.array(s.cat.codes.to_numpy(), dtype=np.int32, copy=True)
+    indices = pa.array(codes, mask=codes < 0)
+    return pc.take(cats, indices) if decode else pa.DictionaryArray.from_arrays(indices, cats)
+
+
+def _is_midnight_datetimes(s: pd.Series) -> bool:
+    if not pd.api.types.is_datetime64_dtype(s.dtype):  # tz-aware timestamps are real instants: leave them
+        return False
+    v = s.dropna()
+    return bool((v == v.dt.normalize()).all())
+
+
+def _try_arrow(s: pd.Series):
+    import pyarrow as pa
+
+    try:
+        return pa.Array.from_pandas(s)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+
+
+def _write_csv(df: pd.DataFrame, path: Path, escape: bool = True) -> None:
+    import pyarrow.csv as pcsv
+
+    table = _arrow_table(df, for_csv=True, escape=escape)
+    pcsv.write_csv(table, path, pcsv.WriteOptions(include_header=True, quoting_style="needed"))
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(_arrow_table(df, for_csv=False), path)
+
+
+def write_xlsx(frames: dict[str, pd.DataFrame], path: Path) -> Path:
+    """One workbook, a sheet per frame (sheet name = key), header row frozen; every text a text cell, never a
+    formula."""
+    with writing(path):
+        with pd.ExcelWriter(path, engine="openpyxl") as xw:
+            for name, df in frames.items():
+                ready = _excel_ready(df)
+                ready.to_excel(xw, sheet_name=name, index=False)
+                ws = xw.sheets[name]
+                _keep_text_cells(ws, ready)
+                ws.freeze_panes = "A2"
+    return path
+
+
+def _keep_text_cells(ws: Any, df: pd.DataFrame) -> None:
+    """After pandas wrote ``df`` at A1 (header row 1): the cells openpyxl took for formulas or errors, found column
+    by column without touching the others, made text cells again."""
+    keep_text(ws.cell(row=1, column=j + 1) for j in range(len(df.columns)))
+    for j, name in enumerate(df.columns):
+        s = df.iloc[:, j]
+        if s.dtype != object:
+            continue
+        odd = _text_mask(s, lambda t: t.startswith("=") & (t.len() > 1)) | s.isin(_EXCEL_ERRORS).to_numpy(bool)
+        if odd.any():
+            keep_text(ws.cell(row=int(i) + 2, column=j + 1) for i in np.flatnonzero(odd))
+
+
+def _text_mask(s: pd.Series, test) -> np.ndarray:
+    """``test`` on the text values of an object column (pandas' vectorised string methods); False elsewhere."""
+    try:
+        got = test(s.str)
+    except (AttributeError, TypeError):  # no text in the column at all
+        return np.zeros(len(s), dtype=bool)
+    return got.astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+_EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
+
+
+def _excel_ready(df: pd.DataFrame) -> pd.DataFrame:
+    """openpyxl writes a pandas NA as an error; make missing cells empty and lists text; text without the control
+    characters an xlsx file cannot hold (headers too)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    out = {}
+    for name in df.columns:
+        s = df[name]
+        if s.dtype == object and s.map(lambda v: isinstance(v, (list, tuple)), na_action="ignore").fillna(False).any():
+            s = _as_text(s)
+        elif _is_midnight_datetimes(s):
+            s = s.dt.date
+        s = s.astype(object)
+        s = s.where(s.notna(), None)
+        if _text_mask(s, lambda t: t.contains(ILLEGAL_CHARACTERS_RE, regex=True)).any():
+            s = s.map(lambda v: excel_text(v) if isinstance(v, str) else v)
+        out[name] = s
+    ready = pd.DataFrame(out, columns=df.columns, index=df.index)
+    return ready.set_axis([excel_text(str(c)) for c in ready.columns], axis=1)

@@ -1,0 +1,1 @@
+"""Tools for developers: the synthetic survey generator."""
