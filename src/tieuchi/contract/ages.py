@@ -1,6 +1,7 @@
 """Ages from dates: input normalisation shared by every backend (the data contract's full years and months)."""
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 import numpy as np
@@ -87,8 +88,6 @@ def last_start_ended_by(day: dt.date, months: int) -> dt.date:
 
 def add_months_one(day: dt.date, months: int) -> dt.date:
     """The same for one date."""
-    import calendar
-
     total = day.year * 12 + day.month - 1 + int(months)
     y, mo = divmod(total, 12)
     return dt.date(y, mo + 1, min(day.day, calendar.monthrange(y, mo + 1)[1]))

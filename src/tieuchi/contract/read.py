@@ -556,7 +556,7 @@ def _sheet_table(grid: pd.DataFrame, table: str, where: str, p: Path, sheet: str
     The header is row 1, or the first of the next rows that names the table's required columns (a title above
     it). Rows are numbered from the header (the row below it is 1), fully blank rows are skipped, and in the
     members sheet a merged Mã hộ cell gives its value to every row it spans."""
-    from openpyxl.utils import get_column_letter  # openpyxl: heavy, and needed only for a workbook
+    from openpyxl.utils import get_column_letter  # heavy: openpyxl, needed only for a workbook
 
     top = grid.head(HEADER_SEARCH_ROWS)
     h = next((i for i in range(len(top)) if _has_required(table, [to_text(c) for c in top.iloc[i]])), None)
@@ -588,7 +588,7 @@ def _fill_merged_ids(data: pd.DataFrame, blank: np.ndarray | None, p: Path, shee
     empty = ids.isna().to_numpy() & (~blank if blank is not None else True)
     if not empty.any():
         return data
-    from openpyxl import load_workbook  # heavy; a full (not read-only) load, the only one that knows merged cells
+    from openpyxl import load_workbook  # heavy: openpyxl; a full (not read-only) load knows the merged cells
 
     try:
         ws = load_workbook(p, data_only=True)[sheet]
