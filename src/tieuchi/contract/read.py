@@ -482,12 +482,18 @@ def _read_parquet(p: Path) -> pd.DataFrame:
                 vi=f"'{p}': cột '{_cap(f.name, 60)}' chứa giá trị lồng nhau ({t}); mỗi ô của bảng chỉ chứa một giá trị",
                 vi_hint="Ghi cột đó dưới dạng chữ (danh sách mã như 'tv;radio'), hoặc bỏ cột đó.")
     try:
-        df = pd.read_parquet(p)
-        for name in lists:  # list<…> → text joined with ';' (C++ kernels); an empty list is missing, as in JSON
-            col = pq.read_table(p, columns=[name]).column(name)
-            joined = pc.binary_join(pc.cast(col, pa.list_(pa.string())), ";")
-            joined = pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
-            df[name] = pd.Series(joined.to_pandas(), index=df.index, dtype="str")
+        if not lists:
+            df = pd.read_parquet(p)
+        else:  # each column read once: the list columns by pyarrow alone, the others by pandas
+            meta = schema.pandas_metadata or {}
+            index = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+            order = [n for n in schema.names if n not in index]
+            df = pd.read_parquet(p, columns=[n for n in order if n not in lists])
+            listed = pq.read_table(p, columns=lists)
+            for name in lists:  # list<…> → text joined with ';' (C++ kernels); an empty list is missing, as in JSON
+                joined = pc.binary_join(pc.cast(listed.column(name), pa.list_(pa.string())), ";")
+                joined = pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
+                df.insert(order.index(name), name, pd.Series(joined.to_pandas(), index=df.index, dtype="str"))
     except Exception as exc:
         raise _unreadable(p, exc, "The file is damaged or uses a type tieuchi cannot read: write it again "
                           "(or give a CSV).",
