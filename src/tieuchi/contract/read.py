@@ -600,7 +600,10 @@ def _sheet_table(grid: pd.DataFrame, table: str, where: str, p: Path, sheet: str
 
 def _fill_merged_ids(data: pd.DataFrame, blank: np.ndarray | None, p: Path, sheet: str, header_row: int):
     """Members sheet: a Mã hộ cell merged over a household's rows (the usual layout) holds the id in its first row
-    only; give it to every row of the merged range. Only a merged range is filled: any other blank id stays blank."""
+    only; give it to every row of the merged range. Only a merged range is filled: any other blank id stays blank.
+
+    The workbook is loaded a second time here, in full, and only when the id column has blank cells: pandas reads
+    it read-only (fast, little memory on a large survey), and a read-only workbook does not know its merged cells."""
     j = next((i for i, h in enumerate(data.columns) if canonical_header("members", h) == "household_id"), None)
     if j is None:
         return data
