@@ -71,8 +71,9 @@ def add_months(dates: np.ndarray, months: int) -> np.ndarray:
     month = safe.astype("datetime64[M]")
     dom = (safe - month.astype("datetime64[D]")).astype(np.int64)  # 0-based day of month
     target = month + np.timedelta64(int(months), "M")
-    length = ((target + np.timedelta64(1, "M")).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
-    out = target.astype("datetime64[D]") + np.minimum(dom, length - 1).astype("timedelta64[D]")
+    start = target.astype("datetime64[D]")
+    length = ((target + np.timedelta64(1, "M")).astype("datetime64[D]") - start).astype(np.int64)
+    out = start + np.minimum(dom, length - 1).astype("timedelta64[D]")
     return np.where(nat, np.datetime64("NaT", "D"), out)
 
 

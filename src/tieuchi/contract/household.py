@@ -1,9 +1,9 @@
 """One household as a JSON document (data contract §1.4), as pydantic models built from the column table.
 
-`Household` and `Member` are generated from `tieuchi/contract/columns.yaml` with `create_model`, so the document model and
-the survey reader never drift: the same columns, types, required fields, ranges and code aliases (Vietnamese values
-such as "Nữ" or "Nông thôn" are accepted, as the survey reader accepts them). Values are accepted as JSON types or
-as the text a CSV cell would hold ("có", "1.500.000", "01/07/1980"). `null` is an unknown answer, never false.
+`Household` and `Member` are generated from `tieuchi/contract/columns.yaml` with `create_model`, so the document model
+and the survey reader never drift: the same columns, types, required fields, ranges and code aliases (Vietnamese
+values such as "Nữ" or "Nông thôn" are accepted, as the survey reader accepts them). Values are accepted as JSON types
+or as the text a CSV cell would hold ("có", "1.500.000", "01/07/1980"). `null` is an unknown answer, never false.
 
 This module reads `tieuchi.contract.columns` (the one alias table) rather than keeping its own copy of the columns, so
 that the two cannot drift.

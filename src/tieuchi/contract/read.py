@@ -192,10 +192,8 @@ def find_header(rows: Iterable[Sequence], table: str) -> tuple[int, Sequence, bo
     title may stand above it), or else that first non-blank row (not named: validation then says which required
     column is missing). None when every row is blank."""
     rows = iter(rows)
-    for start, first in enumerate(rows):
-        if any(to_text(c) for c in first):
-            break
-    else:
+    start, first = next(((i, r) for i, r in enumerate(rows) if any(to_text(c) for c in r)), (0, None))
+    if first is None:
         return None
     for i, cells in enumerate(itertools.chain([first], itertools.islice(rows, HEADER_SEARCH_ROWS - 1))):
         if _has_required(table, [to_text(c) for c in cells]):
@@ -331,8 +329,8 @@ def _csv_header(opener, table: str) -> tuple[str, int, list[str]] | None:
 
     The header is found as in a sheet (`find_header`): the first of HEADER_SEARCH_ROWS records from the first
     non-blank one that names the table's required columns (a title row above the header), else that first
-    non-blank record. The delimiter is the first of ',', ';', tab that finds such a header; when none does, the one used most on the
-    first non-blank line."""
+    non-blank record. The delimiter is the first of ',', ';', tab that finds such a header; when none does, the one
+    used most on the first non-blank line."""
     with _csv_field_limit():
         for sep in DELIMITERS:
             with opener() as fh:
@@ -576,8 +574,9 @@ def _sheet_table(grid: pd.DataFrame, table: str, where: str, p: Path, sheet: str
     """A sheet's grid (every row, header=None) as (table, user row of each row kept or None for 1..n).
 
     The header is found as in a CSV file (`find_header`): its first non-blank row, or the first of the next rows
-    that names the table's required columns (a title above it). Rows are numbered from the header (the row below it is 1), fully blank rows are skipped, and in the
-    members sheet a merged Mã hộ cell gives its value to every row it spans."""
+    that names the table's required columns (a title above it). Rows are numbered from the header (the row below it
+    is 1), fully blank rows are skipped, and in the members sheet a merged Mã hộ cell gives its value to every row it
+    spans."""
     from openpyxl.utils import get_column_letter  # heavy: openpyxl, needed only for a workbook
 
     if not len(grid):

@@ -552,7 +552,7 @@ def _keep_text_cells(ws: Any, df: pd.DataFrame) -> None:
     """After pandas wrote ``df`` at A1 (header row 1): the cells openpyxl took for formulas or errors, found column
     by column without touching the others, made text cells again."""
     keep_text(ws.cell(row=1, column=j + 1) for j in range(len(df.columns)))
-    for j, name in enumerate(df.columns):
+    for j in range(len(df.columns)):
         s = df.iloc[:, j]
         if s.dtype != object:
             continue
