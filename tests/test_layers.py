@@ -33,7 +33,6 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-PACKAGE = SRC / "tieuchi"
 
 # top to bottom; a module may import from its own layer and from the layers below it, never from one above
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
@@ -67,7 +66,7 @@ REASON = re.compile(r"#\s*(lazy|optional|heavy):")
 @dataclass(frozen=True)
 class Import:
     source: str  # the importing module
-    target: str  # the imported module (a tieuchi module, or the first dotted name imported from outside)
+    target: str  # the imported module: the tieuchi module it names, or the dotted name of an outside one
     names: tuple[str, ...]  # for `from target import a, b`: the names; () for `import target`
     path: Path
     line: int
@@ -75,24 +74,26 @@ class Import:
     function: str | None  # the enclosing function, None at module level
     text: str
 
+    shown: str  # the path as printed: relative to the repository
+
     @property
     def where(self) -> str:
-        return f"{self.path.relative_to(SRC.parent)}:{self.line}"
+        return f"{self.shown}:{self.line}"
 
     def describe(self) -> str:
         inside = f"  (in {self.function})" if self.function else ""
         return f"{self.where}: {self.text}{inside}"
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(SRC).with_suffix("").parts)
+def module_name(path: Path, src: Path) -> str:
+    parts = list(path.relative_to(src).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def modules() -> dict[str, Path]:
-    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+def modules(src: Path) -> dict[str, Path]:
+    return {module_name(p, src): p for p in sorted((src / "tieuchi").rglob("*.py"))}
 
 
 def _resolve(source: str, is_package: bool, level: int, module: str | None) -> str:
@@ -104,8 +105,8 @@ def _resolve(source: str, is_package: bool, level: int, module: str | None) -> s
 
 
 class _Collector(ast.NodeVisitor):
-    def __init__(self, source: str, path: Path, lines: list[str], known: set[str]):
-        self.source, self.path, self.lines, self.known = source, path, lines, known
+    def __init__(self, source: str, path: Path, shown: str, lines: list[str], known: set[str]):
+        self.source, self.path, self.shown, self.lines, self.known = source, path, shown, lines, known
         self.is_package = path.name == "__init__.py"
         self.functions: list[str] = []
         self.imports: list[Import] = []
@@ -122,7 +123,7 @@ class _Collector(ast.NodeVisitor):
     def _add(self, node, target: str, names: tuple[str, ...]):
         text = " ".join(line.strip() for line in self.lines[node.lineno - 1: node.end_lineno])
         self.imports.append(Import(self.source, target, names, self.path, node.lineno, node.end_lineno,
-                                   ".".join(self.functions) or None, text))
+                                   ".".join(self.functions) or None, text, self.shown))
 
     def _tieuchi_module(self, dotted: str) -> str | None:
         """The longest tieuchi module that `dotted` names (a module, or a name inside one)."""
@@ -168,26 +169,35 @@ class _Collector(ast.NodeVisitor):
 @dataclass
 class Graph:
     paths: dict[str, Path]
+    shown: dict[str, str]  # module -> its path as printed
+    lines: dict[str, list[str]]  # module -> its source lines
     imports: list[Import]
-    attributes: list[tuple[str, str, Path, int]]  # (module, attribute, path, line): `module.attribute` read
+    attributes: list[tuple[str, str, str, int]]  # (module, attribute, shown path, line): `module.attribute` read
 
     @property
     def internal(self) -> list[Import]:
         return [i for i in self.imports if i.target in self.paths and i.target != i.source]
 
 
-@pytest.fixture(scope="module")
-def graph() -> Graph:
-    paths = modules()
+def collect(src: Path) -> Graph:
+    """Every import (and every `module._x` read) of the package `tieuchi` under `src`."""
+    paths = modules(src)
     known = set(paths)
-    imports, attributes = [], []
+    shown = {n: str(p.relative_to(src.parent)) for n, p in paths.items()}
+    lines, imports, attributes = {}, [], []
     for name, path in paths.items():
         text = path.read_text(encoding="utf-8")
-        c = _Collector(name, path, text.splitlines(), known)
+        lines[name] = text.splitlines()
+        c = _Collector(name, path, shown[name], lines[name], known)
         c.visit(ast.parse(text, filename=str(path)))
         imports += c.imports
-        attributes += [(mod, attr, path, line) for mod, attr, line in c.attributes if mod != name]
-    return Graph(paths, imports, attributes)
+        attributes += [(mod, attr, shown[name], line) for mod, attr, line in c.attributes if mod != name]
+    return Graph(paths, shown, lines, imports, attributes)
+
+
+@pytest.fixture(scope="module")
+def graph() -> Graph:
+    return collect(SRC)
 
 
 def layer_of(module: str) -> int:
@@ -266,60 +276,62 @@ def _a_cycle_through(start: str, comp: set[str], edges: dict[str, set[str]]) -> 
     return [start]
 
 
-# ---------------------------------------------------------------------------------------------------- tests
+# ---------------------------------------------------------------------------------------------------- checks
+# each returns the lines of its report (empty: nothing found)
 
 
-def test_every_module_of_tieuchi_sits_in_one_layer(graph):
-    for name in graph.paths:
-        layer_of(name)
+def unplaced(g: Graph) -> list[str]:
+    out = []
+    for name in g.paths:
+        try:
+            layer_of(name)
+        except AssertionError as e:
+            out.append(f"{g.shown[name]}: {e}")
+    return out
 
 
-def test_the_imports_between_tieuchi_modules_form_no_cycle(graph):
-    edges: dict[str, set[str]] = {n: set() for n in graph.paths}
+def cycles(g: Graph) -> list[str]:
+    edges: dict[str, set[str]] = {n: set() for n in g.paths}
     by_edge: dict[tuple[str, str], list[Import]] = {}
-    for i in graph.internal:
+    for i in g.internal:
         edges[i.source].add(i.target)
         by_edge.setdefault((i.source, i.target), []).append(i)
     lines = []
-    cycles = _cycles(edges)
-    for comp in cycles:
+    for comp in _cycles(edges):
         cycle = _a_cycle_through(comp[0], set(comp), edges)
         lines.append(f"cycle among {len(comp)} modules: {', '.join(comp)}")
         lines.append("    for example " + " → ".join(cycle) + ", through:")
         for a, b in zip(cycle, cycle[1:]):
             lines += [f"      {x.describe()}" for x in by_edge[(a, b)]]
-    _report("import cycles", lines, len(cycles))
+    return lines
 
 
-def test_every_import_points_down_the_layers(graph):
+def upward(g: Graph) -> list[str]:
     names = [name for name, _ in LAYERS]
-    lines = [f"{i.describe()}   [{names[layer_of(i.source)]} → {names[layer_of(i.target)]}]"
-             for i in graph.internal if layer_of(i.target) < layer_of(i.source)]
-    _report("imports of a layer above (direction: " + " → ".join(names) + ")", lines)
+    return [f"{i.describe()}   [{names[layer_of(i.source)]} → {names[layer_of(i.target)]}]"
+            for i in g.internal if layer_of(i.target) < layer_of(i.source)]
 
 
-def test_the_engines_never_import_each_other(graph):
+def between_engines(g: Graph) -> list[str]:
     engine_of = {m: e for e, mods in ENGINES.items() for m in mods}
-    lines = [f"{i.describe()}   [{engine_of[i.source]} engine → {engine_of[i.target]} engine]"
-             for i in graph.internal
-             if i.source in engine_of and i.target in engine_of and engine_of[i.source] != engine_of[i.target]]
-    _report("imports from one engine into another", lines)
+    return [f"{i.describe()}   [{engine_of[i.source]} engine → {engine_of[i.target]} engine]"
+            for i in g.internal
+            if i.source in engine_of and i.target in engine_of and engine_of[i.source] != engine_of[i.target]]
 
 
-def test_what_the_engines_share_imports_no_engine(graph):
+def shared_importing_an_engine(g: Graph) -> list[str]:
     engine_of = {m: e for e, mods in ENGINES.items() for m in mods}
-    unplaced = [f"{graph.paths[n].relative_to(SRC.parent)}: neither an engine (ENGINES) nor shared (SHARED)"
-                for n in graph.paths if n.startswith("tieuchi.engine") and n not in engine_of and n not in SHARED]
-    lines = [f"{i.describe()}   [shared → {engine_of[i.target]} engine]"
-             for i in graph.internal if i.source in SHARED and i.target in engine_of]
-    _report("engine modules not placed, and shared engine modules that import an engine", unplaced + lines)
+    loose = [f"{g.shown[n]}: neither an engine (ENGINES) nor shared (SHARED) in {Path(__file__).name}"
+             for n in g.paths if _under(n, ("tieuchi.engine",)) and n not in engine_of and n not in SHARED]
+    return loose + [f"{i.describe()}   [shared → {engine_of[i.target]} engine]"
+                    for i in g.internal if i.source in SHARED and i.target in engine_of]
 
 
 def _under(module: str, prefixes: tuple[str, ...]) -> bool:
     return any(module == p or module.startswith(p + ".") for p in prefixes)
 
 
-def _said_why(i: Import, src: list[str], import_lines: set[tuple[Path, int]]) -> bool:
+def _said_why(i: Import, src: list[str], import_lines: set[tuple[str, int]]) -> bool:
     """A reason on the import's own lines, or above it: on the line above, or above the run of imports and
     comment lines it belongs to (one comment may head a block of lazy imports)."""
     if any(REASON.search(src[n - 1]) for n in range(i.line, i.end_line + 1)):
@@ -328,39 +340,110 @@ def _said_why(i: Import, src: list[str], import_lines: set[tuple[Path, int]]) ->
     while n >= 1:
         if REASON.search(src[n - 1]):
             return True
-        if (i.path, n) not in import_lines and not src[n - 1].lstrip().startswith("#"):
+        if (i.source, n) not in import_lines and not src[n - 1].lstrip().startswith("#"):
             return False
         n -= 1
     return False
 
 
-def test_no_import_inside_a_function_but_an_optional_or_heavy_one_saying_so(graph):
-    lines_of = {p: p.read_text(encoding="utf-8").splitlines() for p in graph.paths.values()}
-    import_lines = {(i.path, n) for i in graph.imports for n in range(i.line, i.end_line + 1)}
+def lazy(g: Graph) -> list[str]:
+    import_lines = {(i.source, n) for i in g.imports for n in range(i.line, i.end_line + 1)}
     # a tieuchi module that imports an optional or heavy dependency at its top is itself optional or heavy
-    weighty = {i.source for i in graph.imports if i.function is None and _under(i.target, OPTIONAL + HEAVY)}
+    weighty = {i.source for i in g.imports if i.function is None and _under(i.target, OPTIONAL + HEAVY)}
     bad = []
-    for i in graph.imports:
+    for i in g.imports:
         if i.function is None:
             continue
-        said = _said_why(i, lines_of[i.path], import_lines)
         allowed = _under(i.target, OPTIONAL + HEAVY) or i.target in weighty or i.source == "tieuchi" or \
             _under(i.source, LAZY_ANYWHERE_IN)
         if not allowed:
             bad.append(f"{i.describe()}   [move it to the top of the module]")
-        elif not said:
+        elif not _said_why(i, g.lines[i.source], import_lines):
             bad.append(f"{i.describe()}   [say why on its line: # optional: … / # heavy: … / # lazy: …]")
-    _report("imports inside a function", bad)
+    return bad
+
+
+def private(g: Graph) -> list[str]:
+    lines = []
+    for i in g.internal:
+        names = [n for n in i.names if n.startswith("_") and not n.startswith("__")]
+        if names:
+            lines.append(f"{i.describe()}   [private: {', '.join(names)}]")
+    for mod, attr, shown, line in g.attributes:
+        if attr.startswith("_") and not attr.startswith("__"):
+            lines.append(f"{shown}:{line}: {mod}.{attr} read from another module")
+    return sorted(lines)
+
+
+# ---------------------------------------------------------------------------------------------------- tests
+
+
+def test_every_module_of_tieuchi_sits_in_one_layer(graph):
+    _report("modules in no layer", unplaced(graph))
+
+
+def test_the_imports_between_tieuchi_modules_form_no_cycle(graph):
+    lines = cycles(graph)
+    _report("import cycles", lines, sum(x.startswith("cycle") for x in lines))
+
+
+def test_every_import_points_down_the_layers(graph):
+    _report("imports of a layer above (direction: " + " → ".join(n for n, _ in LAYERS) + ")", upward(graph))
+
+
+def test_the_engines_never_import_each_other(graph):
+    _report("imports from one engine into another", between_engines(graph))
+
+
+def test_what_the_engines_share_imports_no_engine(graph):
+    _report("engine modules not placed, and shared engine modules that import an engine",
+            shared_importing_an_engine(graph))
+
+
+def test_no_import_inside_a_function_but_an_optional_or_heavy_one_saying_so(graph):
+    _report("imports inside a function", lazy(graph))
 
 
 def test_no_private_name_crosses_from_one_module_to_another(graph):
-    lines = []
-    for i in graph.internal:
-        private = [n for n in i.names if n.startswith("_") and not n.startswith("__")]
-        if private:
-            lines.append(f"{i.describe()}   [private: {', '.join(private)}]")
-    for mod, attr, path, line in graph.attributes:
-        if attr.startswith("_") and not attr.startswith("__"):
-            lines.append(f"{path.relative_to(SRC.parent)}:{line}: {mod}.{attr} read from another module")
     _report("private names used outside their module (make them public in their owner, or move them)",
-            sorted(lines))
+            private(graph))
+
+
+def test_the_checks_find_each_kind_of_fault_in_a_made_up_package(tmp_path):
+    files = {
+        "__init__.py": "",
+        "errors.py": "",
+        "api.py": "from tieuchi.errors import *\n",
+        "contract/__init__.py": "",
+        "contract/read.py": ("import tieuchi.contract.write as w\n"
+                             "def f():\n    return w._hidden\n"),
+        "contract/write.py": ("from tieuchi.contract import read\n"  # a cycle read ↔ write
+                              "from tieuchi.api import x\n"  # upward
+                              "def g():\n    import json\n"  # lazy, not allowed
+                              "    from openpyxl import Workbook\n"  # heavy, reason missing
+                              "    import openpyxl.utils  # heavy: openpyxl\n"  # heavy, said: fine
+                              "_hidden = 1\n"),
+        "engine/__init__.py": "",
+        "engine/vectorized.py": "from tieuchi.engine.durable import _rules\n",  # engine → engine, private
+        "engine/durable.py": "_rules = 1\n",
+        "engine/assemble.py": "from .vectorized import *\n",  # shared → engine (relative)
+        "engine/novel.py": "",  # placed nowhere
+        "cli/__init__.py": "def main():\n    # lazy: keeps --help fast\n    import json\n    import csv\n",
+    }
+    for name, text in files.items():
+        path = tmp_path / "src" / "tieuchi" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    g = collect(tmp_path / "src")
+    assert cycles(g)[0] == "cycle among 2 modules: tieuchi.contract.read, tieuchi.contract.write"
+    assert [x.split(":")[1] for x in upward(g)] == ["2"] and "[contract → api]" in upward(g)[0]
+    assert len(between_engines(g)) == 1 and "[vectorized engine → durable engine]" in between_engines(g)[0]
+    shared = shared_importing_an_engine(g)
+    assert any("engine/novel.py" in x for x in shared) and any("[shared → vectorized engine]" in x for x in shared)
+    found = lazy(g)
+    assert len(found) == 2, found
+    assert "import json" in found[0] and "[move it to the top" in found[0]
+    assert "from openpyxl import Workbook" in found[1] and "[say why" in found[1]
+    assert private(g) == [
+        "src/tieuchi/contract/read.py:3: tieuchi.contract.write._hidden read from another module",
+        "src/tieuchi/engine/vectorized.py:1: from tieuchi.engine.durable import _rules   [private: _rules]"]
