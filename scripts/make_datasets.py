@@ -2,8 +2,9 @@
 
     python scripts/make_datasets.py            # from the repository root
 
-Everything is synthetic (tieuchi.devtools.synth, or hand-made below): no row describes a real person. Re-running the script
-gives byte-identical files (fixed seeds); the manifest records each file's rows, sha256 and the command that made it.
+Everything is synthetic (tieuchi.devtools.synth, or hand-made below): no row describes a real person. Re-running the
+script gives byte-identical files (fixed seeds); the manifest records each file's rows, sha256 and the command that
+made it.
 The large survey is not committed; make it with:
 
     python -m tieuchi.devtools.synth --households 50000 --communes 20 --seed 2024 \
@@ -35,7 +36,7 @@ def _csv(df: pd.DataFrame, path: Path) -> None:
     df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
 
 
-# ---- demo --------------------------------------------------------------------------------------------------------------
+# ---- demo ------------------------------------------------------------------------------------------------------------
 def make_demo() -> dict[str, str]:
     hh, mem, com = synth.generate_survey(**DEMO, typed=False)
     # A handful of deliberately invalid rows, so that the demo shows rejects (data contract §2.3).

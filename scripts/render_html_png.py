@@ -46,7 +46,8 @@ def render(html: Path, png: Path, width: int = 1200, height: int = 3000, timeout
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise RuntimeError(f"{browser} did not finish within {timeout:.0f} s; try again or a smaller --height.")
+            raise RuntimeError(f"{browser} did not finish within {timeout:.0f} s; try again or a smaller --height.") \
+                from None
     if proc.returncode != 0 or not png.is_file():
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
         raise RuntimeError(f"{browser} exited with {proc.returncode} and wrote no {png}:\n{tail}")

@@ -1,7 +1,8 @@
 """Corrupted surveys for the CLI fuzz test (tests/test_cli_fuzz.py) and the longer run before a release
 (scripts/fuzz_cli.py): a few households of the demo, damaged the way real workbooks are — blank cells, junk values,
 wrong codes, moved, duplicated and deleted rows, odd ids and member numbers, decomposed (NFD) text, Vietnamese or
-accent-less headers, dropped columns — written as CSV, as an .xlsx workbook or as JSONL (a line cut short, too), then run through the real command.
+accent-less headers, dropped columns — written as CSV, as an .xlsx workbook or as JSONL (a line cut short, too), then
+run through the real command.
 
 `check_run` states what must hold whatever the damage: an exit code of the contract; for a command that ran, every
 input row in the results or the rejects (rows in = rows out + rejected rows, for both tables), exit 0 exactly when
@@ -26,7 +27,8 @@ PROGRAM_DATES = ["2024-12-01", "2025-06-30"]  # eligible lists exist inside the 
 COMMANDS = ["classify", "classify", "eligible", "report", "diff"]
 FORMATS = ["csv", "csv", "xlsx", "jsonl"]
 
-JUNK = ["", " ", "abc", "a\u2028b", "x\u0085y", "-1", "0", "1.5", "1e400", "-1e308", "inf", "NaN", "None", "null", "n/a", "=1+1", "+1", "@x",
+JUNK = ["", " ", "abc", "a\u2028b", "x\u0085y", "-1", "0", "1.5", "1e400", "-1e308", "inf", "NaN", "None", "null",
+        "n/a", "=1+1", "+1", "@x",
         "Có", "không", "KHÔNG", "1.500.000", "1,500,000", "31/02/2024", "2024-02-30", "0001-01-01", "9999-12-31",
         "２０２０", "Nông thôn", "Thành thị", "nong thon", "Nam", "Nữ", "X", "tv;;smartphone", ";", "none;tv",
         "\u2028", "a\u2029b", "\u0085", "\t", "x" * 300, "😀", "001", " 7 ", "7.0", "99999999999999999999"]
@@ -204,7 +206,7 @@ def surveys(draw) -> Survey:
         elif what == "drop_column":
             tables[name] = df = df.drop(columns=[col])
         damage.append(f"{what} {name} row {row + 1} column {col!r}")
-    for name, df in tables.items():  # a row left with no cell at all is not a row: give it something
+    for df in tables.values():  # a row left with no cell at all is not a row: give it something
         blank = (df.astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1) if len(df.columns) else None
         if blank is not None and blank.any():
             df.iloc[blank.to_numpy().nonzero()[0], 0] = "?"

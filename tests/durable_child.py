@@ -22,7 +22,8 @@ def _plain(v):
     return v
 
 
-ELIGIBILITY = {"low_income_worker", "newly_escaped_poverty", "no_labour_capacity", "eligibility_class", "class_mismatch"}
+ELIGIBILITY = {"low_income_worker", "newly_escaped_poverty", "no_labour_capacity", "eligibility_class",
+               "class_mismatch"}
 
 
 def run(payload: dict) -> dict:

@@ -10,7 +10,8 @@ LINES = {"rural": (1_500_000, 2_250_000), "urban": (2_000_000, 3_000_000)}
 
 WATER = ["piped", "drilled_well", "protected_dug_well", "unprotected_dug_well", "protected_spring",
          "unprotected_spring", "rainwater", "bottled", "surface_water", "other"]
-TOILET = ["septic", "semi_septic", "pour_flush", "double_vault", "ventilated_pit", "simple_pit", "bucket", "none", "other"]
+TOILET = ["septic", "semi_septic", "pour_flush", "double_vault", "ventilated_pit", "simple_pit", "bucket", "none",
+          "other"]
 DEVICES = ["tv", "radio", "desktop", "laptop", "smartphone", "basic_phone", "tablet"]
 ACTIVITY = ["wage_employee", "self_employed", "family_worker", "unemployed", "student", "inactive", "retired"]
 LEVELS = ["preschool", "primary", "lower_secondary", "upper_secondary", "vocational", "college", "university"]
@@ -20,7 +21,8 @@ DISABILITY = ["none", "mild", "severe", "especially_severe"]
 CLASSES = ["poor", "near_poor", "average_living", "other"]
 # the differential batches' reference dates, 36 months earlier, and the days either side
 _REFS = [dt.date(2024, 12, 1), dt.date(2025, 3, 1), dt.date(2026, 1, 10)]
-EDGE_DATES = sorted({d + dt.timedelta(days=k) for r in _REFS for d in (r, r.replace(year=r.year - 3)) for k in (-1, 0, 1)})
+EDGE_DATES = sorted({d + dt.timedelta(days=k) for r in _REFS for d in (r, r.replace(year=r.year - 3))
+                     for k in (-1, 0, 1)})
 
 
 def maybe(strategy, missing: bool = True):
@@ -71,8 +73,9 @@ def household(draw, hid: str = "H1", missing: bool = True):
         "info_devices": devices,
         # eligibility inputs (issue 4): dates on both sides of the 36-month window of the batches' dates
         "recognised_class": draw(st.one_of(st.none(), st.sampled_from(CLASSES))),
-        "exited_poverty_on": draw(st.one_of(st.none(), st.sampled_from(EDGE_DATES).map(dt.date.isoformat),
-                                            st.dates(dt.date(2018, 1, 1), dt.date(2026, 12, 31)).map(dt.date.isoformat))),
+        "exited_poverty_on": draw(st.one_of(
+            st.none(), st.sampled_from(EDGE_DATES).map(dt.date.isoformat),
+            st.dates(dt.date(2018, 1, 1), dt.date(2026, 12, 31)).map(dt.date.isoformat))),
         "exited_near_poverty_on": draw(st.one_of(st.none(), st.sampled_from(EDGE_DATES).map(dt.date.isoformat))),
         "independent_since": draw(st.one_of(st.none(), st.sampled_from(EDGE_DATES).map(dt.date.isoformat))),
         "poor_commune": opt(st.booleans()), "poor_district": opt(st.booleans()),

@@ -34,7 +34,8 @@ def demo_documents() -> dict[str, dict]:
     for rec in mem.to_dict("records"):
         members.setdefault(rec["household_id"], []).append(
             {k: cell(v) for k, v in rec.items() if k != "household_id"})
-    return {rec["household_id"]: {**{k: cell(v) for k, v in rec.items()}, "members": members.get(rec["household_id"], [])}
+    return {rec["household_id"]: {**{k: cell(v) for k, v in rec.items()},
+                                  "members": members.get(rec["household_id"], [])}
             for rec in hh.to_dict("records")}
 
 
@@ -49,7 +50,7 @@ def sample_ids(result, n: int = 50) -> list[str]:
     """n accepted households spread over every class, unknown ones included."""
     hh = result.households
     ids = []
-    for cls, group in hh.groupby("household_class", observed=True):
+    for _cls, group in hh.groupby("household_class", observed=True):
         ids += [str(x) for x in group["household_id"].head(max(3, n // 5))]
     return ids[:n]
 
@@ -143,7 +144,8 @@ def test_an_unknown_household_in_text_says_which_inputs_would_decide_it():
     doc["income_per_capita_month"] = None
     r = run("check", "-", "--for-year", "2025", input=json.dumps(doc))
     assert r.exit_code == 0, r.output
-    assert "Chưa xác định được" in r.stdout and "Cần bổ sung để phân loại: Thu nhập bình quân (income_per_capita_month)" in r.stdout
+    assert "Chưa xác định được" in r.stdout
+    assert "Cần bổ sung để phân loại: Thu nhập bình quân (income_per_capita_month)" in r.stdout
 
 
 def test_standard_input_is_read_with_a_dash():
@@ -280,7 +282,8 @@ def test_check_gives_the_same_eligibility_as_classify_for_demo_households_on_bot
                     want = cell(row[f"priority_{item}"])
                     assert got["priority"] == (want.split(";") if want else []), (hid, item, engine)
                 else:
-                    want = [int(n) for n, v in zip(rows["member_no"], rows[f"eligible_{item}"]) if not pd.isna(v) and bool(v)]
+                    want = [int(n) for n, v in zip(rows["member_no"], rows[f"eligible_{item}"])
+                            if not pd.isna(v) and bool(v)]
                     assert got["eligible_members"] == want, (hid, item, engine)
             shares = [cell(v) for v in rows["health_insurance_support"]]
             assert [mb["share"] for mb in e["health_insurance_support"]["members"]] == shares, (hid, engine)

@@ -58,7 +58,8 @@ def test_each_measure_change_is_after_minus_before_and_rates_match_the_report(pa
     assert set(m["kind"]) == {"rate", "mpi", "target"}
     poor = m[(m["scope"] == "all") & (m["measure"] == "poor")].iloc[0]
     want = report.rates(diff._computed(before), survey.households)
-    assert poor["before"] == pytest.approx(want[(want["scope"] == "all") & (want["rate_id"] == "poor")]["value"].iloc[0])
+    assert poor["before"] == pytest.approx(
+        want[(want["scope"] == "all") & (want["rate_id"] == "poor")]["value"].iloc[0])
     nm = m[(m["kind"] == "target") & (m["measure"] == "models_completed") & (m["scope"] == "all")].iloc[0]
     assert "not_measurable_before" in nm["note"] and np.isnan(nm["change"])
 

@@ -58,7 +58,8 @@ def test_a_window_still_open_is_exactly_a_start_after_the_last_start_that_has_en
     """`day < E + months` ⟺ `E > last_start_ended_by(day, months)`, the comparison the vectorized backend makes."""
     ended = last_start_ended_by(day, months)
     assert add_months_one(ended, months) <= day < add_months_one(ended + dt.timedelta(days=1), months)
-    first, last = np.datetime64(day) - np.timedelta64(31 * months + 40, "D"), np.datetime64(day) + np.timedelta64(3, "D")
+    first = np.datetime64(day) - np.timedelta64(31 * months + 40, "D")
+    last = np.datetime64(day) + np.timedelta64(3, "D")
     starts = np.arange(first, last)
     assert ((np.datetime64(day) < add_months(starts, months)) == (starts > np.datetime64(ended))).all()
 

@@ -134,7 +134,8 @@ def test_the_reason_says_the_status_the_item_rules_reason_and_the_priority_group
     vi = eligibility_lists(hand_built(), item="p2_livelihood")["p2_livelihood"].set_index("household_id")["reason"]
     en = eligibility_lists(hand_built(), item="p2_livelihood", lang="en")["p2_livelihood"] \
         .set_index("household_id")["reason"]
-    assert vi["2"] == "Hộ cận nghèo: hộ nghèo, cận nghèo hoặc mới thoát nghèo; ưu tiên: dân tộc thiểu số, người khuyết tật"
+    assert vi["2"] == "Hộ cận nghèo: hộ nghèo, cận nghèo hoặc mới thoát nghèo; ưu tiên: dân tộc thiểu số, " \
+        "người khuyết tật"
     assert en["2"] == "Near-poor household: poor, near-poor or newly escaped household; priority: ethnic minority, " \
         "disability"
     assert vi["1"].startswith("Hộ mới thoát nghèo")

@@ -12,7 +12,8 @@ from tieuchi.errors import UsageError
 from tieuchi.contract.read import read_survey
 from tieuchi.contract.validate import normalize_survey
 
-HH_CSV = "Mã hộ,Mã xã,Khu vực,Thu nhập bình quân,Ghi chú\nH1,X01,Nông thôn,1.500.000,None\nH2,X01,urban,\"1,500,000\",\n"
+HH_CSV = ("Mã hộ,Mã xã,Khu vực,Thu nhập bình quân,Ghi chú\nH1,X01,Nông thôn,1.500.000,None\n"
+          "H2,X01,urban,\"1,500,000\",\n")
 MEM_CSV = ("Mã hộ,STT,Họ và tên,Giới tính,Ngày sinh,Có BHYT\nH1,1,Nguyễn Văn A,Nam,15/03/1980,Có\n"
            "H1,2,Trần Thị B,Nữ,1982-07-01,không\nH2,1,Lê Văn C,male,01/01/1990,\n")
 

@@ -151,7 +151,8 @@ def test_the_two_threads_of_a_large_survey_give_exactly_the_serial_results(monke
     serial = tieuchi.classify(hh, mem, on=on, communes=communes)
     monkeypatch.setattr(vectorized, "PARALLEL_FROM", 0)
     threaded = tieuchi.classify(hh, mem, on=on, communes=communes)
-    pd.testing.assert_frame_equal(serial.households.drop(columns="reasons"), threaded.households.drop(columns="reasons"))
+    pd.testing.assert_frame_equal(serial.households.drop(columns="reasons"),
+                                  threaded.households.drop(columns="reasons"))
     assert list(serial.reasons("vi")) == list(threaded.reasons("vi"))
     pd.testing.assert_frame_equal(serial.members, threaded.members)
     assert threaded.households["eligible_p2_livelihood"].notna().any()

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from tieuchi.cli import app
 from tieuchi.errors import UsageError
-from tieuchi.contract.read import read_survey
+from tieuchi.contract.read import HEADER_SEARCH_ROWS, read_survey
 from tieuchi.contract.validate import normalize_survey
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -430,6 +430,36 @@ def test_an_xlsx_without_the_headers_in_its_first_rows_says_where_they_are_expec
     r = run("classify", workbook(tmp_path / "s.xlsx", sheets), "--on", ON, "--out", tmp_path / "o", "--lang", "en")
     assert r.exit_code == 2, r.output
     assert "household_id" in r.output and "row 1" in r.output
+
+
+@pytest.mark.parametrize("blank", [8, 9])
+def test_a_header_below_a_title_is_looked_for_in_the_first_10_rows_blank_ones_counted_in_a_csv_as_in_a_sheet(
+        tmp_path, blank):
+    """Title in row 1, `blank` empty rows, then the header: found in row 10, not in row 11 — CSV and xlsx alike."""
+    title = ["DANH SÁCH HỘ RÀ SOÁT NĂM 2024"]
+    csv_survey = folder(tmp_path / "csv", hh_bytes=(csv_text([title]) + "\r\n" * blank + csv_text(HH)).encode())
+    xlsx_survey = workbook(tmp_path / "s.xlsx", {"households": [title, *[[None]] * blank, *HH], "members": MEM})
+    for survey in (csv_survey, xlsx_survey):
+        raw = read_survey(survey)
+        if blank + 2 <= HEADER_SEARCH_ROWS:
+            assert list(raw.households.columns) == HH[0], survey
+            assert len(normalize_survey(raw, on=pd.Timestamp(ON).date()).rejects) == 0, survey
+        else:
+            with pytest.raises(UsageError, match="household_id"):
+                normalize_survey(raw, on=pd.Timestamp(ON).date())
+
+
+def test_blank_rows_above_a_table_are_skipped_before_its_header_is_looked_for_in_a_csv_as_in_a_sheet(tmp_path):
+    hh = [list(r) for r in HH]
+    hh[4][4] = "Nông trại"  # invalid area: the 4th row below the header
+    blank = HEADER_SEARCH_ROWS + 2
+    csv_survey = folder(tmp_path / "csv", hh_bytes=("\r\n" * blank + csv_text(hh)).encode())
+    xlsx_survey = workbook(tmp_path / "s.xlsx", {"households": [*[[None]] * blank, *hh], "members": MEM})
+    for survey in (csv_survey, xlsx_survey):
+        out = normalize_survey(read_survey(survey), on=pd.Timestamp(ON).date())
+        rej = out.rejects
+        assert rej.loc[rej["table"] == "households", ["row", "problem"]].values.tolist() == [[4, "invalid_code"]], \
+            survey
 
 
 def test_blank_xlsx_rows_are_skipped_and_rows_below_keep_their_sheet_numbers(tmp_path):

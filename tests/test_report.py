@@ -151,7 +151,8 @@ ON = "2024-12-01"
 @pytest.fixture(scope="module")
 def demo():
     s = read_survey(DEMO)
-    return tieuchi.classify(s.households, s.members, on=ON, communes=s.communes), s, load_plan(plan_path("tan_yen_2024"))
+    result = tieuchi.classify(s.households, s.members, on=ON, communes=s.communes)
+    return result, s, load_plan(plan_path("tan_yen_2024"))
 
 
 def test_a_target_is_the_share_of_its_population_counted_and_judged_for_the_whole_survey_only(demo):
@@ -166,7 +167,8 @@ def test_a_target_is_the_share_of_its_population_counted_and_judged_for_the_whol
     assert water.loc["all", "numerator"] == int((pnp & ok).sum())
     undecided_class = hh["eligibility_class"].isna().to_numpy()  # in the population or not: unknown
     assert water.loc["all", "unknown"] == int((pnp & ~known).sum() + undecided_class.sum())
-    assert water.loc["all", "value"] == pytest.approx(100 * water.loc["all", "numerator"] / water.loc["all", "denominator"])
+    assert water.loc["all", "value"] == pytest.approx(
+        100 * water.loc["all", "numerator"] / water.loc["all", "denominator"])
     assert water.loc["all", "status"] in ("met", "not_met")
     communes = water.drop(index="all")
     assert (communes["status"] == "not_judged").all() and communes["met"].isna().all()

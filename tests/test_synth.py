@@ -181,7 +181,8 @@ def test_typed_frames_have_parquet_like_dtypes(survey):
     assert hh["has_dwelling"].dtype == "boolean" and mem["has_health_insurance"].dtype == "boolean"
     assert str(mem["birth_date"].dtype).startswith("datetime64")
     assert mem["full_name"].dtype == "string"
-    for col in ["commune_code", "commune_name", "village", "info_devices"]:  # dictionary-encoded, as Parquet keeps codes
+    # dictionary-encoded, as Parquet keeps codes
+    for col in ["commune_code", "commune_name", "village", "info_devices"]:
         assert isinstance(hh[col].dtype, pd.CategoricalDtype), col
 
 

@@ -89,7 +89,7 @@ def test_full_name_is_left_out_unless_names_are_asked_for(tmp_path):
 
 
 def test_rejects_get_a_message_column_in_the_chosen_language(tmp_path, monkeypatch):
-    monkeypatch.setattr(w, "_problem_text", lambda: (lambda code, lang: f"{lang}:{code}"))
+    monkeypatch.setattr(w, "problem_text", lambda code, lang: f"{lang}:{code}")
     write_results(_result(rejects=_rejects()), tmp_path, lang="en")
     rej = pd.read_csv(tmp_path / "rejects.csv", dtype=str)
     assert list(rej["message"]) == ["en:too_long", "en:invalid_code"]

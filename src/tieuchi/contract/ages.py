@@ -1,6 +1,7 @@
 """Ages from dates: input normalisation shared by every backend (the data contract's full years and months)."""
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 import numpy as np
@@ -70,8 +71,9 @@ def add_months(dates: np.ndarray, months: int) -> np.ndarray:
     month = safe.astype("datetime64[M]")
     dom = (safe - month.astype("datetime64[D]")).astype(np.int64)  # 0-based day of month
     target = month + np.timedelta64(int(months), "M")
-    length = ((target + np.timedelta64(1, "M")).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
-    out = target.astype("datetime64[D]") + np.minimum(dom, length - 1).astype("timedelta64[D]")
+    start = target.astype("datetime64[D]")
+    length = ((target + np.timedelta64(1, "M")).astype("datetime64[D]") - start).astype(np.int64)
+    out = start + np.minimum(dom, length - 1).astype("timedelta64[D]")
     return np.where(nat, np.datetime64("NaT", "D"), out)
 
 
@@ -87,8 +89,6 @@ def last_start_ended_by(day: dt.date, months: int) -> dt.date:
 
 def add_months_one(day: dt.date, months: int) -> dt.date:
     """The same for one date."""
-    import calendar
-
     total = day.year * 12 + day.month - 1 + int(months)
     y, mo = divmod(total, 12)
     return dt.date(y, mo + 1, min(day.day, calendar.monthrange(y, mo + 1)[1]))

@@ -84,7 +84,8 @@ def _spec(table: str, raw: dict) -> ColumnSpec:
     unknown = set(raw) - {"name", "type", "required", "one_of", "min", "max", "header", "aliases", "codes", "vi", "en",
                           "personal"}
     if unknown or raw.get("type") not in TYPES:
-        raise ValueError(f"columns.yaml: {table}.{raw.get('name')}: bad keys {sorted(unknown)} or type {raw.get('type')!r}")
+        raise ValueError(f"columns.yaml: {table}.{raw.get('name')}: bad keys {sorted(unknown)} "
+                         f"or type {raw.get('type')!r}")
     codes = raw.get("codes") or {}
     pairs = [(c, c) for c in codes] + [(v, c) for c, vals in codes.items() for v in vals]
     return ColumnSpec(
@@ -99,7 +100,8 @@ def _spec(table: str, raw: dict) -> ColumnSpec:
 def column_table() -> ColumnTable:
     data = yaml.safe_load(files("tieuchi.contract").joinpath("columns.yaml").read_text(encoding="utf-8"))
     columns = {t: {c["name"]: _spec(t, c) for c in data["tables"][t]} for t in TABLES}
-    header_maps = {t: _alias_map([(h, s.name) for s in cols.values() for h in s.headers]) for t, cols in columns.items()}
+    header_maps = {t: _alias_map([(h, s.name) for s in cols.values() for h in s.headers])
+                   for t, cols in columns.items()}
     sheets = {t: tuple(data["sheets"][t]) for t in TABLES}
     sheet_map = _alias_map([(n, t) for t, names in sheets.items() for n in (t, *names)])
     bools = data["bool_values"]

@@ -1,12 +1,12 @@
 """One household as a JSON document (data contract §1.4), as pydantic models built from the column table.
 
-`Household` and `Member` are generated from `tieuchi/contract/columns.yaml` with `create_model`, so the document model and
-the survey reader never drift: the same columns, types, required fields, ranges and code aliases (Vietnamese values
-such as "Nữ" or "Nông thôn" are accepted, as the survey reader accepts them). Values are accepted as JSON types or
-as the text a CSV cell would hold ("có", "1.500.000", "01/07/1980"). `null` is an unknown answer, never false.
+`Household` and `Member` are generated from `tieuchi/contract/columns.yaml` with `create_model`, so the document model
+and the survey reader never drift: the same columns, types, required fields, ranges and code aliases (Vietnamese
+values such as "Nữ" or "Nông thôn" are accepted, as the survey reader accepts them). Values are accepted as JSON types
+or as the text a CSV cell would hold ("có", "1.500.000", "01/07/1980"). `null` is an unknown answer, never false.
 
-This module reads `tieuchi.contract.columns` (the one alias table, YAML + standard library only) rather than keeping its own
-copy of the columns: that the two cannot drift matters more than keeping `model/` free of that one import.
+This module reads `tieuchi.contract.columns` (the one alias table) rather than keeping its own copy of the columns, so
+that the two cannot drift.
 
 `parse_household(data)` returns a `Household` or raises `DocumentError`, whose problems name each field the way a user
 finds it in the document (`members[2].sex`) and say what is allowed.
@@ -17,14 +17,16 @@ import datetime as dt
 import difflib
 import math
 import re
+import unicodedata
 from functools import cache
 from typing import Annotated, Any, Optional
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
-from tieuchi.errors import DataError
+from tieuchi.contract.columns import canonical_header, column_table, columns, lookup
 from tieuchi.contract.parse import date_of_text
+from tieuchi.errors import DataError
 
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:([., ])\d{3})(?:\1\d{3})*")
 
@@ -34,8 +36,6 @@ def _err(kind: str, vi: str, en: str, **ctx) -> PydanticCustomError:
 
 
 def _text(v: Any) -> str | None:
-    import unicodedata
-
     if v is None:
         return None
     if isinstance(v, str):
@@ -48,8 +48,6 @@ def _text(v: Any) -> str | None:
 
 
 def _code(spec):
-    from tieuchi.contract.columns import lookup
-
     allowed = ", ".join(spec.codes)
 
     def check(v):
@@ -68,8 +66,6 @@ def _code(spec):
 
 
 def _codes(spec):
-    from tieuchi.contract.columns import lookup
-
     allowed = ", ".join(spec.codes)
 
     def check(v):
@@ -98,8 +94,6 @@ def _codes(spec):
 
 
 def _bool(spec):
-    from tieuchi.contract.columns import column_table, lookup
-
     def check(v):
         if v is None or isinstance(v, bool):
             return v
@@ -204,8 +198,6 @@ class _Document(BaseModel):
         """Vietnamese headers and other aliases of the column table are accepted as keys, as in a survey file."""
         if not isinstance(data, dict):
             return data
-        from tieuchi.contract.columns import canonical_header
-
         out = {}
         for k, v in data.items():
             name = canonical_header(cls._table, k) if isinstance(k, str) and k != "members" else None
@@ -214,8 +206,6 @@ class _Document(BaseModel):
 
 
 def _build(table: str, skip: set[str], extra_fields: dict | None = None):
-    from tieuchi.contract.columns import columns
-
     fields = {name: _field(spec) for name, spec in columns(table).items() if name not in skip}
     model = create_model(table.capitalize().rstrip("s") if table != "households" else "Household",
                          __base__=_Document, **fields, **(extra_fields or {}))
@@ -226,8 +216,6 @@ def _build(table: str, skip: set[str], extra_fields: dict | None = None):
 @cache
 def models() -> tuple[type[BaseModel], type[BaseModel]]:
     """(Household, Member), built from the column table once."""
-    from tieuchi.contract.columns import columns
-
     member = _build("members", {"household_id"})
     groups = {}
     for s in columns("members").values():
@@ -284,8 +272,6 @@ def _path(loc: tuple) -> str:
 
 
 def _nearest(table: str, key: str) -> str | None:
-    from tieuchi.contract.columns import columns
-
     names = [n for n in columns(table) if not (table == "members" and n == "household_id")]
     if table == "households":
         names.append("members")

@@ -19,7 +19,8 @@ PROBLEMS: dict[str, tuple[str, str]] = {
                      "The value is out of range (e.g. negative, member number below 1, birth year or birth date "
                      "before 1900, birth year after the reference year): check it."),
     "duplicate_household_id": ("Mã hộ bị trùng: mỗi hộ phải có một mã riêng; sửa mã hoặc xóa dòng thừa.",
-                               "The household id is duplicated: give each household its own id or remove the extra row."),
+                               "The household id is duplicated: give each household its own id or remove the extra "
+                               "row."),
     "duplicate_member_no": ("STT thành viên bị trùng trong cùng một hộ: đánh số lại thành viên.",
                             "The member number appears twice in the household: renumber the members."),
     "duplicate_commune_code": ("Mã xã bị trùng trong bảng xã: giữ một dòng cho mỗi xã.",
@@ -41,18 +42,19 @@ PROBLEMS: dict[str, tuple[str, str]] = {
                           "of them (a household with a dwelling answers yes; one without leaves the area empty or 0)."),
     "birth_in_future": ("Ngày sinh sau ngày tham chiếu: kiểm tra lại ngày sinh.",
                         "The birth date is after the reference date: check it."),
-    "household_id_blank": ("Ô Mã hộ của thành viên để trống: ghi mã hộ trên mọi dòng thành viên (trong Excel, một ô "
-                           "Mã hộ gộp cho cả hộ cũng được đọc). Dòng này được coi là thành viên của hộ ở dòng trên, nên "
-                           "hộ đó cũng bị loại cho đến khi sửa.",
-                           "The member's household id (Mã hộ) is empty: write the id on every member row (in Excel, one "
-                           "merged Mã hộ cell over the household's rows is read too). The row is taken as a member of "
-                           "the household above it, so that household is rejected too until it is fixed."),
+    "household_id_blank": ("Ô Mã hộ của thành viên để trống: ghi mã hộ trên mọi dòng thành viên (trong Excel, một "
+                           "ô Mã hộ gộp cho cả hộ cũng được đọc). Dòng này được coi là thành viên của hộ ở dòng trên, "
+                           "nên hộ đó cũng bị loại cho đến khi sửa.",
+                           "The member's household id (Mã hộ) is empty: write the id on every member row (in Excel, "
+                           "one merged Mã hộ cell over the household's rows is read too). The row is taken as a member "
+                           "of the household above it, so that household is rejected too until it is fixed."),
     "too_many_fields": ("Dòng có nhiều ô hơn dòng tiêu đề (cột giá trị: số ô của dòng > số cột), thường do dấu phẩy "
                         "trong một ô không đặt trong ngoặc kép: sửa dòng này; hộ của dòng cũng bị loại.",
                         "The row has more cells than the header (value: its cells > the columns), usually a comma in "
                         "a cell that is not inside quotes: fix the row; its household is rejected too."),
     "invalid_json": ("Dòng JSON không đọc được: mỗi dòng phải là một đối tượng hộ có danh sách \"members\".",
-                     "The JSON line could not be read: each line must be one household object with a \"members\" list."),
+                     "The JSON line could not be read: each line must be one household object with a "
+                     "\"members\" list."),
     "internal_error": ("tieuchi không đánh giá được hộ này do lỗi của chương trình (không phải lỗi dữ liệu): các hộ "
                        "khác vẫn được phân loại; vui lòng báo lại kèm dòng dữ liệu này (đã bỏ họ tên).",
                        "tieuchi could not evaluate this household because of a defect in the program (not in the "

@@ -18,12 +18,14 @@ import codecs
 import contextlib
 import csv
 import io
+import itertools
 import json
 import sys
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -42,7 +44,9 @@ ENCODING_HINT = (
     "với dữ liệu TCVN3/VNI, chuyển mã sang Unicode bằng Unikey (Công cụ chuyển mã) trước. / "
     "Re-save the file as 'CSV UTF-8' (Excel: Save As → CSV UTF-8); convert TCVN3/VNI text to Unicode first."
 )
-HEADER_SEARCH_ROWS = 10  # when row 1 does not hold a table's required headers, a header row is looked for below it
+# when row 1 does not hold a table's required headers, the header is the first of this many rows (blank rows counted,
+# as a spreadsheet numbers them) that does: the same rule for a CSV file and a sheet (`find_header`)
+HEADER_SEARCH_ROWS = 10
 DELIMITERS = (",", ";", "\t")  # comma first; ';' is what Excel writes in a Vietnamese locale, tab its "Unicode text"
 VALUE_CAP = 120  # characters of an input value or parser message echoed in a reject or an error
 
@@ -180,6 +184,23 @@ def _has_required(table: str, headers) -> bool:
     return all(any(s.name in names for s in specs if s.one_of == g) for g in {s.one_of for s in specs if s.one_of})
 
 
+def find_header(rows: Iterable[Sequence], table: str) -> tuple[int, Sequence, bool] | None:
+    """Where a table's header is, as (position, cells, named), one rule for CSV records and sheet rows alike.
+
+    The table starts at its first non-blank row; the header is the first of the HEADER_SEARCH_ROWS rows from there
+    (blank rows counted, as a spreadsheet numbers them) that names every required column of `table` (named: a
+    title may stand above it), or else that first non-blank row (not named: validation then says which required
+    column is missing). None when every row is blank."""
+    rows = iter(rows)
+    start, first = next(((i, r) for i, r in enumerate(rows) if any(to_text(c) for c in r)), (0, None))
+    if first is None:
+        return None
+    for i, cells in enumerate(itertools.chain([first], itertools.islice(rows, HEADER_SEARCH_ROWS - 1))):
+        if _has_required(table, [to_text(c) for c in cells]):
+            return start + i, cells, True
+    return start, first, False
+
+
 def _header_names(cells) -> list[str]:
     """Column names from a header row's cells: the text, NFC and trimmed; an empty cell gives 'Unnamed: i'."""
     return [to_text(c) or f"Unnamed: {i}" for i, c in enumerate(cells)]
@@ -306,31 +327,24 @@ def _csv_encoding(p: Path) -> tuple[str, str | None]:
 def _csv_header(opener, table: str) -> tuple[str, int, list[str]] | None:
     """(delimiter, records before the header, header cells) of a CSV file, or None when it holds no header at all.
 
-    The header is the first non-blank record — or, when that one does not name the table's required columns, the
-    first of the next records that does (a title row above the header). The delimiter is the first of ',', ';',
-    tab that finds such a header; when none does, the one used most on the first non-blank line."""
-    records: dict[str, list[list[str]]] = {}
+    The header is found as in a sheet (`find_header`): the first of HEADER_SEARCH_ROWS records from the first
+    non-blank one that names the table's required columns (a title row above the header), else that first
+    non-blank record. The delimiter is the first of ',', ';', tab that finds such a header; when none does, the one
+    used most on the first non-blank line."""
     with _csv_field_limit():
         for sep in DELIMITERS:
             with opener() as fh:
-                reader = csv.reader(fh, delimiter=sep)
-                got = []
-                for rec in reader:
-                    got.append(rec)
-                    if sum(1 for r in got if any(c.strip() for c in r)) >= HEADER_SEARCH_ROWS:
-                        break
-            records[sep] = got
-            for i, rec in enumerate(got):
-                if any(c.strip() for c in rec) and _has_required(table, rec):
-                    return sep, i, rec
+                found = find_header(csv.reader(fh, delimiter=sep), table)
+            if found is not None and found[2]:
+                return sep, found[0], list(found[1])
     with opener() as fh:
         first = next((line for line in fh if line.strip()), None)
     if first is None:
         return None
     sep = max(DELIMITERS, key=first.count)  # ties (none found) keep the comma: max() returns the first maximum
-    got = records[sep]
-    i = next((i for i, rec in enumerate(got) if any(c.strip() for c in rec)), None)
-    return (sep, i, got[i]) if i is not None else None
+    with _csv_field_limit(), opener() as fh:
+        found = find_header(csv.reader(fh, delimiter=sep), table)
+    return (sep, found[0], list(found[1])) if found is not None else None
 
 
 def _read_csv(p: Path, table: str) -> tuple[pd.DataFrame, np.ndarray | None, list[dict]]:
@@ -466,12 +480,18 @@ def _read_parquet(p: Path) -> pd.DataFrame:
                 vi=f"'{p}': cột '{_cap(f.name, 60)}' chứa giá trị lồng nhau ({t}); mỗi ô của bảng chỉ chứa một giá trị",
                 vi_hint="Ghi cột đó dưới dạng chữ (danh sách mã như 'tv;radio'), hoặc bỏ cột đó.")
     try:
-        df = pd.read_parquet(p)
-        for name in lists:  # list<…> → text joined with ';' (C++ kernels); an empty list is missing, as in JSON
-            col = pq.read_table(p, columns=[name]).column(name)
-            joined = pc.binary_join(pc.cast(col, pa.list_(pa.string())), ";")
-            joined = pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
-            df[name] = pd.Series(joined.to_pandas(), index=df.index, dtype="str")
+        if not lists:
+            df = pd.read_parquet(p)
+        else:  # each column read once: the list columns by pyarrow alone, the others by pandas
+            meta = schema.pandas_metadata or {}
+            index = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+            order = [n for n in schema.names if n not in index]
+            df = pd.read_parquet(p, columns=[n for n in order if n not in lists])
+            listed = pq.read_table(p, columns=lists)
+            for name in lists:  # list<…> → text joined with ';' (C++ kernels); an empty list is missing, as in JSON
+                joined = pc.binary_join(pc.cast(listed.column(name), pa.list_(pa.string())), ";")
+                joined = pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
+                df.insert(order.index(name), name, pd.Series(joined.to_pandas(), index=df.index, dtype="str"))
     except Exception as exc:
         raise _unreadable(p, exc, "The file is damaged or uses a type tieuchi cannot read: write it again "
                           "(or give a CSV).",
@@ -553,21 +573,20 @@ def _read_xlsx(p: Path) -> RawSurvey:
 def _sheet_table(grid: pd.DataFrame, table: str, where: str, p: Path, sheet: str):
     """A sheet's grid (every row, header=None) as (table, user row of each row kept or None for 1..n).
 
-    The header is row 1, or the first of the next rows that names the table's required columns (a title above
-    it). Rows are numbered from the header (the row below it is 1), fully blank rows are skipped, and in the
-    members sheet a merged Mã hộ cell gives its value to every row it spans."""
-    from openpyxl.utils import get_column_letter  # openpyxl: heavy, and needed only for a workbook
+    The header is found as in a CSV file (`find_header`): its first non-blank row, or the first of the next rows
+    that names the table's required columns (a title above it). Rows are numbered from the header (the row below it
+    is 1), fully blank rows are skipped, and in the members sheet a merged Mã hộ cell gives its value to every row it
+    spans."""
+    from openpyxl.utils import get_column_letter  # heavy: openpyxl, needed only for a workbook
 
-    top = grid.head(HEADER_SEARCH_ROWS)
-    h = next((i for i in range(len(top)) if _has_required(table, [to_text(c) for c in top.iloc[i]])), None)
-    if h is None:
-        if not len(grid):
-            raise UsageError(f"{where}: the sheet is empty; its first row must hold the column headers",
-                             "Copy the header row from `tieuchi template`, or delete the sheet if it is not a table.",
-                             vi=f"{where}: trang tính trống; dòng đầu tiên phải là dòng tiêu đề các cột",
-                             vi_hint="Chép dòng tiêu đề từ `tieuchi template`, hoặc xóa trang tính nếu nó không phải "
-                                     "là một bảng.")
-        h = 0  # validation names the missing required column; the header is looked for in row 1
+    if not len(grid):
+        raise UsageError(f"{where}: the sheet is empty; its first row must hold the column headers",
+                         "Copy the header row from `tieuchi template`, or delete the sheet if it is not a table.",
+                         vi=f"{where}: trang tính trống; dòng đầu tiên phải là dòng tiêu đề các cột",
+                         vi_hint="Chép dòng tiêu đề từ `tieuchi template`, hoặc xóa trang tính nếu nó không phải "
+                                 "là một bảng.")
+    found = find_header(grid.itertuples(index=False, name=None), table)
+    h = found[0] if found is not None else 0  # not named: validation says which required column is missing
     names = _header_names(grid.iloc[h].tolist())
     _refuse_duplicate_headers(names, where, lambda i: get_column_letter(i + 1))
     data = grid.iloc[h + 1:].reset_index(drop=True).set_axis(names, axis=1)
@@ -580,7 +599,10 @@ def _sheet_table(grid: pd.DataFrame, table: str, where: str, p: Path, sheet: str
 
 def _fill_merged_ids(data: pd.DataFrame, blank: np.ndarray | None, p: Path, sheet: str, header_row: int):
     """Members sheet: a Mã hộ cell merged over a household's rows (the usual layout) holds the id in its first row
-    only; give it to every row of the merged range. Only a merged range is filled: any other blank id stays blank."""
+    only; give it to every row of the merged range. Only a merged range is filled: any other blank id stays blank.
+
+    The workbook is loaded a second time here, in full, and only when the id column has blank cells: pandas reads
+    it read-only (fast, little memory on a large survey), and a read-only workbook does not know its merged cells."""
     j = next((i for i, h in enumerate(data.columns) if canonical_header("members", h) == "household_id"), None)
     if j is None:
         return data
@@ -588,7 +610,7 @@ def _fill_merged_ids(data: pd.DataFrame, blank: np.ndarray | None, p: Path, shee
     empty = ids.isna().to_numpy() & (~blank if blank is not None else True)
     if not empty.any():
         return data
-    from openpyxl import load_workbook  # heavy; a full (not read-only) load, the only one that knows merged cells
+    from openpyxl import load_workbook  # heavy: openpyxl; a full (not read-only) load knows the merged cells
 
     try:
         ws = load_workbook(p, data_only=True)[sheet]

@@ -31,11 +31,16 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 
-from tieuchi.errors import UsageError
 from tieuchi.contract.columns import TABLES as SURVEY_TABLES
 from tieuchi.contract.columns import known_personal_columns, personal_columns
+from tieuchi.contract.problems import problem_text
 from tieuchi.contract.read import REJECT_COLUMNS  # noqa: F401 - the contract's reject columns, one owner (re-exported)
+from tieuchi.errors import UsageError
 
 FORMATS = ("csv", "parquet", "xlsx")
 TABLES = ("households", "members", "rejects")
@@ -68,13 +73,13 @@ def write_results(result: Any, out_dir: str | Path, fmt: str = "csv", lang: str 
         "members": prepare_table(result.members, show_names, MEMBER_HEAD),
         "rejects": prepare_rejects(result.rejects, lang, show_names),
     }
-    return _write(frames, out_dir, fmt, escape=not raw_text)
+    return write_tables(frames, out_dir, fmt, escape=not raw_text)
 
 
 def write_rejects(rejects: pd.DataFrame | None, out_dir: str | Path, fmt: str = "csv", lang: str = "vi",
                   show_names: bool = False, raw_text: bool = False) -> list[Path]:
     """Write only the rejects table (``--strict`` refusing a survey: nothing was evaluated)."""
-    return _write({"rejects": prepare_rejects(rejects, lang, show_names)}, out_dir, fmt, escape=not raw_text)
+    return write_tables({"rejects": prepare_rejects(rejects, lang, show_names)}, out_dir, fmt, escape=not raw_text)
 
 
 def withheld_columns(result: Any, show_names: bool = False) -> list[str]:
@@ -176,23 +181,14 @@ def _whole_numbers(s: pd.Series) -> pd.Series:
 
 def messages(problems: pd.Series, lang: str = "vi") -> pd.Series:
     """Render each distinct problem code once (there are few codes and maybe millions of rows)."""
-    text = _problem_text()
     codes = problems.dropna().unique()
     table = {}
     for code in codes:
         try:
-            table[code] = text(str(code), lang)
+            table[code] = problem_text(str(code), lang)
         except Exception:  # an unknown code: show the code rather than fail the whole write
             table[code] = str(code)
     return problems.map(table).astype("string")
-
-
-def _problem_text():
-    try:
-        from tieuchi.contract.validate import problem_text
-    except ImportError:  # the validator not installed: the code itself is the message
-        return lambda code, lang: code
-    return problem_text
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -366,9 +362,6 @@ def escape_formulas(arr):
     docstring); any other array (numbers, booleans, dates) is returned as it is. Vectorised: the first byte of every
     value is read from the arrow buffers at once; only the few values that begin like a formula are looked at
     again."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if isinstance(arr, pa.ChunkedArray):
         return pa.chunked_array([escape_formulas(c) for c in arr.chunks], type=arr.type)
     t = arr.type
@@ -393,8 +386,6 @@ def escape_formulas(arr):
 
 def _leading(arr) -> np.ndarray:
     """True where a (non-null, non-empty) value begins with a character of ``_ESCAPED_START``."""
-    import pyarrow as pa
-
     _, offsets, data = arr.buffers()
     width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     offs = np.frombuffer(offsets, dtype=width)[arr.offset: arr.offset + len(arr) + 1]
@@ -425,7 +416,7 @@ def keep_text(cells: Iterable[Any]) -> None:
 
 def excel_text(value: str) -> str:
     """A text Excel can hold: the control characters an xlsx file cannot contain become U+FFFD."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # heavy: openpyxl, needed only for an xlsx file
 
     return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
 
@@ -443,12 +434,14 @@ def write_csv(df: pd.DataFrame, path: str | Path, escape: bool = True) -> Path:
     return path
 
 
-def _write(frames: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str, escape: bool = True) -> list[Path]:
+def write_tables(frames: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str, escape: bool = True) -> list[Path]:
+    """Write each frame as ``<name>.<fmt>`` in ``out_dir`` (created when missing), or all of them as the sheets of
+    one ``results.xlsx``; return the paths written. ``escape``: CSV text cells escaped against formula injection."""
     if fmt not in FORMATS:
         raise _usage(f"unknown output format {fmt!r}", f"use one of: {', '.join(FORMATS)}",
                      f"định dạng kết quả {fmt!r} không hợp lệ", f"dùng một trong: {', '.join(FORMATS)}")
     if fmt == "xlsx":
-        _check_excel_rows(frames)  # before anything is written
+        check_excel_rows(frames)  # before anything is written
     out = make_out_dir(out_dir)
     if fmt == "xlsx":
         return [write_xlsx(frames, out / XLSX_NAME)]
@@ -462,7 +455,8 @@ def _write(frames: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str, escap
     return paths
 
 
-def _check_excel_rows(frames: dict[str, pd.DataFrame]) -> None:
+def check_excel_rows(frames: dict[str, pd.DataFrame]) -> None:
+    """Refuse (a usage error), before anything is written, a frame too long for one Excel sheet."""
     for name, df in frames.items():
         if len(df) + 1 > EXCEL_MAX_ROWS:
             raise _usage(
@@ -477,8 +471,6 @@ def _check_excel_rows(frames: dict[str, pd.DataFrame]) -> None:
 def _arrow_table(df: pd.DataFrame, for_csv: bool, escape: bool = False):
     """pandas -> arrow, one column at a time so that one odd carried-through column falls back to text alone.
     ``escape``: text columns (and headers) escaped against formula injection (CSV)."""
-    import pyarrow as pa
-
     names, arrays = [], []
     for name in df.columns:
         s = df[name]
@@ -508,9 +500,6 @@ def _arrow_table(df: pd.DataFrame, for_csv: bool, escape: bool = False):
 def _categorical(s: pd.Series, decode: bool, escape: bool = False):
     """Categories and codes copied into arrow-owned memory (no zero-copy view of pandas buffers), then either
     decoded with one vectorised take (csv) or kept as a dictionary (parquet). Escaping touches the categories only."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     try:
         cats = pa.array(s.cat.categories.to_numpy(dtype=object), from_pandas=True)
     except (pa.ArrowException, TypeError, ValueError):
@@ -530,8 +519,6 @@ def _is_midnight_datetimes(s: pd.Series) -> bool:
 
 
 def _try_arrow(s: pd.Series):
-    import pyarrow as pa
-
     try:
         return pa.Array.from_pandas(s)
     except (pa.ArrowException, TypeError, ValueError):
@@ -539,15 +526,11 @@ def _try_arrow(s: pd.Series):
 
 
 def _write_csv(df: pd.DataFrame, path: Path, escape: bool = True) -> None:
-    import pyarrow.csv as pcsv
-
     table = _arrow_table(df, for_csv=True, escape=escape)
     pcsv.write_csv(table, path, pcsv.WriteOptions(include_header=True, quoting_style="needed"))
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    import pyarrow.parquet as pq
-
     pq.write_table(_arrow_table(df, for_csv=False), path)
 
 
@@ -569,7 +552,7 @@ def _keep_text_cells(ws: Any, df: pd.DataFrame) -> None:
     """After pandas wrote ``df`` at A1 (header row 1): the cells openpyxl took for formulas or errors, found column
     by column without touching the others, made text cells again."""
     keep_text(ws.cell(row=1, column=j + 1) for j in range(len(df.columns)))
-    for j, name in enumerate(df.columns):
+    for j in range(len(df.columns)):
         s = df.iloc[:, j]
         if s.dtype != object:
             continue
@@ -593,7 +576,7 @@ _EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N
 def _excel_ready(df: pd.DataFrame) -> pd.DataFrame:
     """openpyxl writes a pandas NA as an error; make missing cells empty and lists text; text without the control
     characters an xlsx file cannot hold (headers too)."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # heavy: openpyxl, needed only for an xlsx file
 
     out = {}
     for name in df.columns:

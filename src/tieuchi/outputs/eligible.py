@@ -500,9 +500,9 @@ def write_lists(lists: dict[str, pd.DataFrame], counts: pd.DataFrame, rejects: p
     frames[COUNTS] = counts
     frames["rejects"] = w.prepare_rejects(rejects, lang, show_names)
     if fmt != "xlsx":
-        return w._write(frames, out_dir, fmt, escape=not raw_text)
+        return w.write_tables(frames, out_dir, fmt, escape=not raw_text)
     sheets = {(k[len("eligible_"):] if k.startswith("eligible_") else k): v for k, v in frames.items()}
-    w._check_excel_rows(sheets)
+    w.check_excel_rows(sheets)
     return [w.write_xlsx(sheets, w.make_out_dir(out_dir) / XLSX_NAME)]
 
 
