@@ -10,13 +10,14 @@ import pandas as pd
 
 from tieuchi.errors import DataError, TieuchiError, UsageError
 from tieuchi.engine.isolate import classify_isolating
+from tieuchi.i18n import LANGS
 from tieuchi.rulebook.loader import RulesAt, load_rules
-
-LANGS = ("vi", "en")
 
 
 class StrictRefusal(DataError):
     """--strict: some rows failed validation, so nothing was evaluated. `.rejects` holds every problem."""
+
+    code = "strict_refused"
 
     def __init__(self, rejects: pd.DataFrame, lang: str = "vi"):
         n = len(rejects)
@@ -78,7 +79,8 @@ def as_date(value) -> dt.date:
             except ValueError:
                 pass
     raise UsageError(f"'{value}' is not a date", "write the reference date as YYYY-MM-DD, e.g. 2024-12-01",
-                     vi=f"'{value}' không phải là ngày", vi_hint="viết ngày tham chiếu dạng YYYY-MM-DD, ví dụ 2024-12-01")
+                     vi=f"'{value}' không phải là ngày", vi_hint="viết ngày tham chiếu dạng YYYY-MM-DD, ví dụ 2024-12-01",
+                     code="date_invalid")
 
 
 ENGINES = ("vectorized", "durable")
@@ -98,10 +100,12 @@ def backend(engine: str):
                              "install the optional extra: pip install 'tieuchi[durable]' (Python 3.11 or 3.12; "
                              "durable-rules 2.0.28 does not build for 3.13)",
                              vi=f"chưa cài bộ máy durable: {exc}",
-                             vi_hint="cài thêm: pip install 'tieuchi[durable]' (Python 3.11 hoặc 3.12)") from None
+                             vi_hint="cài thêm: pip install 'tieuchi[durable]' (Python 3.11 hoặc 3.12)",
+                             code="engine_unavailable") from None
         return classify_tables
     raise UsageError(f"unknown engine '{engine}'", f"use one of: {', '.join(ENGINES)}",
-                     vi=f"không có bộ máy '{engine}'", vi_hint=f"chọn một trong: {', '.join(ENGINES)}")
+                     vi=f"không có bộ máy '{engine}'", vi_hint=f"chọn một trong: {', '.join(ENGINES)}",
+                     code="engine_unknown")
 
 
 def _poor_commune_from_communes(households: pd.DataFrame, communes: pd.DataFrame | None) -> pd.DataFrame:
@@ -148,7 +152,7 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
     sets it. Without it the exception propagates.
     """
     if lang not in LANGS:
-        raise UsageError(f"unknown language '{lang}'", "use vi or en")
+        raise UsageError(f"unknown language '{lang}'", "use vi or en", code="lang_unknown")
     classify_tables = backend(engine)
     day = as_date(on)
     rules_at = rules if isinstance(rules, RulesAt) else load_rules(day, rules)
