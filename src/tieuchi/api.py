@@ -8,9 +8,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from tieuchi.contract.household import document, parse_household
+from tieuchi.contract.parse import to_text
+from tieuchi.contract.problems import problem_text
+from tieuchi.contract.read import document_tables
 from tieuchi.errors import DataError, TieuchiError, UsageError
 from tieuchi.engine.isolate import classify_isolating
-from tieuchi.i18n import LANGS
+from tieuchi.i18n import LANGS, table, text
+from tieuchi.outputs.explanation import explain_household
 from tieuchi.rulebook.loader import RulesAt, load_rules
 
 
@@ -195,6 +200,44 @@ def classify_survey(survey, on, rules=None, lang: str = "vi", strict: bool = Fal
     n_unread = int((unread["table"] == "households").sum()) if unread is not None and len(unread) else 0
     return replace(result, rejects=rejects, n_households_in=result.n_households_in + n_unread,
                    households_by_row=_by_user_row(raw))
+
+
+def check(household: dict, on, rules=None, lang: str = "vi", engine: str = "vectorized",
+          show_names: bool = False) -> dict:
+    """Classify one household given as a JSON document (data contract §1.4; `household` is the parsed JSON) and
+    explain why, as `tieuchi check` does: the explanation as data (see `tieuchi.explain`).
+
+    A document that does not fit the contract raises `DocumentError` naming each field; a household the survey
+    validation refuses (two members with the same number …) a `DataError` listing its problems."""
+    doc = document(parse_household(household, lang))
+    households, members = document_tables([doc])
+    result = classify(households, members, on=on, rules=rules, lang=lang, engine=engine)
+    if len(result.rejects):
+        raise _household_refused(result.rejects, lang)
+    return explain_household(result, doc["household_id"], lang=lang, show_names=show_names)
+
+
+_REFUSED = table(
+    vi={"refused": "hộ bị loại khi kiểm tra dữ liệu:\n{body}", "refused_hint": "sửa các trường trên rồi chạy lại",
+        "member": "thành viên số {no}", "household": "hộ"},
+    en={"refused": "the household was rejected:\n{body}", "refused_hint": "fix the fields listed and run again",
+        "member": "member {no}", "household": "household"},
+)
+
+
+def _household_refused(rejects: pd.DataFrame, lang: str) -> DataError:
+    """The household was refused by the survey validation (e.g. two members with the same number): its problems,
+    one a line, in `lang`."""
+    lines = []
+    for r in rejects.itertuples(index=False):
+        if r.problem in ("household_rejected", "member_rejected"):
+            continue
+        who = "" if r.table == "households" else text(_REFUSED, "member", lang, no=to_text(r.member_no))
+        col = to_text(r.column) or ""
+        where = ".".join(x for x in (who, col) if x) or text(_REFUSED, "household", lang)
+        lines.append(f"  {where}: {problem_text(r.problem, lang)}")
+    return DataError.from_table(_REFUSED, "refused", hint="refused_hint", code="household_rejected",
+                                body="\n".join(lines))
 
 
 def _by_user_row(raw) -> pd.DataFrame:

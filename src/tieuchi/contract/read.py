@@ -660,6 +660,20 @@ def _json_cell(v, key: str = "value"):
     return str(v)
 
 
+def document_tables(documents: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Households as JSON documents (data contract §1.4) → raw households and members tables, as a survey's reader
+    gives them (text cells, canonical column names)."""
+    hh_rows, mem_rows = [], []
+    for doc in documents:
+        hh_rows.append({k: _json_cell(v) for k, v in doc.items() if k != "members"})
+        for mb in doc.get("members") or []:
+            mem_rows.append({"household_id": _json_cell(doc.get("household_id")),
+                             **{k: _json_cell(v) for k, v in mb.items()}})
+    hh = pd.DataFrame(hh_rows, dtype="str")
+    mem = pd.DataFrame(mem_rows, dtype="str") if mem_rows else pd.DataFrame({"household_id": []}, dtype="str")
+    return canonicalise(hh, "households", "case"), canonicalise(mem, "members", "case")
+
+
 def _read_jsonl(p: Path) -> RawSurvey:
     households, members, rows, problems = [], [], [], []
     try:
