@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tieuchi.i18n import Table, text
+from tieuchi.i18n import LANGS, Table, text
 
 SHOWN = 80  # characters of a user's value echoed in a message, by default
 
@@ -44,7 +44,7 @@ class TieuchiError(Exception):
         """The error whose message is `key` (and hint `hint`) of a message table (`tieuchi.i18n`), in both
         languages."""
         said = {lang: (text(messages, key, lang, **values), text(messages, hint, lang, **values) if hint else None)
-                for lang in ("en", "vi")}
+                for lang in LANGS}
         return cls(*said["en"], vi=said["vi"][0], vi_hint=said["vi"][1], code=code)
 
     def in_lang(self, lang: str) -> tuple[str, str | None]:
