@@ -4,8 +4,8 @@ A candidate is an overlay file (or a regime folder) given with `--rules`. Its ca
 of the program that follows it (or the ones under the paths given); each runs twice — under the base rules and under
 the candidate — so that the report can say, besides which cases fail, which expected outcomes the change alters
 (case, result, base value → candidate value). With base rules that pass every case, the changed outcomes are exactly
-the candidate's failures. Cases are run by `tieuchi.casework.cases.outcomes` (one classify call per date and set of input
-columns), so the few hundred shipped cases take seconds.
+the candidate's failures. Cases are run by `tieuchi.casework.cases.outcomes` (one classify call per date and set of
+input columns), so the few hundred shipped cases take seconds.
 """
 from __future__ import annotations
 
