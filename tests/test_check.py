@@ -343,3 +343,16 @@ def test_a_score_alone_under_a_standard_without_a_score_cut_off_says_income_is_n
     assert got["household_class"] == "unknown" and "income_per_capita_month" in got["undecided_by"]
     assert "chưa có ngưỡng điểm A" in got["reasons"][0] and "None" not in " ".join(got["reasons"])
     assert "chưa có ngưỡng điểm A: cần thu nhập bình quân" in got["reasons"][1]
+
+
+def test_the_api_checks_one_household_document_as_the_command_does():
+    doc = json.loads(POOR.read_text(encoding="utf-8"))
+    ex = tieuchi.check(doc, on=ON, lang="en")
+    assert list(ex) == KEYS and ex["household_class"] == "poor"
+    r = run("check", POOR, "--on", ON, "--format", "json", "--lang", "en")
+    assert json.loads(r.stdout) == ex
+
+
+def test_read_survey_is_part_of_the_public_api():
+    assert "read_survey" in tieuchi.__all__ and "check" in tieuchi.__all__
+    assert tieuchi.read_survey is read_survey

@@ -8,15 +8,21 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from tieuchi.contract.household import document, parse_household
+from tieuchi.contract.parse import to_text
+from tieuchi.contract.problems import problem_text
+from tieuchi.contract.read import document_tables
 from tieuchi.errors import DataError, TieuchiError, UsageError
 from tieuchi.engine.isolate import classify_isolating
+from tieuchi.i18n import LANGS, table, text
+from tieuchi.outputs.explanation import explain_household
 from tieuchi.rulebook.loader import RulesAt, load_rules
-
-LANGS = ("vi", "en")
 
 
 class StrictRefusal(DataError):
     """--strict: some rows failed validation, so nothing was evaluated. `.rejects` holds every problem."""
+
+    code = "strict_refused"
 
     def __init__(self, rejects: pd.DataFrame, lang: str = "vi"):
         n = len(rejects)
@@ -78,7 +84,8 @@ def as_date(value) -> dt.date:
             except ValueError:
                 pass
     raise UsageError(f"'{value}' is not a date", "write the reference date as YYYY-MM-DD, e.g. 2024-12-01",
-                     vi=f"'{value}' không phải là ngày", vi_hint="viết ngày tham chiếu dạng YYYY-MM-DD, ví dụ 2024-12-01")
+                     vi=f"'{value}' không phải là ngày", vi_hint="viết ngày tham chiếu dạng YYYY-MM-DD, ví dụ 2024-12-01",
+                     code="date_invalid")
 
 
 ENGINES = ("vectorized", "durable")
@@ -98,10 +105,12 @@ def backend(engine: str):
                              "install the optional extra: pip install 'tieuchi[durable]' (Python 3.11 or 3.12; "
                              "durable-rules 2.0.28 does not build for 3.13)",
                              vi=f"chưa cài bộ máy durable: {exc}",
-                             vi_hint="cài thêm: pip install 'tieuchi[durable]' (Python 3.11 hoặc 3.12)") from None
+                             vi_hint="cài thêm: pip install 'tieuchi[durable]' (Python 3.11 hoặc 3.12)",
+                             code="engine_unavailable") from None
         return classify_tables
     raise UsageError(f"unknown engine '{engine}'", f"use one of: {', '.join(ENGINES)}",
-                     vi=f"không có bộ máy '{engine}'", vi_hint=f"chọn một trong: {', '.join(ENGINES)}")
+                     vi=f"không có bộ máy '{engine}'", vi_hint=f"chọn một trong: {', '.join(ENGINES)}",
+                     code="engine_unknown")
 
 
 def _poor_commune_from_communes(households: pd.DataFrame, communes: pd.DataFrame | None) -> pd.DataFrame:
@@ -148,7 +157,7 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
     sets it. Without it the exception propagates.
     """
     if lang not in LANGS:
-        raise UsageError(f"unknown language '{lang}'", "use vi or en")
+        raise UsageError(f"unknown language '{lang}'", "use vi or en", code="lang_unknown")
     classify_tables = backend(engine)
     day = as_date(on)
     rules_at = rules if isinstance(rules, RulesAt) else load_rules(day, rules)
@@ -191,6 +200,44 @@ def classify_survey(survey, on, rules=None, lang: str = "vi", strict: bool = Fal
     n_unread = int((unread["table"] == "households").sum()) if unread is not None and len(unread) else 0
     return replace(result, rejects=rejects, n_households_in=result.n_households_in + n_unread,
                    households_by_row=_by_user_row(raw))
+
+
+def check(household: dict, on, rules=None, lang: str = "vi", engine: str = "vectorized",
+          show_names: bool = False) -> dict:
+    """Classify one household given as a JSON document (data contract §1.4; `household` is the parsed JSON) and
+    explain why, as `tieuchi check` does: the explanation as data (see `tieuchi.explain`).
+
+    A document that does not fit the contract raises `DocumentError` naming each field; a household the survey
+    validation refuses (two members with the same number …) a `DataError` listing its problems."""
+    doc = document(parse_household(household, lang))
+    households, members = document_tables([doc])
+    result = classify(households, members, on=on, rules=rules, lang=lang, engine=engine)
+    if len(result.rejects):
+        raise _household_refused(result.rejects, lang)
+    return explain_household(result, doc["household_id"], lang=lang, show_names=show_names)
+
+
+_REFUSED = table(
+    vi={"refused": "hộ bị loại khi kiểm tra dữ liệu:\n{body}", "refused_hint": "sửa các trường trên rồi chạy lại",
+        "member": "thành viên số {no}", "household": "hộ"},
+    en={"refused": "the household was rejected:\n{body}", "refused_hint": "fix the fields listed and run again",
+        "member": "member {no}", "household": "household"},
+)
+
+
+def _household_refused(rejects: pd.DataFrame, lang: str) -> DataError:
+    """The household was refused by the survey validation (e.g. two members with the same number): its problems,
+    one a line, in `lang`."""
+    lines = []
+    for r in rejects.itertuples(index=False):
+        if r.problem in ("household_rejected", "member_rejected"):
+            continue
+        who = "" if r.table == "households" else text(_REFUSED, "member", lang, no=to_text(r.member_no))
+        col = to_text(r.column) or ""
+        where = ".".join(x for x in (who, col) if x) or text(_REFUSED, "household", lang)
+        lines.append(f"  {where}: {problem_text(r.problem, lang)}")
+    return DataError.from_table(_REFUSED, "refused", hint="refused_hint", code="household_rejected",
+                                body="\n".join(lines))
 
 
 def _by_user_row(raw) -> pd.DataFrame:

@@ -4,8 +4,8 @@ A candidate is an overlay file (or a regime folder) given with `--rules`. Its ca
 of the program that follows it (or the ones under the paths given); each runs twice — under the base rules and under
 the candidate — so that the report can say, besides which cases fail, which expected outcomes the change alters
 (case, result, base value → candidate value). With base rules that pass every case, the changed outcomes are exactly
-the candidate's failures. Cases are run by `tieuchi.casework.cases.outcomes` (one classify call per date and set of input
-columns), so the few hundred shipped cases take seconds.
+the candidate's failures. Cases are run by `tieuchi.casework.cases.outcomes` (one classify call per date and set of
+input columns), so the few hundred shipped cases take seconds.
 """
 from __future__ import annotations
 
@@ -16,7 +16,56 @@ from typing import Any
 
 from tieuchi.casework.cases import Case, Difference, case_files, differences, load_case_file, observed, outcomes
 from tieuchi.errors import UsageError
+from tieuchi.i18n import table, text
 from tieuchi.rulebook.loader import Regime, load_candidate, rules_root
+
+
+T = table(
+    vi={
+        "head": "tieuchi test: {n} trường hợp kiểm thử",
+        "rules": "Quy tắc", "shipped": "quy tắc kèm theo", "candidate": "Quy tắc đề xuất", "base": "gốc",
+        "counts": "Đạt {p}, không đạt {f}",
+        "not_run_count": ", không chạy {k}",
+        "failures": "Không đạt:",
+        "expected": "{field}: mong đợi {want}, nhận được {got}",
+        "member": "thành viên {no}",
+        "no_member": "thành viên {no}: không có trong kết quả",
+        "no_column": "{field}: không có cột kết quả này",
+        "changed": "Kết quả mong đợi bị thay đổi (quy tắc gốc → quy tắc đề xuất): {k} giá trị, {c} trường hợp",
+        "no_change": "Không có kết quả mong đợi nào bị thay đổi.",
+        "not_run": "Không chạy (ngày tham chiếu ngoài thời gian áp dụng của quy tắc đề xuất):",
+        "all_passed": "Tất cả đều đạt.",
+        "not_case_file": "{p}: không phải tệp trường hợp kiểm thử",
+        "not_case_file_hint": "cho một tệp trường hợp (rules/**/cases/<rule>.yaml; tệp bắt đầu bằng '_' là hộ mẫu) "
+                              "hoặc một thư mục",
+        "no_cases": "{p}: không có tệp trường hợp kiểm thử (cases/*.yaml) trong thư mục này",
+        "no_cases_hint": "cho một thư mục quy tắc, ví dụ rules/poverty/vn_2022_2026",
+        "no_path": "{p}: không có tệp hay thư mục này",
+        "no_path_hint": "cho các tệp hoặc thư mục trường hợp kiểm thử",
+    },
+    en={
+        "head": "tieuchi test: {n} cases",
+        "rules": "Rules", "shipped": "shipped rules", "candidate": "Candidate rules", "base": "base",
+        "counts": "Passed {p}, failed {f}",
+        "not_run_count": ", not run {k}",
+        "failures": "Failed:",
+        "expected": "{field}: expected {want}, got {got}",
+        "member": "member {no}",
+        "no_member": "member {no}: not in the results",
+        "no_column": "{field}: no such result column",
+        "changed": "Expected outcomes the change alters (base → candidate): {k} value(s) in {c} case(s)",
+        "no_change": "No expected outcome is altered.",
+        "not_run": "Not run (reference date outside the candidate's window):",
+        "all_passed": "All passed.",
+        "not_case_file": "{p}: not a case file",
+        "not_case_file_hint": "give a case file (rules/**/cases/<rule>.yaml; files starting with '_' hold bases) or a "
+                              "folder",
+        "no_cases": "{p}: no case files (cases/*.yaml) under this folder",
+        "no_cases_hint": "give a folder of the rules, e.g. rules/poverty/vn_2022_2026",
+        "no_path": "{p}: no such file or folder",
+        "no_path_hint": "give case files or folders of the rules",
+    },
+)
 
 
 @dataclass
@@ -62,25 +111,17 @@ def collect(paths: list[Path] | None = None, candidate: Regime | None = None) ->
             p = Path(p)
             if p.is_file():
                 if p.suffix not in (".yaml", ".yml") or p.name.startswith("_"):
-                    raise UsageError(f"{p}: not a case file", "give a case file (rules/**/cases/<rule>.yaml; files "
-                                     "starting with '_' hold bases) or a folder",
-                                     vi=f"{p}: không phải tệp trường hợp kiểm thử",
-                                     vi_hint="cho một tệp trường hợp (rules/**/cases/<rule>.yaml; tệp bắt đầu bằng "
-                                             "'_' là hộ mẫu) hoặc một thư mục")
+                    raise UsageError.from_table(T, "not_case_file", hint="not_case_file_hint",
+                                                code="case_path_not_case_file", p=p)
                 files.append(p)
             elif p.is_dir():
                 found = sorted(x for x in p.glob("*.yaml") if not x.name.startswith("_")) if p.name == "cases" \
                     else case_files(p)
                 if not found:
-                    raise UsageError(f"{p}: no case files (cases/*.yaml) under this folder",
-                                     "give a folder of the rules, e.g. rules/poverty/vn_2022_2026",
-                                     vi=f"{p}: không có tệp trường hợp kiểm thử (cases/*.yaml) trong thư mục này",
-                                     vi_hint="cho một thư mục quy tắc, ví dụ rules/poverty/vn_2022_2026")
+                    raise UsageError.from_table(T, "no_cases", hint="no_cases_hint", code="case_path_empty", p=p)
                 files += found
             else:
-                raise UsageError(f"{p}: no such file or folder", "give case files or folders of the rules",
-                                 vi=f"{p}: không có tệp hay thư mục này",
-                                 vi_hint="cho các tệp hoặc thư mục trường hợp kiểm thử")
+                raise UsageError.from_table(T, "no_path", hint="no_path_hint", code="case_path_not_found", p=p)
     elif candidate is not None:
         files = case_files(candidate.root)
         for shared in candidate.shared:
@@ -140,40 +181,6 @@ def _versions(outs) -> list[str]:
 # ----------------------------------------------------------------------------------------------------------------
 # output
 
-T = {
-    "vi": {
-        "head": "tieuchi test: {n} trường hợp kiểm thử",
-        "rules": "Quy tắc", "shipped": "quy tắc kèm theo", "candidate": "Quy tắc đề xuất", "base": "gốc",
-        "counts": "Đạt {p}, không đạt {f}",
-        "not_run_count": ", không chạy {k}",
-        "failures": "Không đạt:",
-        "expected": "{field}: mong đợi {want}, nhận được {got}",
-        "member": "thành viên {no}",
-        "no_member": "thành viên {no}: không có trong kết quả",
-        "no_column": "{field}: không có cột kết quả này",
-        "changed": "Kết quả mong đợi bị thay đổi (quy tắc gốc → quy tắc đề xuất): {k} giá trị, {c} trường hợp",
-        "no_change": "Không có kết quả mong đợi nào bị thay đổi.",
-        "not_run": "Không chạy (ngày tham chiếu ngoài thời gian áp dụng của quy tắc đề xuất):",
-        "all_passed": "Tất cả đều đạt.",
-    },
-    "en": {
-        "head": "tieuchi test: {n} cases",
-        "rules": "Rules", "shipped": "shipped rules", "candidate": "Candidate rules", "base": "base",
-        "counts": "Passed {p}, failed {f}",
-        "not_run_count": ", not run {k}",
-        "failures": "Failed:",
-        "expected": "{field}: expected {want}, got {got}",
-        "member": "member {no}",
-        "no_member": "member {no}: not in the results",
-        "no_column": "{field}: no such result column",
-        "changed": "Expected outcomes the change alters (base → candidate): {k} value(s) in {c} case(s)",
-        "no_change": "No expected outcome is altered.",
-        "not_run": "Not run (reference date outside the candidate's window):",
-        "all_passed": "All passed.",
-    },
-}
-
-
 def _where(case: Case) -> str:
     path = case.path
     if path is None:
@@ -198,29 +205,27 @@ def _v(value: Any) -> str:
 
 
 def _difference(d: Difference, lang: str) -> str:
-    t = T[lang]
     if d.problem == "rejected":
         return str(d.got)
     if d.problem == "no_member":
-        return t["no_member"].format(no=d.member_no)
+        return text(T, "no_member", lang, no=d.member_no)
     if d.problem == "no_column":
-        return t["no_column"].format(field=d.field)
-    name = (t["member"].format(no=d.member_no) + " " if d.member_no is not None else "") + d.field
-    return t["expected"].format(field=name, want=_v(d.expected), got=_v(d.got))
+        return text(T, "no_column", lang, field=d.field)
+    name = (text(T, "member", lang, no=d.member_no) + " " if d.member_no is not None else "") + d.field
+    return text(T, "expected", lang, field=name, want=_v(d.expected), got=_v(d.got))
 
 
 def render_text(res: SuiteResult, lang: str = "vi") -> str:
-    t = T[lang]
-    lines = [t["head"].format(n=len(res.cases))]
+    lines = [text(T, "head", lang, n=len(res.cases))]
     if res.candidate is None:
-        lines.append(f"{t['rules']}: {t['shipped']} ({', '.join(res.versions)})")
+        lines.append(f"{text(T, 'rules', lang)}: {text(T, 'shipped', lang)} ({', '.join(res.versions)})")
     else:
-        lines.append(f"{t['candidate']}: {res.candidate} ({', '.join(res.versions)}; {t['base']} "
-                     f"{', '.join(res.base_versions)})")
-    lines.append(t["counts"].format(p=res.passed, f=len(res.failures))
-                 + (t["not_run_count"].format(k=len(res.not_run)) if res.not_run else ""))
+        lines.append(f"{text(T, 'candidate', lang)}: {res.candidate} ({', '.join(res.versions)}; "
+                     f"{text(T, 'base', lang)} {', '.join(res.base_versions)})")
+    lines.append(text(T, "counts", lang, p=res.passed, f=len(res.failures))
+                 + (text(T, "not_run_count", lang, k=len(res.not_run)) if res.not_run else ""))
     if res.failures:
-        lines += ["", t["failures"]]
+        lines += ["", text(T, "failures", lang)]
         for case, diffs in res.failures:
             lines.append(f"  {_where(case)}: {case.name}")
             lines += [f"    {_difference(d, lang)}" for d in diffs]
@@ -228,21 +233,22 @@ def render_text(res: SuiteResult, lang: str = "vi") -> str:
         lines.append("")
         if res.changed:
             n_cases = len({id(c.case) for c in res.changed})
-            lines.append(t["changed"].format(k=len(res.changed), c=n_cases))
+            lines.append(text(T, "changed", lang, k=len(res.changed), c=n_cases))
             last = None
             for ch in res.changed:
                 if ch.case is not last:
                     lines.append(f"  {_where(ch.case)}: {ch.case.name}")
                     last = ch.case
-                name = (t["member"].format(no=ch.member_no) + " " if ch.member_no is not None else "") + ch.column
+                member = text(T, "member", lang, no=ch.member_no) + " " if ch.member_no is not None else ""
+                name = member + ch.column
                 lines.append(f"    {name}: {_v(ch.base)} → {_v(ch.candidate)}")
         else:
-            lines.append(t["no_change"])
+            lines.append(text(T, "no_change", lang))
     if res.not_run:
-        lines += ["", t["not_run"]]
+        lines += ["", text(T, "not_run", lang)]
         lines += [f"  {_where(c)}: {c.name} — {why}" for c, why in res.not_run]
     if res.ok:
-        lines += ["", t["all_passed"]]
+        lines += ["", text(T, "all_passed", lang)]
     return "\n".join(lines)
 
 
@@ -275,7 +281,8 @@ def to_json(res: SuiteResult) -> dict:
         "not_run": len(res.not_run),
         "failures": [{**_case_json(c), "differences": [
             {"field": d.field, "member_no": d.member_no, "expected": _json_value(d.expected),
-             "got": _json_value(d.got), "problem": d.problem} for d in diffs]} for c, diffs in res.failures],
+             "got": _json_value(d.got), "problem": d.problem, **({"code": d.code} if d.problem == "rejected" else {})}
+            for d in diffs]} for c, diffs in res.failures],
         "changed": [{**_case_json(ch.case), "field": ch.column, "member_no": ch.member_no,
                      "base": _json_value(ch.base), "candidate": _json_value(ch.candidate)} for ch in res.changed],
         "not_run_cases": [{**_case_json(c), "reason": why} for c, why in res.not_run],

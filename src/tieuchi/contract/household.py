@@ -250,6 +250,8 @@ class DocumentError(DataError):
     """A household document that does not fit the contract (exit 1). `.problems`: (field path, message) pairs in
     the language asked for."""
 
+    code = "household_document_invalid"
+
     def __init__(self, problems: list[tuple[str, str]], lang: str = "vi"):
         n = len(problems)
         lines = "\n".join(f"  {where}: {what}" for where, what in problems)

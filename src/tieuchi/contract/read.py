@@ -125,7 +125,8 @@ def read_survey(path: str | Path) -> RawSurvey:
     p = Path(path)
     if not p.exists():
         raise UsageError(f"Không tìm thấy '{p}' / survey not found: '{p}'",
-                         "Give a folder with households.csv and members.csv, an .xlsx workbook or a .jsonl file.")
+                         "Give a folder with households.csv and members.csv, an .xlsx workbook or a .jsonl file.",
+                         code="survey_not_found")
     if p.is_dir():
         return _read_folder(p)
     suffix = p.suffix.lower()
@@ -134,7 +135,8 @@ def read_survey(path: str | Path) -> RawSurvey:
     if suffix in (".jsonl", ".ndjson"):
         return _read_jsonl(p)
     raise UsageError(f"Không đọc được '{p}': định dạng không hỗ trợ / unsupported survey format '{suffix}'",
-                     "Use a folder of .csv or .parquet files, an .xlsx workbook or a .jsonl file.")
+                     "Use a folder of .csv or .parquet files, an .xlsx workbook or a .jsonl file.",
+                     code="survey_format_unsupported")
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -164,7 +166,8 @@ def canonicalise(df: pd.DataFrame, table: str, where: str) -> pd.DataFrame:
         if name in seen:
             raise UsageError(
                 f"{where}: hai cột '{seen[name]}' và '{col}' cùng là cột '{name}' / "
-                f"columns '{seen[name]}' and '{col}' both mean '{name}'", "Keep one of them.")
+                f"columns '{seen[name]}' and '{col}' both mean '{name}'", "Keep one of them.",
+                code="columns_same_meaning")
         seen[name] = col
         names.append(name)
     df = df.set_axis(names, axis=1)
@@ -216,7 +219,8 @@ def _refuse_duplicate_headers(names: list[str], where: str, label) -> None:
                 f"{where}: the header '{_cap(name, 60)}' appears twice (columns {a} and {b})",
                 "Rename or delete one of the two columns, so that every column has its own header.",
                 vi=f"{where}: tiêu đề '{_cap(name, 60)}' xuất hiện hai lần (cột {a} và cột {b})",
-                vi_hint="Đổi tên hoặc xóa một trong hai cột, để mỗi cột có một tiêu đề riêng.")
+                vi_hint="Đổi tên hoặc xóa một trong hai cột, để mỗi cột có một tiêu đề riêng.",
+                code="column_header_twice")
         first[name] = i
 
 
@@ -263,12 +267,14 @@ def _refuse_folder(p: Path) -> None:
         raise UsageError(f"'{p}' is not a file (it is a folder or a special file)",
                          f"{p.name} must be a file of the table; move or rename the folder.",
                          vi=f"'{p}' không phải là một tệp (đó là một thư mục hoặc tệp đặc biệt)",
-                         vi_hint=f"{p.name} phải là tệp chứa bảng; hãy chuyển hoặc đổi tên thư mục đó.")
+                         vi_hint=f"{p.name} phải là tệp chứa bảng; hãy chuyển hoặc đổi tên thư mục đó.",
+                         code="survey_not_a_file")
 
 
 def _unreadable(p: Path, exc: Exception, hint: str, vi_hint: str) -> UsageError:
     what = _cap(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-    return UsageError(f"cannot read '{p}': {what}", hint, vi=f"không đọc được '{p}': {what}", vi_hint=vi_hint)
+    return UsageError(f"cannot read '{p}': {what}", hint, vi=f"không đọc được '{p}': {what}", vi_hint=vi_hint,
+                      code="survey_file_unreadable")
 
 
 # ---------------------------------------------------------------- csv
@@ -297,7 +303,8 @@ def _csv_encoding(p: Path) -> tuple[str, str | None]:
                 raise UsageError(
                     f"'{p}' starts as {codec.upper()} but holds invalid bytes at position {exc.start}; it was not read",
                     ENCODING_HINT, vi=f"'{p}' bắt đầu như tệp {codec.upper()} nhưng có byte lỗi ở vị trí {exc.start}; "
-                                      "tệp không được đọc", vi_hint=ENCODING_HINT) from None
+                                      "tệp không được đọc", vi_hint=ENCODING_HINT,
+                    code="survey_encoding_invalid") from None
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
     try:
@@ -309,7 +316,8 @@ def _csv_encoding(p: Path) -> tuple[str, str | None]:
                         f"'{p}' holds a NUL byte at position {offset + nul}: it looks like UTF-16 without a "
                         "byte-order mark, or not a text file; it was not read", ENCODING_HINT,
                         vi=f"'{p}' có byte NUL ở vị trí {offset + nul}: có thể là UTF-16 không có BOM, hoặc không "
-                           "phải tệp văn bản; tệp không được đọc", vi_hint=ENCODING_HINT)
+                           "phải tệp văn bản; tệp không được đọc", vi_hint=ENCODING_HINT,
+                        code="survey_encoding_invalid")
                 decoder.decode(chunk)
                 offset += len(chunk)
             decoder.decode(b"", final=True)
@@ -317,7 +325,7 @@ def _csv_encoding(p: Path) -> tuple[str, str | None]:
         raise UsageError(
             f"'{p}' không phải UTF-8 (có thể là Windows-1258 hoặc TCVN3), byte lỗi ở vị trí {exc.start} / "
             f"'{p}' is not UTF-8: it looks like another encoding (Windows-1258 or TCVN3); it was not read",
-            ENCODING_HINT) from None
+            ENCODING_HINT, code="survey_not_utf8") from None
     except OSError as exc:
         raise _unreadable(p, exc, "Check that the file exists and can be read.",
                           "Kiểm tra tệp có tồn tại và đọc được không.") from None
@@ -364,7 +372,8 @@ def _read_csv(p: Path, table: str) -> tuple[pd.DataFrame, np.ndarray | None, lis
         raise UsageError(f"'{p}' is empty: it has no header row (nor any data)",
                          "Save the table again with its header row; see `tieuchi template` for the headers.",
                          vi=f"'{p}' trống: không có dòng tiêu đề (cũng không có dữ liệu)",
-                         vi_hint="Lưu lại bảng cùng dòng tiêu đề; xem `tieuchi template` để biết các tiêu đề.")
+                         vi_hint="Lưu lại bảng cùng dòng tiêu đề; xem `tieuchi template` để biết các tiêu đề.",
+                         code="table_empty")
     sep, skip, header = found
     names = _header_names(header)
     _refuse_duplicate_headers(names, str(p), lambda i: str(i + 1))
@@ -421,7 +430,7 @@ def _read_csv_long_rows(p: Path, opener, sep: str, skip: int, names: list[str], 
                 "twice: \"\"), or save the table again from Excel as CSV UTF-8.",
                 vi=f"'{p}', dòng {reader.line_num}: không đọc được tệp dạng CSV ({exc}): thường do một dấu ngoặc kép "
                    "(\") mở mà không đóng", vi_hint="Sửa dấu ngoặc kép ở dòng đó (dấu ngoặc kép trong một ô được viết "
-                   "hai lần: \"\"), hoặc lưu lại bảng từ Excel dưới dạng CSV UTF-8.") from None
+                   "hai lần: \"\"), hoặc lưu lại bảng từ Excel dưới dạng CSV UTF-8.", code="csv_malformed") from None
         for i, rec in enumerate(records):
             if len(rec) == n:
                 writer.writerow(rec)
@@ -464,7 +473,8 @@ def _read_parquet(p: Path) -> pd.DataFrame:
             raise UsageError(f"'{p}': two columns are named '{_cap(name, 60)}' (columns {first[name] + 1} and {i + 1})",
                              "Rename or drop one of them, so that every column has its own name.",
                              vi=f"'{p}': hai cột cùng tên '{_cap(name, 60)}' (cột {first[name] + 1} và {i + 1})",
-                             vi_hint="Đổi tên hoặc bỏ một trong hai cột, để mỗi cột có một tên riêng.")
+                             vi_hint="Đổi tên hoặc bỏ một trong hai cột, để mỗi cột có một tên riêng.",
+                             code="column_header_twice")
         first[name] = i
     lists = []
     for f in schema:
@@ -478,7 +488,8 @@ def _read_parquet(p: Path) -> pd.DataFrame:
                 f"'{p}': column '{_cap(f.name, 60)}' holds nested values ({t}); a survey column holds one value per "
                 "cell", "Write that column as text (a list of codes as 'tv;radio'), or leave it out.",
                 vi=f"'{p}': cột '{_cap(f.name, 60)}' chứa giá trị lồng nhau ({t}); mỗi ô của bảng chỉ chứa một giá trị",
-                vi_hint="Ghi cột đó dưới dạng chữ (danh sách mã như 'tv;radio'), hoặc bỏ cột đó.")
+                vi_hint="Ghi cột đó dưới dạng chữ (danh sách mã như 'tv;radio'), hoặc bỏ cột đó.",
+                code="column_nested_values")
     try:
         if not lists:
             df = pd.read_parquet(p)
@@ -514,7 +525,8 @@ def _read_folder(p: Path) -> RawSurvey:
         elif table != "communes":
             raise UsageError(f"Thiếu tệp {table}.csv (hoặc {table}.parquet) trong '{p}' / "
                              f"missing {table}.csv (or {table}.parquet) in '{p}'",
-                             "A survey folder holds households.csv and members.csv (and optionally communes.csv).")
+                             "A survey folder holds households.csv and members.csv (and optionally communes.csv).",
+                             code="survey_table_missing")
     return RawSurvey(tables["households"], tables["members"], tables.get("communes"), str(p),
                      household_rows=rows.get("households"), member_rows=rows.get("members"),
                      commune_rows=rows.get("communes"),
@@ -528,7 +540,7 @@ def _read_xlsx(p: Path) -> RawSurvey:
         book = pd.ExcelFile(p, engine="openpyxl")
     except Exception as exc:  # a corrupt or non-xlsx file
         raise UsageError(f"Không đọc được '{p}' / cannot read workbook '{p}': {_cap(str(exc))}",
-                         "Save it again as an Excel .xlsx workbook.") from None
+                         "Save it again as an Excel .xlsx workbook.", code="workbook_unreadable") from None
     with book:
         by_table: dict[str, list[str]] = {}
         for name in book.sheet_names:
@@ -545,13 +557,13 @@ def _read_xlsx(p: Path) -> RawSurvey:
                     vi=f"'{p}': có {len(names)} trang tính cùng là bảng {table}: {listed}; tieuchi sẽ chỉ đọc một "
                        "trang và bỏ sót các dòng của trang kia",
                     vi_hint="Mỗi bảng chỉ một trang tính: gộp các dòng vào một trang, hoặc đổi tên trang không phải "
-                            "là bảng (ví dụ 'Hộ (cũ)').")
+                            "là bảng (ví dụ 'Hộ (cũ)').", code="workbook_sheets_same_table")
         for table in ("households", "members"):
             if table not in by_table:
                 names = ", ".join(f"'{n}'" for n in column_table().sheet_names[table])
                 raise UsageError(f"'{p}' thiếu trang tính {table} / workbook has no sheet '{table}' "
                                  f"(accepted: {names})",
-                                 f"Sheets found: {', '.join(map(str, book.sheet_names))}.")
+                                 f"Sheets found: {', '.join(map(str, book.sheet_names))}.", code="survey_table_missing")
         found, rows = {}, {}
         for table, (name, ) in by_table.items():
             where = f"{p}[{name}]"
@@ -562,7 +574,7 @@ def _read_xlsx(p: Path) -> RawSurvey:
                                      dtype=object)
             except Exception as exc:
                 raise UsageError(f"Không đọc được '{where}' / cannot read sheet '{where}': {_cap(str(exc))}",
-                                 "Save it again as an Excel .xlsx workbook.") from None
+                                 "Save it again as an Excel .xlsx workbook.", code="workbook_unreadable") from None
             df, rows[table] = _sheet_table(grid, table, where, p, name)
             found[table] = canonicalise(df, table, where)
     return RawSurvey(found["households"], found["members"], found.get("communes"), str(p),
@@ -584,7 +596,7 @@ def _sheet_table(grid: pd.DataFrame, table: str, where: str, p: Path, sheet: str
                          "Copy the header row from `tieuchi template`, or delete the sheet if it is not a table.",
                          vi=f"{where}: trang tính trống; dòng đầu tiên phải là dòng tiêu đề các cột",
                          vi_hint="Chép dòng tiêu đề từ `tieuchi template`, hoặc xóa trang tính nếu nó không phải "
-                                 "là một bảng.")
+                                 "là một bảng.", code="table_empty")
     found = find_header(grid.itertuples(index=False, name=None), table)
     h = found[0] if found is not None else 0  # not named: validation says which required column is missing
     names = _header_names(grid.iloc[h].tolist())
@@ -670,13 +682,27 @@ def _json_cell(v, key: str = "value"):
     return str(v)
 
 
+def document_tables(documents: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Households as JSON documents (data contract §1.4) → raw households and members tables, as a survey's reader
+    gives them (text cells, canonical column names)."""
+    hh_rows, mem_rows = [], []
+    for doc in documents:
+        hh_rows.append({k: _json_cell(v) for k, v in doc.items() if k != "members"})
+        for mb in doc.get("members") or []:
+            mem_rows.append({"household_id": _json_cell(doc.get("household_id")),
+                             **{k: _json_cell(v) for k, v in mb.items()}})
+    hh = pd.DataFrame(hh_rows, dtype="str")
+    mem = pd.DataFrame(mem_rows, dtype="str") if mem_rows else pd.DataFrame({"household_id": []}, dtype="str")
+    return canonicalise(hh, "households", "case"), canonicalise(mem, "members", "case")
+
+
 def _read_jsonl(p: Path) -> RawSurvey:
     households, members, rows, problems = [], [], [], []
     try:
         text = p.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UsageError(f"'{p}' is not UTF-8 (it looks like Windows-1258 or TCVN3); it was not read",
-                         ENCODING_HINT) from None
+                         ENCODING_HINT, code="survey_not_utf8") from None
     except OSError as exc:
         raise _unreadable(p, exc, "Check that the file exists and can be read.",
                           "Kiểm tra tệp có tồn tại và đọc được không.") from None

@@ -82,7 +82,8 @@ def _require_columns(df: pd.DataFrame, table: str) -> None:
                 f"table {table} has no required column '{spec.name}'",
                 f"Add a column '{spec.name}' or '{spec.header}'; in a CSV file or a sheet the headers are read from "
                 f"row 1 (or from the first of its first {HEADER_SEARCH_ROWS} rows that names the required columns, "
-                f"below a title). Columns found: {clip(', '.join(map(str, df.columns)), VALUE_CAP * 4)}.")
+                f"below a title). Columns found: {clip(', '.join(map(str, df.columns)), VALUE_CAP * 4)}.",
+                code="column_required_missing")
     groups = {s.one_of for s in specs.values() if s.one_of}
     for g in groups:
         names = [s for s in specs.values() if s.one_of == g]
@@ -90,7 +91,7 @@ def _require_columns(df: pd.DataFrame, table: str) -> None:
             raise UsageError(
                 f"Bảng {table} cần một trong các cột " + " / ".join(f"'{s.name}' ('{s.header}')" for s in names)
                 + f" / table {table} needs one of the columns " + ", ".join(s.name for s in names),
-                "Add a birth_date (Ngày sinh) or birth_year (Năm sinh) column.")
+                "Add a birth_date (Ngày sinh) or birth_year (Năm sinh) column.", code="column_required_missing")
 
 
 def _type_table(df: pd.DataFrame, table: str, probs: _Problems, ref_year: int,

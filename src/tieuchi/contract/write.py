@@ -229,7 +229,8 @@ def check_out(out: str | Path, files: Iterable[str | Path], inputs: Iterable[tup
         raise _usage(f"{option} {out}: exists and is not a folder",
                      "give a folder (a new one is created); tieuchi writes its files into it",
                      f"{option} {out}: đã có và không phải là thư mục",
-                     "cho một thư mục (thư mục mới sẽ được tạo); tieuchi ghi các tệp kết quả vào đó")
+                     "cho một thư mục (thư mục mới sẽ được tạo); tieuchi ghi các tệp kết quả vào đó",
+                     code="out_not_folder")
     _check_parent(out, option)
     paths = [out / f for f in files]
     for p in paths:
@@ -237,7 +238,7 @@ def check_out(out: str | Path, files: Iterable[str | Path], inputs: Iterable[tup
             raise _usage(f"cannot write {p}: a folder of that name is in the way",
                          f"remove or rename the folder {p}, or choose another {option} folder",
                          f"không ghi được {p}: đã có một thư mục trùng tên",
-                         f"xoá hoặc đổi tên thư mục {p}, hoặc chọn thư mục {option} khác")
+                         f"xoá hoặc đổi tên thư mục {p}, hoặc chọn thư mục {option} khác", code="out_path_blocked")
     for source, what in inputs:
         for p in paths:
             if _same_file(p, Path(source)):
@@ -247,7 +248,8 @@ def check_out(out: str | Path, files: Iterable[str | Path], inputs: Iterable[tup
                              f"choose another {option} folder: tieuchi never writes over the files it reads",
                              f"{option} {out}: ghi {p} sẽ ghi đè hoặc làm thay đổi {vi} ({source}) mà lệnh này "
                              "đang đọc",
-                             f"chọn thư mục {option} khác: tieuchi không bao giờ ghi đè tệp mà nó đọc")
+                             f"chọn thư mục {option} khác: tieuchi không bao giờ ghi đè tệp mà nó đọc",
+                             code="out_overwrites_input")
     return out
 
 
@@ -257,12 +259,13 @@ def check_out_file(path: str | Path, force: bool = False, option: str = "--out")
     path = Path(path)
     if path.is_dir():
         raise _usage(f"{option} {path}: is a folder", f"give a file name, e.g. {option} {path / 'phieu-ra-soat.xlsx'}",
-                     f"{option} {path}: là một thư mục", f"cho tên tệp, ví dụ {option} {path / 'phieu-ra-soat.xlsx'}")
+                     f"{option} {path}: là một thư mục", f"cho tên tệp, ví dụ {option} {path / 'phieu-ra-soat.xlsx'}",
+                     code="out_is_folder")
     if path.exists() and not force:
         raise _usage(f"{option} {path}: the file exists (it may be a filled-in survey) and was left untouched",
                      "choose another file name, or add --force to replace it",
                      f"{option} {path}: tệp đã có (có thể là phiếu đã nhập liệu) nên không bị ghi đè",
-                     "chọn tên tệp khác, hoặc thêm --force để ghi đè")
+                     "chọn tên tệp khác, hoặc thêm --force để ghi đè", code="out_file_exists")
     _check_parent(path.parent, option, shown=path)
     return path
 
@@ -298,11 +301,12 @@ def _check_parent(out: Path, option: str, shown: Path | None = None) -> None:
         raise _usage(f"{option} {shown}: cannot create it: {probe} is a file, not a folder",
                      f"choose a {option} path inside a folder",
                      f"{option} {shown}: không tạo được: {probe} là một tệp, không phải thư mục",
-                     f"chọn đường dẫn {option} nằm trong một thư mục")
+                     f"chọn đường dẫn {option} nằm trong một thư mục", code="out_parent_not_folder")
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         raise _usage(f"{option} {shown}: cannot write in {probe} (permission denied)",
                      "choose a folder you can write to",
-                     f"{option} {shown}: không có quyền ghi vào {probe}", "chọn thư mục mà bạn có quyền ghi")
+                     f"{option} {shown}: không có quyền ghi vào {probe}", "chọn thư mục mà bạn có quyền ghi",
+                     code="out_permission_denied")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -315,8 +319,8 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _usage(en: str, hint: str, vi: str, vi_hint: str) -> UsageError:
-    return UsageError(en, hint, vi=vi, vi_hint=vi_hint)
+def _usage(en: str, hint: str, vi: str, vi_hint: str, *, code: str) -> UsageError:
+    return UsageError(en, hint, vi=vi, vi_hint=vi_hint, code=code)
 
 
 @contextmanager
@@ -329,12 +333,12 @@ def writing(path: str | Path) -> Iterator[None]:
         raise _usage(f"cannot write {path}: permission denied",
                      "close the file if it is open in Excel, or choose another --out",
                      f"không ghi được {path}: không có quyền",
-                     "đóng tệp nếu đang mở trong Excel, hoặc chọn --out khác") from e
+                     "đóng tệp nếu đang mở trong Excel, hoặc chọn --out khác", code="write_permission_denied") from e
     except OSError as e:
         why = e.strerror or str(e)
         raise _usage(f"cannot write {path}: {why}", "check the path and the free disk space, or choose another --out",
                      f"không ghi được {path}: {why}",
-                     "kiểm tra đường dẫn và dung lượng đĩa còn trống, hoặc chọn --out khác") from e
+                     "kiểm tra đường dẫn và dung lượng đĩa còn trống, hoặc chọn --out khác", code="write_failed") from e
 
 
 def make_out_dir(out_dir: str | Path) -> Path:
@@ -343,13 +347,14 @@ def make_out_dir(out_dir: str | Path) -> Path:
     if out.exists() and not out.is_dir():
         raise _usage(f"--out {out}: exists and is not a folder",
                      "give a folder; tieuchi writes its files into it",
-                     f"--out {out}: đã có và không phải là thư mục", "cho một thư mục; tieuchi ghi các tệp vào đó")
+                     f"--out {out}: đã có và không phải là thư mục", "cho một thư mục; tieuchi ghi các tệp vào đó",
+                     code="out_not_folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise _usage(f"--out {out}: cannot create the folder ({e.strerror or e})", "choose a folder you can write to",
                      f"--out {out}: không tạo được thư mục ({e.strerror or e})",
-                     "chọn thư mục mà bạn có quyền ghi") from e
+                     "chọn thư mục mà bạn có quyền ghi", code="out_cannot_create") from e
     return out
 
 
@@ -439,7 +444,8 @@ def write_tables(frames: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str,
     one ``results.xlsx``; return the paths written. ``escape``: CSV text cells escaped against formula injection."""
     if fmt not in FORMATS:
         raise _usage(f"unknown output format {fmt!r}", f"use one of: {', '.join(FORMATS)}",
-                     f"định dạng kết quả {fmt!r} không hợp lệ", f"dùng một trong: {', '.join(FORMATS)}")
+                     f"định dạng kết quả {fmt!r} không hợp lệ", f"dùng một trong: {', '.join(FORMATS)}",
+                     code="output_format_unknown")
     if fmt == "xlsx":
         check_excel_rows(frames)  # before anything is written
     out = make_out_dir(out_dir)
@@ -465,7 +471,7 @@ def check_excel_rows(frames: dict[str, pd.DataFrame]) -> None:
                 "use --format csv or --format parquet for a survey this large",
                 f"trang {name} sẽ có {len(df):,} dòng; Excel chỉ chứa tối đa {EXCEL_MAX_ROWS - 1:,} dòng dữ liệu "
                 "mỗi trang",
-                "dùng --format csv hoặc --format parquet cho bộ dữ liệu lớn như vậy")
+                "dùng --format csv hoặc --format parquet cho bộ dữ liệu lớn như vậy", code="xlsx_too_many_rows")
 
 
 def _arrow_table(df: pd.DataFrame, for_csv: bool, escape: bool = False):

@@ -185,7 +185,8 @@ def assemble(rules: RulesAt, households: pd.DataFrame, n_members: int, d: Decide
     regime = rules.regime
     ind_ids = regime.ruleset.indicators
     if len(ind_ids) > 16:  # reasons pack indicator masks in 16 bits
-        raise RulesError(f"{regime.id}: {len(ind_ids)} indicators; at most 16 are supported")
+        raise RulesError(f"{regime.id}: {len(ind_ids)} indicators; at most 16 are supported",
+                         code="too_many_indicators")
     n = len(households)
     dep_mask = np.zeros(n, dtype=np.int32)
     unk_mask = np.zeros(n, dtype=np.int32)

@@ -136,10 +136,10 @@ def _t(lang: str, key: str, **kw: Any) -> str:
     return _T.get(lang, _T["vi"])[key].format(**kw)
 
 
-def _usage(key: str, hint: str | None = None, **kw: Any) -> UsageError:
+def _usage(key: str, hint: str | None = None, *, code: str, **kw: Any) -> UsageError:
     """A usage error in both languages (the CLI shows the one asked for)."""
     return UsageError(_t("en", key, **kw), _t("en", hint, **kw) if hint else None,
-                      vi=_t("vi", key, **kw), vi_hint=_t("vi", hint, **kw) if hint else None)
+                      vi=_t("vi", key, **kw), vi_hint=_t("vi", hint, **kw) if hint else None, code=code)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -152,14 +152,14 @@ def check_item(item: str | None) -> str | None:
         return None
     v = item.strip().lower()
     if v not in ITEMS:
-        raise _usage("bad_item", "bad_item_hint", v=item, items=", ".join(ITEMS))
+        raise _usage("bad_item", "bad_item_hint", v=item, items=", ".join(ITEMS), code="item_unknown")
     return v
 
 
 def check_by(by: str) -> str:
     v = (by or "commune").strip().lower()
     if v not in BY:
-        raise _usage("bad_by", "bad_by_hint", v=by)
+        raise _usage("bad_by", "bad_by_hint", v=by, code="unknown_option_value")
     return v
 
 
@@ -199,13 +199,13 @@ def require_program(result: Any, item: str | None = None) -> list[str]:
         raise UsageError(_t("en", "window", **{**window, "program": PROGRAM_NAME["en"]}),
                          _t("en", "window_hint", day=day),
                          vi=_t("vi", "window", **{**window, "program": PROGRAM_NAME["vi"]}),
-                         vi_hint=_t("vi", "window_hint", day=day))
+                         vi_hint=_t("vi", "window_hint", day=day), code="program_date_outside_window")
     if item is not None and item not in have:
         col = f"eligible_{item}"
         raise UsageError(_t("en", "item_missing", **{**window, "program": PROGRAM_NAME["en"]}, col=col),
                          _t("en", "window_hint", day=day),
                          vi=_t("vi", "item_missing", **{**window, "program": PROGRAM_NAME["vi"]}, col=col),
-                         vi_hint=_t("vi", "window_hint", day=day))
+                         vi_hint=_t("vi", "window_hint", day=day), code="program_item_outside_window")
     return [item] if item is not None else have
 
 
@@ -272,7 +272,7 @@ def _households(result: Any, commune: str | None, by: str) -> pd.DataFrame:
     """The household results, with commune_code as text, commune_name / village present, filtered to `commune`."""
     hh = result.households
     if "village" not in hh.columns and by == "village":
-        raise _usage("no_village", "no_village_hint")
+        raise _usage("no_village", "no_village_hint", code="village_column_missing")
     hh = hh.copy()
     hh["commune_code"] = hh["commune_code"].astype("string")
     hh["household_id"] = hh["household_id"].astype("string")
@@ -284,7 +284,7 @@ def _households(result: Any, commune: str | None, by: str) -> pd.DataFrame:
         if not keep.fillna(False).any():
             codes = sorted(hh["commune_code"].dropna().unique())
             shown = ", ".join(codes[:20]) + ("…" if len(codes) > 20 else "")
-            raise _usage("bad_commune", "bad_commune_hint", v=commune, codes=shown or "—")
+            raise _usage("bad_commune", "bad_commune_hint", v=commune, codes=shown or "—", code="commune_unknown")
         hh = hh[keep.fillna(False).to_numpy()]
     return hh
 

@@ -74,7 +74,8 @@ def _one_household(result, household_id):
         hits = np.flatnonzero(np.asarray([to_text(v) == want for v in ids], dtype=bool))
     if not len(hits):
         raise UsageError(f"household '{want}' is not in the results", "give the id of an accepted household",
-                         vi=f"không có hộ '{want}' trong kết quả", vi_hint="cho mã của một hộ đã được phân loại")
+                         vi=f"không có hộ '{want}' trong kết quả", vi_hint="cho mã của một hộ đã được phân loại",
+                         code="household_not_in_results")
     i = int(hits[0])
     hid = ids.iloc[i]
     mem_mask = (result.members["household_id"] == hid).to_numpy(dtype=bool, na_value=False)

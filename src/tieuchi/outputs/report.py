@@ -161,7 +161,8 @@ def mpi_tables(result, unit: str = "households", k: float = 0.25,
         from tieuchi.errors import UsageError
 
         raise UsageError(f"Alkire–Foster: {e}", "check --weights and --k",
-                         vi=f"Alkire–Foster: {e}", vi_hint="kiểm tra --weights và --k") from None
+                         vi=f"Alkire–Foster: {e}", vi_hint="kiểm tra --weights và --k",
+                         code="alkire_foster_invalid") from None
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -205,7 +206,8 @@ def _records(frame: pd.DataFrame | None, wanted: tuple, what: str) -> pd.DataFra
         raise DataError(f"{what}: missing column(s) {', '.join(missing)}",
                         f"give the columns {', '.join(wanted)} (see README, 'Plan report')",
                         vi=f"{what}: thiếu cột {', '.join(missing)}",
-                        vi_hint=f"cần các cột {', '.join(wanted)} (xem README, mục báo cáo kế hoạch)")
+                        vi_hint=f"cần các cột {', '.join(wanted)} (xem README, mục báo cáo kế hoạch)",
+                        code="table_columns_missing")
     return frame
 
 
@@ -515,7 +517,8 @@ def read_table(path, what: str) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"{what}: no file {p}", "give the path of a .csv or .xlsx file",
-                         vi=f"{what}: không có tệp {p}", vi_hint="cho đường dẫn của một tệp .csv hoặc .xlsx")
+                         vi=f"{what}: không có tệp {p}", vi_hint="cho đường dẫn của một tệp .csv hoặc .xlsx",
+                         code="input_file_not_found")
     if p.suffix.lower() == ".xlsx":
         return pd.read_excel(p, dtype=str)
     return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")

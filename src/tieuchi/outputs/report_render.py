@@ -35,8 +35,7 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 
 from tieuchi.contract.write import excel_text, keep_text
-
-LANGS = ("vi", "en")
+from tieuchi.i18n import LANGS
 DASH = "—"
 
 COLUMNS: dict[str, list[str]] = {

@@ -265,27 +265,28 @@ def read_yaml(path: Path) -> Any:
                          "a regime folder sits in a rules tree: rules/instruments.yaml and rules/poverty/<regime>/",
                          vi=f"{path}: không tìm thấy tệp quy tắc",
                          vi_hint="thư mục bộ tiêu chí nằm trong một cây quy tắc: rules/instruments.yaml và "
-                                 "rules/poverty/<bộ tiêu chí>/") from None
+                                 "rules/poverty/<bộ tiêu chí>/", code="rules_file_not_found") from None
     except UnicodeDecodeError as exc:
         raise RulesError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})", "save the rule file as UTF-8",
                          vi=f"{path}: không phải UTF-8 ({exc.reason} ở byte {exc.start})",
-                         vi_hint="lưu tệp quy tắc dạng UTF-8") from None
+                         vi_hint="lưu tệp quy tắc dạng UTF-8", code="rules_file_not_utf8") from None
     except OSError as exc:  # a folder, no permission …
         raise RulesError(f"{path}: cannot be read ({exc.strerror or exc})", "give a readable YAML file",
                          vi=f"{path}: không đọc được ({exc.strerror or exc})",
-                         vi_hint="cho một tệp YAML đọc được") from None
+                         vi_hint="cho một tệp YAML đọc được", code="rules_file_unreadable") from None
     try:
         return yaml.load(text, Loader=_SafeLineLoader)  # noqa: S506 - a SafeLoader subclass that refuses every tag
     except _YamlProblem as exc:
         raise RulesError(f"{path}:{exc.line}: {exc.message}", exc.hint,
-                         vi=f"{path}:{exc.line}: {exc.vi}" if exc.vi else None, vi_hint=exc.vi_hint) from None
+                         vi=f"{path}:{exc.line}: {exc.vi}" if exc.vi else None, vi_hint=exc.vi_hint,
+                         code="rules_yaml_refused") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0
         problem = clip(getattr(exc, "problem", None) or exc, 200)
         raise RulesError(f"{path}:{line}: invalid YAML: {problem}", "check indentation and quoting near that line",
                          vi=f"{path}:{line}: YAML không hợp lệ: {problem}",
-                         vi_hint="kiểm tra thụt lề và dấu nháy gần dòng đó") from None
+                         vi_hint="kiểm tra thụt lề và dấu nháy gần dòng đó", code="rules_yaml_invalid") from None
 
 
 def _line_of(data: Any, loc: tuple) -> int:
@@ -344,7 +345,7 @@ def validate(model_cls: type[BaseModel], data: Any, path: Path, keys_near=None):
             elif err["type"] == "missing":
                 msg = f"required key '{loc[-1]}' is missing"
             lines.append(f"{path}:{line}: {where}: {msg}{hint}")
-        raise RulesError(listed(lines), "fix the rule file; see rules/README.md") from None
+        raise RulesError(listed(lines), "fix the rule file; see rules/README.md", code="rules_file_invalid") from None
 
 
 _ALL_MODELS = [m.Labels, m.Citation, m.Validity, m.Parameter, m.DatedValue, m.Derived, m.Indicator,
@@ -376,7 +377,8 @@ def rules_root() -> Path:
     if source.is_dir():
         return source
     raise UsageError("the rules shipped with tieuchi were not found",
-                     "reinstall tieuchi (pip install .); the wheel carries them as tieuchi/_rules")
+                     "reinstall tieuchi (pip install .); the wheel carries them as tieuchi/_rules",
+                     code="rules_not_shipped")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -414,11 +416,13 @@ class Regime:
                                  f"{window}, not {on}", "choose a reference date inside that window",
                                  vi=f"bộ điều chỉnh {self.overlay.id} chỉ áp dụng trong thời gian của bộ tiêu chí gốc "
                                     f"{self.id} ({window}), không áp dụng cho ngày {on}",
-                                 vi_hint="chọn ngày tham chiếu trong khoảng thời gian đó")
+                                 vi_hint="chọn ngày tham chiếu trong khoảng thời gian đó",
+                                 code="overlay_date_outside_window")
             raise UsageError(f"regime {self.id} covers {window}, not {on}",
                              "choose a reference date inside that window, or leave out --rules",
                              vi=f"bộ tiêu chí {self.id} áp dụng {window}, không áp dụng cho ngày {on}",
-                             vi_hint="chọn ngày tham chiếu trong khoảng thời gian đó, hoặc bỏ --rules")
+                             vi_hint="chọn ngày tham chiếu trong khoảng thời gian đó, hoặc bỏ --rules",
+                             code="regime_date_outside_window")
         values = {}
         provisional = set()
         for pid, p in self.parameters.items():
@@ -426,7 +430,8 @@ class Regime:
             if dv is None:
                 raise RulesError(f"{self.files.get(pid)}: parameter '{pid}' has no value on {day.isoformat()} "
                                  f"(its first value starts {p.values[0].start})",
-                                 "add a value whose 'from' is on or before the start of the regime")
+                                 "add a value whose 'from' is on or before the start of the regime",
+                                 code="parameter_no_value")
             values[pid] = dv.value
             if dv.provisional:
                 provisional.add(pid)
@@ -563,9 +568,10 @@ def _load_kind(folder: Path, model_cls, what: str, files: dict) -> dict:
         if obj.id != path.stem:
             raise RulesError(f"{path}:{getattr(data, 'key_lines', {}).get('id', 1)}: {what} id '{clip(obj.id)}' "
                              f"differs from the file name '{path.stem}'",
-                             f"rename the file to {clip(obj.id)}.yaml or fix the id")
+                             f"rename the file to {clip(obj.id)}.yaml or fix the id", code="rule_id_not_file_name")
         if obj.id in files:
-            raise RulesError(f"{path}: id '{obj.id}' is already used by {files[obj.id]}", "ids must be unique")
+            raise RulesError(f"{path}: id '{obj.id}' is already used by {files[obj.id]}", "ids must be unique",
+                             code="rule_id_duplicate")
         files[obj.id] = path
         out[obj.id] = obj
     return out
@@ -575,7 +581,7 @@ def load_instruments(root: Path) -> dict[str, m.Instrument]:
     path = root / "instruments.yaml"
     data = read_yaml(path)
     if not isinstance(data, dict):
-        raise RulesError(f"{path}:1: expected a mapping of instrument id -> instrument")
+        raise RulesError(f"{path}:1: expected a mapping of instrument id -> instrument", code="instruments_not_mapping")
     return {key: validate(m.Instrument, value, path) for key, value in data.items()}
 
 
@@ -621,7 +627,8 @@ def _merge_names(regime: Regime, owner: str, files: dict[str, Path], parameters:
         for clash in sorted(set(mine) & set(theirs)):
             raise RulesError(f"{files[clash]}: {kind} '{clash}' is already declared by "
                              f"{regime.files.get(clash, regime.root)} (regime {regime.id})",
-                             f"{owner} names must differ from the regime's and from every other set's")
+                             f"{owner} names must differ from the regime's and from every other set's",
+                             code="rule_name_clash")
     regime.parameters.update(parameters)
     regime.derived.update(derived)
     regime.files.update(files)
@@ -638,7 +645,7 @@ def _load_shared(root: Path, regime: Regime) -> list[SharedRules]:
         if shared.id != folder.name:
             raise RulesError(f"{path}:{getattr(data, 'key_lines', {}).get('id', 1)}: shared set id '{shared.id}' "
                              f"differs from its folder name '{folder.name}'",
-                             f"rename the folder to {shared.id} or fix the id")
+                             f"rename the folder to {shared.id} or fix the id", code="shared_set_id_not_folder")
         if not _overlaps(shared.validity, regime.ruleset.validity):
             continue
         files: dict[str, Path] = {shared.id: path}
@@ -648,12 +655,13 @@ def _load_shared(root: Path, regime: Regime) -> list[SharedRules]:
         for sid in shared.statuses:
             if sid not in derived or derived[sid].level != "household":
                 raise RulesError(f"{path}: status '{sid}' is not a household variable of the set's derived/",
-                                 f"add {folder / 'derived' / (sid + '.yaml')} (level: household) or remove it")
+                                 f"add {folder / 'derived' / (sid + '.yaml')} (level: household) or remove it",
+                                 code="shared_status_unknown")
         taken = {o for s in out for o in s.shares.values() for o in [o.output]}
         for sr in shares.values():
             if sr.output in taken:
                 raise RulesError(f"{files[sr.id]}: output '{sr.output}' is already written by another shared set",
-                                 "give each share rule its own output column")
+                                 "give each share rule its own output column", code="share_output_duplicate")
         _merge_names(regime, f"shared set {shared.id}", files, parameters, derived)
         out.append(SharedRules(folder, shared, parameters, derived, shares, files))
     return out
@@ -672,7 +680,7 @@ def _load_program(root: Path, regime: Regime) -> ProgramRules | None:
         return None
     if len(found) > 1:
         raise RulesError(f"programs {', '.join(str(p) for _, p, _ in found)} all name regime {regime.id}",
-                         "one program per regime")
+                         "one program per regime", code="program_duplicate")
     folder, path, prog = found[0]
     files: dict[str, Path] = {prog.id: path}
     parameters = _load_kind(folder / "parameters", m.Parameter, "parameter", files)
@@ -682,16 +690,17 @@ def _load_program(root: Path, regime: Regime) -> ProgramRules | None:
     unknown = [i for i in items if i not in ITEM_ORDER]
     if unknown:
         raise RulesError(f"{files[unknown[0]]}: '{unknown[0]}' is not a program item id of the data contract",
-                         f"use one of: {', '.join(ITEM_ORDER)}")
+                         f"use one of: {', '.join(ITEM_ORDER)}", code="program_item_unknown")
     items = {i: items[i] for i in ITEM_ORDER if i in items}
     for sid in [*prog.statuses, prog.target]:
         if sid not in derived or derived[sid].level != "household":
-            raise RulesError(f"{path}: '{sid}' is not a household variable of the program's derived/")
+            raise RulesError(f"{path}: '{sid}' is not a household variable of the program's derived/",
+                             code="program_status_unknown")
     outputs = {sr.output for s in regime.shared for sr in s.shares.values()}
     for sr in shares.values():
         if sr.output in outputs:
             raise RulesError(f"{files[sr.id]}: output '{sr.output}' is already written by a shared set",
-                             "give each share rule its own output column")
+                             "give each share rule its own output column", code="share_output_duplicate")
     _merge_names(regime, f"program {prog.id}", files, parameters, derived)
     return ProgramRules(folder, prog, parameters, derived, items, shares, files)
 
@@ -729,10 +738,10 @@ def load_rules(on: dt.date, rules: str | Path | None = None) -> RulesAt:
                          vi=f"không có bộ tiêu chí nào áp dụng cho ngày {on.isoformat()}; các bộ tiêu chí hiện có: "
                             f"{windows}",
                          vi_hint="chọn ngày tham chiếu trong một trong các khoảng thời gian trên "
-                                 "(--on NGÀY hoặc --for-year NĂM)")
+                                 "(--on NGÀY hoặc --for-year NĂM)", code="rules_date_outside_windows")
     if len(covering) > 1:
         raise RulesError(f"regimes overlap on {on.isoformat()}: {', '.join(r.id for r in covering)}",
-                         "fix their validity windows so that exactly one covers each date")
+                         "fix their validity windows so that exactly one covers each date", code="regimes_overlap")
     return covering[0].at(on)
 
 
@@ -797,19 +806,21 @@ def _cross_check(r: Regime) -> None:
             close = difflib.get_close_matches(inst.instrument, list(r.instruments), n=1)
             raise RulesError(f"{r.files.get(cid, r.root)}: {cid}: citation names unknown instrument "
                              f"'{inst.instrument}'" + (f" — did you mean '{close[0]}'?" if close else ""),
-                             "add it to rules/instruments.yaml or fix the id")
+                             "add it to rules/instruments.yaml or fix the id", code="citation_unknown_instrument")
     order = r.ruleset.indicators
     missing = [i for i in order if i not in r.indicators]
     extra = [i for i in r.indicators if i not in order]
     if missing or extra:
         raise RulesError(f"{r.files[r.ruleset.id]}: indicators listed and indicator files differ: "
-                         f"listed without a file {missing}, files not listed {extra}")
+                         f"listed without a file {missing}, files not listed {extra}", code="indicators_mismatch")
     for pid in r.ruleset.not_established:
         if pid not in r.parameters:
-            raise RulesError(f"{r.files[r.ruleset.id]}: not_established names unknown parameter '{pid}'")
+            raise RulesError(f"{r.files[r.ruleset.id]}: not_established names unknown parameter '{pid}'",
+                             code="parameter_unknown")
     for p in r.parameters.values():
         if p.keyed_by is not None and p.keyed_by not in hh_fields | mem_fields:
-            raise RulesError(f"{r.files[p.id]}: parameter '{p.id}' is keyed by unknown field '{p.keyed_by}'")
+            raise RulesError(f"{r.files[p.id]}: parameter '{p.id}' is keyed by unknown field '{p.keyed_by}'",
+                             code="field_unknown")
 
     def check(owner: str, cond, level: str) -> None:
         where = r.files.get(owner, r.root)
@@ -818,7 +829,8 @@ def _cross_check(r: Regime) -> None:
     for d in r.derived.values():
         check(d.id, d.condition, d.level)
         if d.enabled_by and d.enabled_by not in r.parameters:
-            raise RulesError(f"{r.files[d.id]}: enabled_by names unknown parameter '{d.enabled_by}'")
+            raise RulesError(f"{r.files[d.id]}: enabled_by names unknown parameter '{d.enabled_by}'",
+                             code="parameter_unknown")
     for ind in r.indicators.values():
         check(ind.id, ind.deprived_when, "household")
     for c in r.classification.classes:
@@ -832,7 +844,7 @@ def _cross_check(r: Regime) -> None:
             inst = x.citation.instrument
             if inst not in r.instruments:
                 raise RulesError(f"{files[x.id]}: {x.id}: citation names unknown instrument '{inst}'",
-                                 "add it to rules/instruments.yaml or fix the id")
+                                 "add it to rules/instruments.yaml or fix the id", code="citation_unknown_instrument")
         for item in items.values():
             check(item.id, item.eligible_when, "household" if item.unit == "household" else "member")
             for cond in item.priority.values():
@@ -841,34 +853,38 @@ def _cross_check(r: Regime) -> None:
             for sh in sr.shares:
                 if sh.citation.instrument not in r.instruments:
                     raise RulesError(f"{files[sr.id]}: {sh.id}: citation names unknown instrument "
-                                     f"'{sh.citation.instrument}'", "add it to rules/instruments.yaml")
+                                     f"'{sh.citation.instrument}'", "add it to rules/instruments.yaml",
+                                     code="citation_unknown_instrument")
                 check(sr.id, sh.when, "member")
                 if isinstance(sh.value, m.ParamRef) and sh.value.param not in r.parameters:
-                    raise RulesError(f"{files[sr.id]}: {sh.id}: unknown parameter '{sh.value.param}'")
+                    raise RulesError(f"{files[sr.id]}: {sh.id}: unknown parameter '{sh.value.param}'",
+                                     code="parameter_unknown")
     if r.classification.income_line not in r.parameters:
         raise RulesError(f"{r.files[r.classification.id]}: income_line names unknown parameter "
-                         f"'{r.classification.income_line}'")
+                         f"'{r.classification.income_line}'", code="parameter_unknown")
 
 
 def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, mem: set) -> None:
-    def fail(msg: str, choices=()):
+    def fail(msg: str, choices, code: str):
         close = difflib.get_close_matches(msg.split("'")[1] if "'" in msg else "", list(choices), n=1)
         raise RulesError(f"{where}: {owner}: {msg}" + (f" — did you mean '{close[0]}'?" if close else ""),
-                         "fix the name in the rule file")
+                         "fix the name in the rule file", code=code)
 
     def param(ref) -> None:
         if isinstance(ref, m.ParamRef) and ref.param not in r.parameters:
-            fail(f"unknown parameter '{clip(ref.param)}'", r.parameters)
+            fail(f"unknown parameter '{clip(ref.param)}'", r.parameters, "parameter_unknown")
 
     def field_ok(name: str) -> None:
         if name in IDENTIFIERS or name in known_personal_columns():
             raise RulesError(f"{where}: {owner}: '{clip(name)}' is personal data; rules may not use it",
-                             "personal data (names, ids) is carried through but never decides anything")
+                             "personal data (names, ids) is carried through but never decides anything",
+                             code="rule_uses_personal_data")
         allowed = hh | mem if level == "member" else hh
         if name not in allowed:
             if level == "household" and name in mem:
-                fail(f"member field '{clip(name)}' used outside a member aggregation (any_member, count_members …)")
-            fail(f"unknown field '{clip(name)}'", allowed)
+                fail(f"member field '{clip(name)}' used outside a member aggregation (any_member, count_members …)", (),
+                     "member_field_outside_aggregation")
+            fail(f"unknown field '{clip(name)}'", allowed, "field_unknown")
 
     if isinstance(cond, m.Compare):
         field_ok(cond.field)
@@ -881,23 +897,25 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
     elif isinstance(cond, m.Var):
         d = r.derived.get(cond.var)
         if d is None:
-            fail(f"unknown variable '{clip(cond.var)}'", r.derived)
+            fail(f"unknown variable '{clip(cond.var)}'", r.derived, "variable_unknown")
         if d.level == "member" and level == "household":
-            fail(f"member variable '{clip(cond.var)}' used outside a member aggregation")
+            fail(f"member variable '{clip(cond.var)}' used outside a member aggregation", (),
+                 "member_field_outside_aggregation")
         if d.id == owner:
-            fail(f"variable '{clip(cond.var)}' refers to itself")
+            fail(f"variable '{clip(cond.var)}' refers to itself", (), "variable_refers_to_itself")
     elif isinstance(cond, m.Flag):
         if cond.flag not in r.parameters:
-            fail(f"unknown parameter '{clip(cond.flag)}'", r.parameters)
+            fail(f"unknown parameter '{clip(cond.flag)}'", r.parameters, "parameter_unknown")
         if r.parameters[cond.flag].unit != "bool":
-            fail(f"flag '{clip(cond.flag)}' is not a bool parameter")
+            fail(f"flag '{clip(cond.flag)}' is not a bool parameter", (), "flag_not_bool")
     elif isinstance(cond, m.ReachedAge):
         param(cond.reached_age)
         if level != "member":
-            fail("reached_age is a member condition; use it inside a member aggregation")
+            fail("reached_age is a member condition; use it inside a member aggregation", (),
+                 "member_field_outside_aggregation")
     elif isinstance(cond, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
         if level == "member":
-            fail("member aggregations cannot be nested")
+            fail("member aggregations cannot be nested", (), "member_aggregation_nested")
         if isinstance(cond, (m.CountMembers, m.ShareOfMembers)):
             param(cond.op[1])
         for child in children(cond):
@@ -908,11 +926,12 @@ def _check_node(r: Regime, where: Path, owner: str, cond, level: str, hh: set, m
         if isinstance(cond, m.CountDeprived) and cond.count_deprived != "all":
             for ind in cond.count_deprived:
                 if ind not in r.ruleset.indicators:
-                    fail(f"count_deprived: unknown indicator '{clip(ind)}'", r.ruleset.indicators)
+                    fail(f"count_deprived: unknown indicator '{clip(ind)}'", r.ruleset.indicators,
+                         "indicator_unknown")
     elif isinstance(cond, m.WithinMonths):
         spec = cond.within_months
         if spec.field not in hh:
-            fail(f"unknown household date field '{clip(spec.field)}'", hh)
+            fail(f"unknown household date field '{clip(spec.field)}'", hh, "field_unknown")
         param(spec.months)
     for child in children(cond):
         _check_node(r, where, owner, child, level, hh, mem)
@@ -940,7 +959,7 @@ def _check_codes(r: Regime, where: Path, owner: str, cond: m.Compare) -> None:
                 close = difflib.get_close_matches(str(code), sorted(allowed), n=1)
                 raise RulesError(f"{where}: {owner}: '{clip(code)}' is not a code of {cond.field}"
                                  + (f" — did you mean '{close[0]}'?" if close else ""),
-                                 f"allowed: {', '.join(spec.codes)}")
+                                 f"allowed: {', '.join(spec.codes)}", code="field_code_unknown")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -959,7 +978,8 @@ def load_candidate(rules: str | Path) -> Regime:
             raise UsageError(f"{path}: not a regime folder (no ruleset.yaml)",
                              "pass a folder such as rules/poverty/vn_2022_2026, or an overlay file (.yaml)",
                              vi=f"{path}: không phải thư mục bộ tiêu chí (không có ruleset.yaml)",
-                             vi_hint="cho một thư mục như rules/poverty/vn_2022_2026, hoặc một tệp điều chỉnh (.yaml)")
+                             vi_hint="cho một thư mục như rules/poverty/vn_2022_2026, hoặc một tệp điều chỉnh (.yaml)",
+                             code="rules_not_regime_folder")
         return load_regime(path.resolve())
     return load_overlay(overlay_path(rules))
 
@@ -994,7 +1014,7 @@ def overlay_path(rules: str | Path) -> Path:
                      "give a regime folder, an overlay file (.yaml), or one of: " + (", ".join(known) or "(none)"),
                      vi=f"--rules '{given}': không có tệp hay thư mục này, cũng không có bộ điều chỉnh nào có mã này",
                      vi_hint="cho một thư mục bộ tiêu chí, một tệp điều chỉnh (.yaml), hoặc một trong: "
-                             + (", ".join(known) or "(không có)"))
+                             + (", ".join(known) or "(không có)"), code="rules_not_found")
 
 
 def read_overlay(path: str | Path) -> Overlay:
@@ -1009,18 +1029,19 @@ def _parse_overlay(path: Path) -> tuple[Overlay, Any]:
         raise RulesError(f"{path}:{getattr(data, 'line', 1) or 1}: an overlay is a YAML mapping with the keys "
                          f"overlay, label, base, citation and parameters", _OVERLAY_HINT,
                          vi=f"{path}:{getattr(data, 'line', 1) or 1}: tệp điều chỉnh phải là một ánh xạ YAML có các "
-                            f"khoá overlay, label, base, citation và parameters", vi_hint=_OVERLAY_VI_HINT)
+                            f"khoá overlay, label, base, citation và parameters", vi_hint=_OVERLAY_VI_HINT,
+                         code="overlay_not_mapping")
     try:
         ov = validate(Overlay, data, path, keys_near=_overlay_keys_near)
     except RulesError as exc:
         raise RulesError(exc.message, _OVERLAY_HINT, vi=f"tệp điều chỉnh không hợp lệ: {exc.message}",
-                         vi_hint=_OVERLAY_VI_HINT) from None
+                         vi_hint=_OVERLAY_VI_HINT, code="overlay_invalid") from None
     if ov.id != path.stem:
         at = f"{path}:{_key_line(data, 'overlay')}"
         raise RulesError(f"{at}: overlay id '{clip(ov.id)}' differs from the file name '{path.stem}'",
                          f"rename the file to {clip(ov.id)}.yaml or fix the id",
                          vi=f"{at}: mã bộ điều chỉnh '{clip(ov.id)}' khác tên tệp '{path.stem}'",
-                         vi_hint=f"đổi tên tệp thành {clip(ov.id)}.yaml hoặc sửa mã")
+                         vi_hint=f"đổi tên tệp thành {clip(ov.id)}.yaml hoặc sửa mã", code="overlay_id_not_file_name")
     ov._source = str(path)
     ov._digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     return ov, data
@@ -1101,7 +1122,7 @@ def load_overlay(path: str | Path) -> Regime:
                          f"{base.root}, and cited",
                          vi=listed([vi for _, vi in problems], "vi"),
                          vi_hint="sửa tệp điều chỉnh: giá trị đúng đơn vị và dạng của tham số (xem tệp tham số trong "
-                                 f"{base.root}) và có trích dẫn")
+                                 f"{base.root}) và có trích dẫn", code="overlay_parameters_invalid")
     regime = replace(base, instruments=instruments, parameters=parameters,
                      files={**base.files, **{pid: path for pid in ov.parameters}},
                      version=f"{base.version}+{ov.id}@{ov.digest}", overlay=ov, base=base)
@@ -1110,7 +1131,7 @@ def load_overlay(path: str | Path) -> Regime:
     except RulesError as exc:
         raise RulesError(f"{path}: overlay {ov.id}: {exc.message}", exc.hint,
                          vi=f"{path}: bộ điều chỉnh {ov.id} làm bộ tiêu chí {base.id} không hợp lệ: {exc.message}",
-                         vi_hint=_OVERLAY_VI_HINT) from None
+                         vi_hint=_OVERLAY_VI_HINT, code="overlay_breaks_regime") from None
     _OVERLAYS[key] = regime
     return regime
 
@@ -1125,7 +1146,7 @@ def _base_regime(ov: Overlay, data: Any, path: Path) -> Regime:
         raise RulesError(f"{at}: base '{clip(ov.base)}' is not a regime of the rules{sug}",
                          "name one of: " + ", ".join(regimes),
                          vi=f"{at}: bộ tiêu chí gốc '{clip(ov.base)}' không có trong bộ quy tắc{sug_vi}",
-                         vi_hint="chọn một trong: " + ", ".join(regimes))
+                         vi_hint="chọn một trong: " + ", ".join(regimes), code="overlay_base_unknown")
     return load_regime(folder)
 
 
@@ -1264,11 +1285,12 @@ def plan_path(plan: str | Path) -> Path:
                          "give a plan file (.yaml) or the id of a shipped plan: " + known,
                          vi=f"--plan '{given}': không phải mã kế hoạch (mã không chứa '/', '.' hay '..') và cũng không "
                             f"phải tệp .yaml",
-                         vi_hint="cho một tệp kế hoạch (.yaml) hoặc mã của một kế hoạch kèm theo: " + known)
+                         vi_hint="cho một tệp kế hoạch (.yaml) hoặc mã của một kế hoạch kèm theo: " + known,
+                         code="plan_id_invalid")
     raise UsageError(f"--plan '{given}': no such file and no shipped plan of that id",
                      "give a plan file (.yaml) or one of: " + known,
                      vi=f"--plan '{given}': không có tệp này và không có kế hoạch nào có mã này",
-                     vi_hint="cho một tệp kế hoạch (.yaml) hoặc một trong: " + known)
+                     vi_hint="cho một tệp kế hoạch (.yaml) hoặc một trong: " + known, code="plan_not_found")
 
 
 def load_plan(path: str | Path) -> Plan:
@@ -1280,13 +1302,14 @@ def load_plan(path: str | Path) -> Plan:
         raise UsageError(f"{path}: plan file not found",
                          "give the path of a plan file, e.g. rules/plans/tan_yen_2024.yaml",
                          vi=f"{path}: không tìm thấy tệp kế hoạch",
-                         vi_hint="nhập đường dẫn tới tệp kế hoạch, ví dụ rules/plans/tan_yen_2024.yaml")
+                         vi_hint="nhập đường dẫn tới tệp kế hoạch, ví dụ rules/plans/tan_yen_2024.yaml",
+                         code="plan_file_not_found")
     data = read_yaml(path)
     try:
         plan = validate(Plan, data, path, keys_near=_plan_keys_near)
     except RulesError as exc:
         raise RulesError(exc.message, exc.hint, vi=f"tệp kế hoạch không hợp lệ: {exc.message}",
-                         vi_hint=_PLAN_VI_HINT) from None
+                         vi_hint=_PLAN_VI_HINT, code="plan_invalid") from None
     problems: list[tuple[str, str]] = []
     if plan.id != path.stem:
         problems.append((f"{path}:{_key_line(data, 'id')}: plan id '{clip(plan.id)}' differs from the file name "
@@ -1300,7 +1323,8 @@ def load_plan(path: str | Path) -> Plan:
         raise RulesError(listed([en for en, _ in problems]),
                          "fix the plan file so that its numbers are the plan's and add up",
                          vi=listed([vi for _, vi in problems], "vi"),
-                         vi_hint="sửa tệp kế hoạch cho đúng số liệu của kế hoạch và khớp tổng")
+                         vi_hint="sửa tệp kế hoạch cho đúng số liệu của kế hoạch và khớp tổng",
+                         code="plan_numbers_invalid")
     plan._source = str(path)
     plan._digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     for raw in data.get("targets") or []:
@@ -1329,7 +1353,8 @@ def check_plan(plan: Plan, rules_at: RulesAt) -> dict[str, str]:
                              "add it to rules/instruments.yaml or fix the id",
                              vi=f"{source}: {clip(owner)}: trích dẫn văn bản không có trong danh mục: "
                                 f"'{clip(cite.instrument)}'",
-                             vi_hint="thêm văn bản vào rules/instruments.yaml hoặc sửa mã")
+                             vi_hint="thêm văn bản vào rules/instruments.yaml hoặc sửa mã",
+                             code="citation_unknown_instrument")
     contract = _contract_fields()
     if contract is None:  # pragma: no cover - during bootstrap only
         return {}
@@ -1340,7 +1365,8 @@ def check_plan(plan: Plan, rules_at: RulesAt) -> dict[str, str]:
         if p.keyed_by is not None and p.keyed_by not in hh | mem:
             raise RulesError(f"{source}: plan parameter '{p.id}' is keyed by unknown field '{p.keyed_by}'",
                              "key it by a household or member field of the data contract",
-                             vi=f"{source}: tham số '{p.id}' của kế hoạch theo trường không tồn tại '{p.keyed_by}'")
+                             vi=f"{source}: tham số '{p.id}' của kế hoạch theo trường không tồn tại '{p.keyed_by}'",
+                             code="field_unknown")
     unmeasurable: dict[str, str] = {}
     for t in plan.targets:
         conds = [(part, c) for part, c in (("population", t.population), ("count", t.count)) if c is not None]
@@ -1358,7 +1384,8 @@ def check_plan(plan: Plan, rules_at: RulesAt) -> dict[str, str]:
             except RulesError as exc:
                 raise RulesError(exc.message, exc.hint,
                                  vi=f"chỉ tiêu '{t.id}' của kế hoạch có điều kiện không dùng được với bộ tiêu chí "
-                                    f"{r.id}: {exc.message}", vi_hint=_PLAN_VI_HINT) from None
+                                    f"{r.id}: {exc.message}", vi_hint=_PLAN_VI_HINT,
+                                 code="plan_target_invalid") from None
         if missing:
             unmeasurable[t.id] = (f"regime {r.id} has no indicator {', '.join(missing)}: target {t.id} is not "
                                   f"measurable under it")
@@ -1375,7 +1402,7 @@ def rules_with_plan(rules_at: RulesAt, plan: Plan) -> RulesAt:
         raise RulesError(f"{source}: plan parameter '{clash}' is already declared by regime {r.id} "
                          f"({r.files.get(clash, r.root)})", "give the plan's parameter another id",
                          vi=f"{source}: tham số '{clash}' của kế hoạch trùng tên với tham số của bộ tiêu chí {r.id}",
-                         vi_hint="đặt tên khác cho tham số của kế hoạch")
+                         vi_hint="đặt tên khác cho tham số của kế hoạch", code="plan_parameter_clash")
     params = dict(rules_at.params)
     provisional = set(rules_at.provisional_params)
     day = rules_at.day.isoformat()
@@ -1386,7 +1413,8 @@ def rules_with_plan(rules_at: RulesAt, plan: Plan) -> RulesAt:
                              f"{p.values[0].start})", "add a value whose 'from' is on or before the reference date",
                              vi=f"{source}: tham số '{pid}' của kế hoạch chưa có giá trị vào ngày {day} (giá trị "
                                 f"đầu tiên từ {p.values[0].start})",
-                             vi_hint="thêm một giá trị có 'from' không muộn hơn ngày tham chiếu")
+                             vi_hint="thêm một giá trị có 'from' không muộn hơn ngày tham chiếu",
+                             code="parameter_no_value")
         params[pid] = dv.value
         if dv.provisional:
             provisional.add(pid)

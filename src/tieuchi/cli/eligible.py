@@ -1,0 +1,74 @@
+"""`tieuchi eligible`: per program item, the eligible households or people, ranked, and their counts."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from tieuchi.cli.common import (FOR_YEAR, ON, RAW_TEXT, RULES, SURVEY, Context, Progress, app, choice, guard_out,
+                                out_console, print_written, reference_date, rejected, run)
+from tieuchi.i18n import LANGS, lang_or_default
+
+
+@app.command()
+def eligible(
+    survey: Path = SURVEY,
+    on: Optional[str] = ON,
+    for_year: Optional[int] = FOR_YEAR,
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for the lists / Thư mục ghi danh sách."),
+    item: Optional[str] = typer.Option(None, "--item", metavar="ITEM",
+                                       help="Only this program item, e.g. p2_livelihood / Chỉ một hạng mục."),
+    commune: Optional[str] = typer.Option(None, "--commune", metavar="CODE", help="Only this commune / Chỉ một xã."),
+    by: str = typer.Option("commune", "--by", metavar="commune|village",
+                           help="Count per commune (default) or per village / Đếm theo xã hoặc theo thôn."),
+    fmt: str = typer.Option("csv", "--format", metavar="csv|parquet|xlsx", help="Output format."),
+    lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and reasons."),
+    show_names: bool = typer.Option(False, "--show-names",
+                                    help="Write full_name (personal data; left out by default)."),
+    rules: Optional[Path] = RULES,
+    raw_text: bool = RAW_TEXT,
+) -> None:
+    """List, per program item, the eligible households or people ranked by commune, priority group and id, and
+    count them per commune (or village).
+
+    Lập danh sách hộ / người thuộc đối tượng của từng dự án, xếp theo xã, nhóm ưu tiên và mã; đếm theo xã (hoặc
+    thôn).
+    """
+    run(lang_or_default(lang), lambda context: _eligible(context, survey, on, for_year, out, item, commune, by, fmt,
+                                                        lang, show_names, rules, raw_text))
+
+
+def _eligible(context: Context, survey: Path, on: Optional[str], for_year: Optional[int], out: Path,
+              item_opt: Optional[str], commune: Optional[str], by_opt: str, fmt_opt: str, lang_opt: str,
+              show_names: bool, rules: Optional[Path] = None, raw_text: bool = False) -> int:
+    import tieuchi  # lazy: keeps --help fast
+    from tieuchi.contract.write import FORMATS, rejects_path  # lazy: keeps --help fast
+    from tieuchi.outputs.eligible import (check_by, check_item, eligibility_counts,  # lazy: keeps --help fast
+                                          eligibility_lists, output_names, refuse_outside, render_counts, write_lists)
+
+    lang = choice("--lang", lang_opt, LANGS)
+    fmt = choice("--format", fmt_opt, FORMATS)
+    day = reference_date(on, for_year)
+
+    item, by = check_item(item_opt), check_by(by_opt)  # before a long read
+    context.reading(rules)
+    rules_at = tieuchi.load_rules(day, rules)
+    refuse_outside(rules_at, day)  # outside the program's window: exit 2 before a long read
+    guard_out(out, output_names(item, fmt), survey, rules=rules)
+    with Progress(lang) as progress:
+        context.reading(survey)
+        result = tieuchi.classify_survey(tieuchi.read_survey(survey), on=day, rules=rules_at, lang=lang,
+                                         progress=progress, isolate_failures=True)
+        context.decided(result.rejects, out, "csv", lang, show_names, raw_text)
+        lists = eligibility_lists(result, item, commune, by, lang, show_names)
+        counts = eligibility_counts(result, item, commune, by)
+        progress("write", 0, 1)
+        paths = write_lists(lists, counts, result.rejects, out, fmt, lang, show_names, raw_text)
+        progress("write", 1, 1)
+    out_console().print(render_counts(counts, lang))
+    print_written(paths, lang)
+    if len(result.rejects):
+        n_h = max(result.n_households_in - len(result.households), 0)
+        return rejected(result.rejects, n_h, paths[0] if fmt == "xlsx" else rejects_path(out, fmt), lang, show_names)
+    return 0
