@@ -18,7 +18,7 @@ def __getattr__(name):  # lazy: keep `import tieuchi` light for the CLI's --help
 
         return explain
     if name == "load_rules":
-        from tieuchi.rulebook.loader import load_rules
+        from tieuchi.rulebook.load import load_rules
 
         return load_rules
     raise AttributeError(name)

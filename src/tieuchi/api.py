@@ -10,7 +10,8 @@ import pandas as pd
 
 from tieuchi.errors import DataError, TieuchiError, UsageError
 from tieuchi.engine.isolate import classify_isolating
-from tieuchi.rulebook.loader import RulesAt, load_rules
+from tieuchi.rulebook.load import load_rules
+from tieuchi.rulebook.regime import RulesAt
 
 LANGS = ("vi", "en")
 

@@ -33,7 +33,9 @@ import pandas as pd
 
 from tieuchi.errors import RulesError
 from tieuchi.errors import clip
-from tieuchi.rulebook.loader import discover_regimes, load_regime, read_yaml, shown
+from tieuchi.rulebook.folders import discover_regimes, load_regime
+from tieuchi.rulebook.source import shown
+from tieuchi.rulebook.yaml_lines import read_yaml
 
 CASE_KEYS = {"name", "on", "household", "members", "expect", "covers"}
 FILE_KEYS = {"rule", "on", "extends", "household", "cases"}

@@ -502,7 +502,7 @@ def _classify(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
     from tieuchi.contract.read import read_survey
     from tieuchi.contract.write import (output_paths, prepare_rejects, rejects_path, withheld_columns, write_rejects,
                                   write_results)
-    from tieuchi.rulebook.loader import load_rules
+    from tieuchi.rulebook.load import load_rules
 
     _context.reading(rules)
     rules_at = load_rules(day, rules)  # a date no regime covers fails here, before a long read
@@ -563,7 +563,7 @@ def _eligible(survey: Path, on: Optional[str], for_year: Optional[int], out: Pat
                                   refuse_outside, render_counts, write_lists)
     from tieuchi.contract.read import read_survey
     from tieuchi.contract.write import prepare_rejects, rejects_path
-    from tieuchi.rulebook.loader import load_rules
+    from tieuchi.rulebook.load import load_rules
 
     item, by = check_item(item_opt), check_by(by_opt)  # before a long read
     _context.reading(rules)
@@ -626,7 +626,8 @@ def _report(survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[i
     from tieuchi.outputs import report as rep
     from tieuchi.contract.read import read_survey
     from tieuchi.contract.write import prepare_rejects, rejects_path, write_rejects
-    from tieuchi.rulebook.loader import load_plan, load_rules, plan_path
+    from tieuchi.rulebook.load import load_rules
+    from tieuchi.rulebook.plans import load_plan, plan_path
 
     _context.reading(rules, plan_opt, support, program_data, allocation)
     rules_at = load_rules(day, rules)
@@ -687,7 +688,8 @@ def _diff(survey: Path, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_
     from tieuchi.outputs import report as rep
     from tieuchi.contract.read import read_survey
     from tieuchi.contract.write import prepare_rejects, rejects_path, write_rejects
-    from tieuchi.rulebook.loader import load_plan, load_rules, plan_path
+    from tieuchi.rulebook.load import load_rules
+    from tieuchi.rulebook.plans import load_plan, plan_path
 
     _context.reading(rules, vs_rules, plan_opt)
     rules_a, rules_b = load_rules(day, rules), load_rules(vs_day, vs_rules)  # before a long read
@@ -787,7 +789,7 @@ def _check(source: str, on: Optional[str], for_year: Optional[int], fmt_opt: str
     import tieuchi
     from tieuchi.casework.cases import tables
     from tieuchi.outputs.explanation import explain_household, explain_text
-    from tieuchi.rulebook.loader import load_rules
+    from tieuchi.rulebook.load import load_rules
     from tieuchi.contract.household import document, parse_household
 
     _context.reading(rules, source)
