@@ -66,7 +66,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import tieuchi
-    from tieuchi.rulebook.loader import load_rules
+    from tieuchi.rulebook.load import load_rules
     from tieuchi.devtools.synth import generate_survey
 
     rules = load_rules(ON)

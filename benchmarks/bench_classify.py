@@ -49,7 +49,7 @@ def child(folder: Path, repeat: int) -> dict:
     import pandas as pd
 
     import tieuchi
-    from tieuchi.rulebook.loader import load_rules
+    from tieuchi.rulebook.load import load_rules
 
     on = dt.date(2024, 12, 1)
     hh = pd.read_parquet(folder / "households.parquet")

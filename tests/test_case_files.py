@@ -9,7 +9,7 @@ import pytest
 
 from tieuchi.casework.cases import CaseFileShape, CaseShape, load_case_file
 from tieuchi.errors import RulesError
-from tieuchi.rulebook.loader import rules_root
+from tieuchi.rulebook.source import rules_root
 
 CASES = rules_root() / "poverty" / "vn_2022_2026" / "cases"
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from tieuchi.casework.cases import case_files, load_case_file
 from tieuchi.cli import app
-from tieuchi.rulebook.loader import rules_root
+from tieuchi.rulebook.source import rules_root
 
 OVERLAY = rules_root() / "overlays" / "example_higher_rural_line.yaml"
 REGIME = rules_root() / "poverty" / "vn_2022_2026"

@@ -11,7 +11,7 @@ import pytest
 import tieuchi
 from tieuchi.outputs import diff
 from tieuchi.contract.read import read_survey
-from tieuchi.rulebook.loader import load_plan, plan_path
+from tieuchi.rulebook.plans import load_plan, plan_path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"

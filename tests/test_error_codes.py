@@ -17,7 +17,9 @@ import tieuchi
 from tieuchi.casework.cases import load_case_file
 from tieuchi.cli import app
 from tieuchi.errors import DataError, RulesError, TieuchiError, UsageError
-from tieuchi.rulebook.loader import load_overlay, load_plan, rules_root
+from tieuchi.rulebook.overlays import load_overlay
+from tieuchi.rulebook.plans import load_plan
+from tieuchi.rulebook.source import rules_root
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "tieuchi"

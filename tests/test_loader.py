@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from tieuchi.errors import RulesError, UsageError
-from tieuchi.rulebook.loader import load_regime, load_rules, read_yaml, rules_root
+from tieuchi.rulebook.folders import load_regime
+from tieuchi.rulebook.load import load_rules
+from tieuchi.rulebook.source import rules_root
+from tieuchi.rulebook.yaml_lines import read_yaml
 
 REGIME = rules_root() / "poverty" / "vn_2022_2026"
 
@@ -104,6 +107,25 @@ def test_a_citation_must_name_a_known_instrument(tmp_path):
         load_regime(folder)
 
 
+@pytest.mark.parametrize("where, rel, known, typo", [
+    ("an indicator", "poverty/vn_2022_2026/indicators/water.yaml", "nd_07_2021", "nd_07_2012"),
+    ("a program item", "programs/ntp_2021_2025/items/p5_housing.yaml", "qd_90_2022", "qd_90_2202"),
+    ("a share of a shared set", "shared/health_insurance/shares/hi_support.yaml", "luat_bhyt", "luat_bhty"),
+])
+def test_a_citation_of_an_unknown_instrument_is_refused_the_same_way_wherever_it_is(tmp_path, where, rel, known,
+                                                                                   typo):
+    folder = copy_regime(tmp_path)
+    p = folder.parents[1] / rel
+    p.write_text(p.read_text("utf-8").replace(f"instrument: {known}", f"instrument: {typo}", 1), "utf-8")
+    with pytest.raises(RulesError) as err:
+        load_regime(folder)
+    e = err.value
+    assert f"{p}: " in e.message, where
+    assert f"citation names unknown instrument '{typo}' — did you mean '{known}'?" in e.message, where
+    assert e.hint == "add it to rules/instruments.yaml or fix the id", where
+    assert f"trích dẫn văn bản không có trong danh mục: '{typo}' — có phải là '{known}'?" in e.vi, where
+
+
 def test_a_condition_with_two_comparisons_is_refused(tmp_path):
     folder = copy_regime(tmp_path)
     p = folder / "indicators" / "health_insurance.yaml"
@@ -127,7 +149,8 @@ def test_a_rule_may_not_use_personal_data(tmp_path, field):
 def test_the_program_loads_with_its_regime_with_every_contract_item_and_health_insurance_shares():
     import datetime as dt
 
-    from tieuchi.rulebook.loader import ITEM_ORDER, load_rules
+    from tieuchi.rulebook.load import load_rules
+    from tieuchi.rulebook.regime import ITEM_ORDER
 
     rules = load_rules(dt.date(2024, 12, 1))
     prog = rules.regime.program
@@ -142,7 +165,7 @@ def test_the_program_loads_with_its_regime_with_every_contract_item_and_health_i
 def test_program_items_are_out_of_force_after_the_program_window_and_say_why():
     import datetime as dt
 
-    from tieuchi.rulebook.loader import load_rules
+    from tieuchi.rulebook.load import load_rules
 
     rules = load_rules(dt.date(2026, 3, 1))
     inside, notes = rules.regime.program.items_at(rules.day)

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from tieuchi.casework.cases import case_files, load_case_file
-from tieuchi.rulebook.loader import discover_regimes, load_regime, rules_root, walk
+from tieuchi.rulebook.folders import discover_regimes, load_regime
+from tieuchi.rulebook.source import rules_root
+from tieuchi.rulebook.tree import walk
 from tieuchi.rulebook import vocabulary as m
 
 

@@ -14,7 +14,8 @@ import tieuchi
 from tests.test_backends_agree import _require_durable
 from tieuchi.cli import app
 from tieuchi.errors import RulesError, UsageError
-from tieuchi.rulebook.loader import load_rules, rules_root
+from tieuchi.rulebook.load import load_rules
+from tieuchi.rulebook.source import rules_root
 from tieuchi.devtools.synth import generate_survey, write_survey
 
 OVERLAY = rules_root() / "overlays" / "example_higher_rural_line.yaml"

@@ -8,7 +8,9 @@ import pytest
 
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.errors import RulesError, UsageError
-from tieuchi.rulebook.loader import check_plan, load_plan, load_rules, rules_root, rules_with_plan
+from tieuchi.rulebook.load import load_rules
+from tieuchi.rulebook.plans import check_plan, load_plan, rules_with_plan
+from tieuchi.rulebook.source import rules_root
 
 PLAN = rules_root() / "plans" / "tan_yen_2024.yaml"
 DAY = dt.date(2024, 12, 31)
@@ -252,7 +254,7 @@ def test_a_plan_file_that_does_not_exist_is_a_usage_error(tmp_path):
 
 
 def test_the_unnumbered_plan_is_cited_by_its_kind_and_issuer_in_both_languages():
-    from tieuchi.rulebook.loader import plan_path
+    from tieuchi.rulebook.plans import plan_path
     from tieuchi.engine.reasons import citation_text
 
     instruments = load_rules(dt.date(2024, 12, 1)).regime.instruments

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 import tieuchi
 from tieuchi.errors import UsageError
 from tieuchi.contract.read import read_survey
-from tieuchi.rulebook.loader import discover_regimes, load_regime, load_rules
+from tieuchi.rulebook.folders import discover_regimes, load_regime
+from tieuchi.rulebook.load import load_rules
 
 from tests.strategies import household
 from tests.test_backends_agree import _classify_in_child, _differences, _gather, _require_durable
@@ -122,7 +123,7 @@ def test_the_indicators_decree_351_keeps_have_the_2022_2026_conditions_and_citat
 
 def _params_of(cond) -> set[str]:
     from tieuchi.rulebook import vocabulary as m
-    from tieuchi.rulebook.loader import walk
+    from tieuchi.rulebook.tree import walk
 
     out = set()
     for node in walk(cond):

@@ -141,7 +141,7 @@ from typer.testing import CliRunner  # noqa: E402
 import tieuchi  # noqa: E402
 from tieuchi.cli import app  # noqa: E402
 from tieuchi.contract.read import read_survey  # noqa: E402
-from tieuchi.rulebook.loader import load_plan, plan_path  # noqa: E402
+from tieuchi.rulebook.plans import load_plan, plan_path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"

@@ -22,8 +22,11 @@ from typer.testing import CliRunner
 from tieuchi.casework.cases import load_case_file
 from tieuchi.cli import app
 from tieuchi.errors import RulesError, UsageError
-from tieuchi.rulebook.loader import MAX_DEPTH, load_overlay, load_plan, load_rules, overlay_path, plan_path, read_yaml, \
-    rules_root
+from tieuchi.rulebook.load import load_rules
+from tieuchi.rulebook.overlays import load_overlay, overlay_path
+from tieuchi.rulebook.plans import load_plan, plan_path
+from tieuchi.rulebook.source import rules_root
+from tieuchi.rulebook.yaml_lines import MAX_DEPTH, read_yaml
 from tieuchi.rulebook.vocabulary import MAX_VND
 
 ROOT = Path(__file__).resolve().parents[1]

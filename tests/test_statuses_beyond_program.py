@@ -27,7 +27,10 @@ from tieuchi.casework.cases import case_files, load_case_file
 from tieuchi.cli import app
 from tieuchi.errors import RulesError
 from tieuchi.contract.read import read_survey
-from tieuchi.rulebook.loader import discover_regimes, load_regime, load_rules, rules_root, walk
+from tieuchi.rulebook.folders import discover_regimes, load_regime
+from tieuchi.rulebook.load import load_rules
+from tieuchi.rulebook.source import rules_root
+from tieuchi.rulebook.tree import walk
 from tieuchi.engine.reasons import citation_text
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ def __getattr__(name):  # lazy: keep `import tieuchi` light for the CLI's --help
 
         return explain
     if name == "load_rules":
-        from tieuchi.rulebook.loader import load_rules  # lazy: keeps --help fast
+        from tieuchi.rulebook.load import load_rules  # lazy: keeps --help fast
 
         return load_rules
     if name == "read_survey":

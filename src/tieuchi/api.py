@@ -16,7 +16,8 @@ from tieuchi.errors import DataError, TieuchiError, UsageError
 from tieuchi.engine.isolate import classify_isolating
 from tieuchi.i18n import LANGS, table, text
 from tieuchi.outputs.explanation import explain_household
-from tieuchi.rulebook.loader import RulesAt, load_rules
+from tieuchi.rulebook.regime import RulesAt
+from tieuchi.rulebook.load import load_rules
 
 
 class StrictRefusal(DataError):

@@ -37,7 +37,9 @@ from tieuchi.api import classify
 from tieuchi.contract.read import document_tables as tables  # the case households as the contract's raw tables
 from tieuchi.errors import RulesError, TieuchiError, clip
 from tieuchi.i18n import LANGS, table, text
-from tieuchi.rulebook.loader import discover_regimes, listed, load_regime, read_yaml, shown
+from tieuchi.rulebook.folders import discover_regimes, load_regime
+from tieuchi.rulebook.source import listed, shown
+from tieuchi.rulebook.yaml_lines import read_yaml
 
 HINT_EXAMPLE = "rules/poverty/vn_2022_2026/cases/housing_area.yaml"
 

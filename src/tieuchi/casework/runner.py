@@ -17,7 +17,9 @@ from typing import Any
 from tieuchi.casework.cases import Case, Difference, case_files, differences, load_case_file, observed, outcomes
 from tieuchi.errors import UsageError
 from tieuchi.i18n import table, text
-from tieuchi.rulebook.loader import Regime, load_candidate, rules_root
+from tieuchi.rulebook.regime import Regime
+from tieuchi.rulebook.load import load_candidate
+from tieuchi.rulebook.source import rules_root
 
 
 T = table(

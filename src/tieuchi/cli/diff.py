@@ -48,7 +48,7 @@ def _diff(context: Context, survey: Path, on, for_year, rules, vs_on, vs_for_yea
     from tieuchi.contract.write import rejects_path, write_rejects  # lazy: keeps --help fast
     from tieuchi.outputs import diff as df  # lazy: keeps --help fast
     from tieuchi.outputs import report as rep  # lazy: keeps --help fast
-    from tieuchi.rulebook.loader import load_plan, plan_path  # lazy: keeps --help fast
+    from tieuchi.rulebook.plans import load_plan, plan_path  # lazy: keeps --help fast
 
     lang = choice("--lang", lang_opt, LANGS)
     fmt = choice("--format", fmt_opt, CHECK_FORMATS)

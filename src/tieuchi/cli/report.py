@@ -73,7 +73,7 @@ def _report(context: Context, survey: Path, plan_opt: str, on: Optional[str], fo
     import tieuchi  # lazy: keeps --help fast
     from tieuchi.contract.write import rejects_path, write_rejects  # lazy: keeps --help fast
     from tieuchi.outputs import report as rep  # lazy: keeps --help fast
-    from tieuchi.rulebook.loader import load_plan, plan_path  # lazy: keeps --help fast
+    from tieuchi.rulebook.plans import load_plan, plan_path  # lazy: keeps --help fast
 
     lang = choice("--lang", lang_opt, LANGS)
     unit = choice("--unit", unit_opt, UNITS)

@@ -14,7 +14,8 @@ import pandas as pd
 
 from tieuchi.errors import RulesError
 from tieuchi.rulebook import vocabulary as m
-from tieuchi.rulebook.loader import RulesAt, children, walk
+from tieuchi.rulebook.regime import RulesAt
+from tieuchi.rulebook.tree import children, walk
 
 Tri = tuple[np.ndarray, np.ndarray]
 

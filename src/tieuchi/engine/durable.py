@@ -41,7 +41,8 @@ import pandas as pd
 import durable.engine as _engine  # the optional extra tieuchi[durable]: imported only when this backend is used
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.contract.ages import age_in_months
-from tieuchi.rulebook.loader import RulesAt, children as _children
+from tieuchi.rulebook.regime import RulesAt
+from tieuchi.rulebook.tree import children as _children
 
 HOUSEHOLD, MEMBER = "household", "member"
 _TAG = {HOUSEHOLD: "h", MEMBER: "m"}

@@ -10,7 +10,7 @@ import numpy as np
 
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.engine.vectorized import HOUSEHOLD, MEMBER, Col, Evaluator, Tri, _child
-from tieuchi.rulebook.loader import children as _children
+from tieuchi.rulebook.tree import children as _children
 
 
 class Subset(Evaluator):

@@ -18,7 +18,7 @@ import pandas as pd
 
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.contract.ages import age_in_months, reached_in_earlier_period
-from tieuchi.rulebook.loader import RulesAt
+from tieuchi.rulebook.regime import RulesAt
 
 Tri = tuple[np.ndarray, np.ndarray]
 HOUSEHOLD, MEMBER = "household", "member"
@@ -305,7 +305,7 @@ class Evaluator:
             elif isinstance(node, (m.Flag, m.WithinMonths)):
                 out = True
             elif isinstance(node, (m.AllOf, m.AnyOf, m.Not)):
-                from tieuchi.rulebook.loader import children
+                from tieuchi.rulebook.tree import children
 
                 out = all(self.household_only(c) for c in children(node))
             else:
@@ -571,7 +571,7 @@ def _part_node(node, tag: str, parts: list):
 
 
 def _walk(node):
-    from tieuchi.rulebook.loader import walk
+    from tieuchi.rulebook.tree import walk
 
     return walk(node)
 
@@ -790,7 +790,7 @@ def _in_parallel(ev: Evaluator, jobs: list[tuple[Any, str]], run=None, extra=Non
         return [run(nd, level, x) for (nd, level), x in zip(jobs, extra)]
     from concurrent.futures import ThreadPoolExecutor
 
-    from tieuchi.rulebook.loader import walk
+    from tieuchi.rulebook.tree import walk
 
     uses: dict[tuple[str, str], int] = {}
     for nd, _ in jobs:

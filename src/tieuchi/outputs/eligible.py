@@ -433,7 +433,7 @@ def _item_reason(result: Any, item: str, lang: str) -> str | None:
     """The item rule's own `reason` (what makes someone eligible), in `lang`; None when the rules lack the item."""
     rules = getattr(result, "rules", None)
     if rules is None:
-        from tieuchi.rulebook.loader import load_rules
+        from tieuchi.rulebook.load import load_rules
 
         try:
             rules = load_rules(result.reference_date)

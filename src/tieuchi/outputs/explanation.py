@@ -97,7 +97,7 @@ def _evaluator(rules, hh, mem):
 
 def _fields_read(regime, node, seen=None) -> list[tuple[str, str]]:
     """(kind, name) of every input and variable a member condition reads, in order: ('field', x) or ('var', x)."""
-    from tieuchi.rulebook.loader import walk
+    from tieuchi.rulebook.tree import walk
 
     out = [] if seen is None else seen
     for n in walk(node):
@@ -137,7 +137,7 @@ def _param_value(ev, operand, level: str, i: int = 0):
 def _household_checks(ev, node) -> list[dict]:
     """Every household-level comparison of an indicator (member aggregations excluded): field, value, threshold."""
     from tieuchi.engine.vectorized import HOUSEHOLD
-    from tieuchi.rulebook.loader import children
+    from tieuchi.rulebook.tree import children
 
     out = []
 
@@ -192,7 +192,7 @@ def _member_detail(ev, regime, node, mem_nos: list[int]) -> tuple[list[dict], li
     import numpy as np
 
     from tieuchi.engine.vectorized import MEMBER, _child
-    from tieuchi.rulebook.loader import walk
+    from tieuchi.rulebook.tree import walk
 
     members: dict[int, dict] = {}
     aggregates = []

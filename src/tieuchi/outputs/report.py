@@ -230,7 +230,7 @@ def plan_fit(plan, rules_at) -> dict[str, str]:
     not fit is an error in the plan (exit 3); under another regime (a diff against the next standard) each target the
     regime cannot evaluate — an indicator, variable or field it lacks — is not measurable there, and says why."""
     from tieuchi.errors import RulesError
-    from tieuchi.rulebook.loader import check_plan
+    from tieuchi.rulebook.plans import check_plan
 
     try:
         return check_plan(plan, rules_at)
@@ -258,7 +258,7 @@ def achievement(result, plan, support: pd.DataFrame | None = None, program_data:
     numerator, denominator[, scope]). Without them the target is `not_measurable` — never invented. `gap`: percentage
     points short of the target (positive = shortfall); `gap_units`: households or people still needed."""
     from tieuchi.engine.vectorized import HOUSEHOLD, MEMBER
-    from tieuchi.rulebook.loader import rules_with_plan
+    from tieuchi.rulebook.plans import rules_with_plan
 
     cannot = plan_fit(plan, result.rules)
     rules_at = rules_with_plan(result.rules, plan)

@@ -3,7 +3,7 @@
 Provinces may set a higher local standard than the national one (Hà Nội, TP.HCM and Quảng Ninh do): a higher income
 line, another definition of a dependant. An overlay names its base regime and gives, for each parameter it changes,
 dated values of the same shape as a parameter file's `values`. Imports nothing but pydantic, the standard library and
-the rule vocabulary; the loader (`tieuchi.rulebook.loader.load_overlay`) checks each value against the base parameter's unit
+the rule vocabulary; `tieuchi.rulebook.overlays.load_overlay` checks each value against the base parameter's unit
 and shape and applies it.
 
     overlay: example_higher_rural_line     id (= the file name)
@@ -26,9 +26,9 @@ from tieuchi.rulebook.vocabulary import Citation, DatedValue, Instrument, Labels
 
 
 class OverlayValue(DatedValue):
-    """One dated value of an overlay: a parameter file's dated value whose `value` is checked by the loader against
-    the base parameter (unit, keys, codes), so that a wrong value is named in words rather than as a failed union of
-    types."""
+    """One dated value of an overlay: a parameter file's dated value whose `value` is checked by
+    `overlays.load_overlay` against the base parameter (unit, keys, codes), so that a wrong value is named in words
+    rather than as a failed union of types."""
 
     value: Any
 

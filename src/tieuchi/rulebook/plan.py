@@ -1,8 +1,8 @@
 """A plan as data (rules/plans/<id>.yaml): targets over a classified survey and the budget the plan states.
 
 A plan is data, never code: targets are conditions of the same tree as rule files, read at the level of what they
-count (`unit`), and the budget is numbers that the loader checks add up (`tieuchi.rulebook.loader.load_plan`). Imports nothing
-but pydantic, the standard library and the rule vocabulary.
+count (`unit`), and the budget is numbers that `tieuchi.rulebook.plans.load_plan` checks add up. Imports nothing but
+pydantic, the standard library and the rule vocabulary.
 
     id, label {vi, en}, citation {instrument}, scope (all), regimes [ids], period {from, to} (optional), notes,
     parameters [Parameter …]            plan-level open points, the schema of rule parameter files

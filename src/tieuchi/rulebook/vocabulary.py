@@ -194,23 +194,25 @@ def _head(raw: Any) -> str | None:
     return None
 
 
-class _Node(BaseModel):
+class ConditionNode(BaseModel):
+    """What every node of a condition tree is (a model that is not one is a part of a rule, not a condition)."""
+
     model_config = Strict
 
 
-class AllOf(_Node):
+class AllOf(ConditionNode):
     all: list["Condition"] = Field(min_length=1)
 
 
-class AnyOf(_Node):
+class AnyOf(ConditionNode):
     any: list["Condition"] = Field(min_length=1)
 
 
-class Not(_Node):
+class Not(ConditionNode):
     not_: "Condition" = Field(alias="not")
 
 
-class _Compared(_Node):
+class _Compared(ConditionNode):
     eq: Operand | None = None
     ne: Operand | None = None
     lt: Operand | None = None
@@ -230,7 +232,8 @@ class _Compared(_Node):
     def _one_op(self):
         ops = [o for o in self._allowed_ops() if getattr(self, o, None) is not None]
         if len(ops) != 1:
-            raise ValueError(f"give exactly one comparison among {', '.join(self._allowed_ops())} (found {ops or 'none'})")
+            raise ValueError(f"give exactly one comparison among {', '.join(self._allowed_ops())} "
+                             f"(found {ops or 'none'})")
         return self
 
     @classmethod
@@ -261,33 +264,34 @@ class Compare(_Compared):
         raise AssertionError("validated")
 
 
-class Missing(_Node):
+class Missing(ConditionNode):
     """True when the input field is empty (always known)."""
 
     missing: str
 
 
-class Present(_Node):
+class Present(ConditionNode):
     present: str
 
 
-class Var(_Node):
+class Var(ConditionNode):
     """A derived variable declared in the rule set (`derived/`), e.g. `{var: working_age}`."""
 
     var: str
 
 
-class Flag(_Node):
-    """A boolean parameter, e.g. a switch for a branch the sources leave open: `{flag: employment_counts_no_contract}`."""
+class Flag(ConditionNode):
+    """A boolean parameter, e.g. a switch for a branch the sources leave open:
+    `{flag: employment_counts_no_contract}`."""
 
     flag: str
 
 
-class AnyMember(_Node):
+class AnyMember(ConditionNode):
     any_member: "Condition"
 
 
-class AllMembers(_Node):
+class AllMembers(ConditionNode):
     all_members: "Condition"
 
 
@@ -316,7 +320,7 @@ class CountDeprived(_Compared):
         return [i for i in indicators if i.id in self.count_deprived]
 
 
-class ReachedAge(_Node):
+class ReachedAge(ConditionNode):
     """Member-level: the member has reached the age in the parameter (months, keyed by sex) by the reference date.
 
     `by_year_reached: false`: the age in force on the reference date. `true`: a dated age applies to those who reach
@@ -334,7 +338,7 @@ class MonthsSpec(BaseModel):
     mode: Literal["within", "elapsed"] = "within"
 
 
-class WithinMonths(_Node):
+class WithinMonths(ConditionNode):
     """Household-level, on a date field E: `within` (default) is true when E ≤ reference date < E + months; `elapsed`
     when E + months ≤ reference date. Month arithmetic clamped to the month end (31 Jan + 1 month = 28/29 Feb).
     Unknown when the date is empty."""
@@ -438,7 +442,7 @@ class Program(_Rule):
 
     regimes: list[str] = Field(min_length=1)  # the poverty regimes whose classes and variables its rules use
     statuses: list[str] = []  # ids of the program's derived household variables written as columns of that name
-    target: str  # id of the derived household variable "household the program supports" (poor, near-poor, newly escaped)
+    target: str  # the derived household variable "household the program supports": poor, near-poor, newly escaped
 
 
 class SharedSet(_Rule):
