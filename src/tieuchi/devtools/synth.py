@@ -296,8 +296,8 @@ def generate_survey(n_households: int, n_communes: int = 20, seed: int = 0, miss
     # households with many children or elderly have less income per person
     dep_share = np.bincount(hh_of, weights=((age < 16) | (age >= retire)).astype(float), minlength=n) / size
     # -- income per capita (VND/month), log-normal around a midland median; urban higher
-    log_inc = (np.log(4_550_000) + 0.55 * z - 0.6 * (dep_share - 0.35) + c_effect[commune] + 0.30 * urban - 0.25 * minority_hh
-               + 0.18 * rng.standard_normal(n))
+    log_inc = (np.log(4_550_000) + 0.55 * z - 0.6 * (dep_share - 0.35) + c_effect[commune] + 0.30 * urban
+               - 0.25 * minority_hh + 0.18 * rng.standard_normal(n))
     income = np.round(np.exp(log_inc), -3).astype(np.int64)
     area_line = np.where(urban, INCOME_LINE["urban"], INCOME_LINE["rural"])
     area_upper = np.where(urban, AVERAGE_UPPER["urban"], AVERAGE_UPPER["rural"])
@@ -422,8 +422,10 @@ def generate_survey(n_households: int, n_communes: int = 20, seed: int = 0, miss
     prev_income = income * np.exp(rng.normal(-0.07, 0.18, n))
     prev_class = np.select([prev_income <= area_line, prev_income <= area_upper], [0, 2], 3)
     prev_class = np.where((prev_class == 0) & (rng.random(n) < _sig(-0.2 - 1.2 * (h - 1.5))), 1, prev_class)
-    review_day = lambda years: (np.array([f"{y}-12-{d:02d}" for y in (2022, 2023, 2024) for d in (15, 20, 25, 30)],
-                                         dtype="datetime64[D]")[years])
+    def review_day(years):
+        return np.array([f"{y}-12-{d:02d}" for y in (2022, 2023, 2024) for d in (15, 20, 25, 30)],
+                        dtype="datetime64[D]")[years]
+
     exited = (prev_class != 0) & (prev_income <= 1.35 * area_line) & (rng.random(n) < 0.4)
     exited_on = review_day(rng.integers(0, 12, n))
     exited_near = (prev_class >= 2) & ~exited & (prev_income <= 1.6 * area_line) & (rng.random(n) < 0.25)

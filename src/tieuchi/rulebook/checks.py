@@ -120,13 +120,16 @@ def cross_check(r: Regime) -> None:
                          f"listed without a file {missing}, files not listed {extra}", code='indicators_mismatch')
     for pid in r.ruleset.not_established:
         if pid not in r.parameters:
-            raise RulesError(f"{r.files[r.ruleset.id]}: not_established names unknown parameter '{pid}'", code='parameter_unknown')
+            raise RulesError(f"{r.files[r.ruleset.id]}: not_established names unknown parameter '{pid}'",
+                             code='parameter_unknown')
     for p in r.parameters.values():
         if p.keyed_by is not None and p.keyed_by not in hh_fields | mem_fields:
-            raise RulesError(f"{r.files[p.id]}: parameter '{p.id}' is keyed by unknown field '{p.keyed_by}'", code='field_unknown')
+            raise RulesError(f"{r.files[p.id]}: parameter '{p.id}' is keyed by unknown field '{p.keyed_by}'",
+                             code='field_unknown')
     for d in r.derived.values():
         if d.enabled_by and d.enabled_by not in r.parameters:
-            raise RulesError(f"{r.files[d.id]}: enabled_by names unknown parameter '{d.enabled_by}'", code='parameter_unknown')
+            raise RulesError(f"{r.files[d.id]}: enabled_by names unknown parameter '{d.enabled_by}'",
+                             code='parameter_unknown')
     for owner, cond, level in conditions(r):
         check_condition(r, r.files.get(owner, r.root), owner, cond, level, hh_fields, mem_fields)
     share_sets = [(s.files, s.shares) for s in r.shared]
@@ -136,7 +139,8 @@ def cross_check(r: Regime) -> None:
         for sr in shares.values():
             for sh in sr.shares:
                 if isinstance(sh.value, m.ParamRef) and sh.value.param not in r.parameters:
-                    raise RulesError(f"{files[sr.id]}: {sh.id}: unknown parameter '{sh.value.param}'", code='parameter_unknown')
+                    raise RulesError(f"{files[sr.id]}: {sh.id}: unknown parameter '{sh.value.param}'",
+                                     code='parameter_unknown')
     if r.classification.income_line not in r.parameters:
         raise RulesError(f"{r.files[r.classification.id]}: income_line names unknown parameter "
                          f"'{r.classification.income_line}'", code='parameter_unknown')
@@ -157,11 +161,13 @@ def check_condition(r: Regime, where: Path | str, owner: str, cond, level: str, 
     def field_ok(name: str) -> None:
         if name in IDENTIFIERS or name in known_personal_columns():
             raise RulesError(f"{where}: {owner}: '{clip(name)}' is personal data; rules may not use it",
-                             "personal data (names, ids) is carried through but never decides anything", code='rule_uses_personal_data')
+                             "personal data (names, ids) is carried through but never decides anything",
+                             code='rule_uses_personal_data')
         allowed = hh | mem if level == MEMBER else hh
         if name not in allowed:
             if level == HOUSEHOLD and name in mem:
-                fail(f"member field '{clip(name)}' used outside a member aggregation (any_member, count_members …)", (), 'member_field_outside_aggregation')
+                fail(f"member field '{clip(name)}' used outside a member aggregation (any_member, count_members …)", (),
+                     'member_field_outside_aggregation')
             fail(f"unknown field '{clip(name)}'", allowed, 'field_unknown')
 
     if isinstance(cond, m.Compare):
@@ -177,7 +183,8 @@ def check_condition(r: Regime, where: Path | str, owner: str, cond, level: str, 
         if d is None:
             fail(f"unknown variable '{clip(cond.var)}'", r.derived, 'variable_unknown')
         if d.level == MEMBER and level == HOUSEHOLD:
-            fail(f"member variable '{clip(cond.var)}' used outside a member aggregation", (), 'member_field_outside_aggregation')
+            fail(f"member variable '{clip(cond.var)}' used outside a member aggregation", (),
+                 'member_field_outside_aggregation')
         if d.id == owner:
             fail(f"variable '{clip(cond.var)}' refers to itself", (), 'variable_refers_to_itself')
     elif isinstance(cond, m.Flag):
@@ -188,7 +195,8 @@ def check_condition(r: Regime, where: Path | str, owner: str, cond, level: str, 
     elif isinstance(cond, m.ReachedAge):
         param(cond.reached_age)
         if level != MEMBER:
-            fail("reached_age is a member condition; use it inside a member aggregation", (), 'member_field_outside_aggregation')
+            fail("reached_age is a member condition; use it inside a member aggregation", (),
+                 'member_field_outside_aggregation')
     elif isinstance(cond, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
         if level == MEMBER:
             fail("member aggregations cannot be nested", (), 'member_aggregation_nested')

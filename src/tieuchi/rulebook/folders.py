@@ -31,7 +31,8 @@ def _load_kind(folder: Path, model_cls, what: str, files: dict) -> dict:
                              f"differs from the file name '{path.stem}'",
                              f"rename the file to {clip(obj.id)}.yaml or fix the id", code='rule_id_not_file_name')
         if obj.id in files:
-            raise RulesError(f"{path}: id '{obj.id}' is already used by {files[obj.id]}", "ids must be unique", code='rule_id_duplicate')
+            raise RulesError(f"{path}: id '{obj.id}' is already used by {files[obj.id]}", "ids must be unique",
+                             code='rule_id_duplicate')
         files[obj.id] = path
         out[obj.id] = obj
     return out
@@ -89,7 +90,8 @@ def _merge_names(regime: Regime, owner: str, files: dict[str, Path], parameters:
         for clash in sorted(set(mine) & set(theirs)):
             raise RulesError(f"{files[clash]}: {kind} '{clash}' is already declared by "
                              f"{regime.files.get(clash, regime.root)} (regime {regime.id})",
-                             f"{owner} names must differ from the regime's and from every other set's", code='rule_name_clash')
+                             f"{owner} names must differ from the regime's and from every other set's",
+                             code='rule_name_clash')
     regime.parameters.update(parameters)
     regime.derived.update(derived)
     regime.files.update(files)
@@ -116,7 +118,8 @@ def _load_shared(root: Path, regime: Regime) -> list[SharedRules]:
         for sid in shared.statuses:
             if sid not in derived or derived[sid].level != "household":
                 raise RulesError(f"{path}: status '{sid}' is not a household variable of the set's derived/",
-                                 f"add {folder / 'derived' / (sid + '.yaml')} (level: household) or remove it", code='shared_status_unknown')
+                                 f"add {folder / 'derived' / (sid + '.yaml')} (level: household) or remove it",
+                                 code='shared_status_unknown')
         taken = {o for s in out for o in s.shares.values() for o in [o.output]}
         for sr in shares.values():
             if sr.output in taken:
@@ -154,7 +157,8 @@ def _load_program(root: Path, regime: Regime) -> ProgramRules | None:
     items = {i: items[i] for i in ITEM_ORDER if i in items}
     for sid in [*prog.statuses, prog.target]:
         if sid not in derived or derived[sid].level != "household":
-            raise RulesError(f"{path}: '{sid}' is not a household variable of the program's derived/", code='program_status_unknown')
+            raise RulesError(f"{path}: '{sid}' is not a household variable of the program's derived/",
+                             code='program_status_unknown')
     outputs = {sr.output for s in regime.shared for sr in s.shares.values()}
     for sr in shares.values():
         if sr.output in outputs:

@@ -47,6 +47,7 @@ def load_candidate(rules: str | Path) -> Regime:
             raise UsageError(f"{path}: not a regime folder (no ruleset.yaml)",
                              "pass a folder such as rules/poverty/vn_2022_2026, or an overlay file (.yaml)",
                              vi=f"{path}: không phải thư mục bộ tiêu chí (không có ruleset.yaml)",
-                             vi_hint="cho một thư mục như rules/poverty/vn_2022_2026, hoặc một tệp điều chỉnh (.yaml)", code='rules_not_regime_folder')
+                             vi_hint="cho một thư mục như rules/poverty/vn_2022_2026, hoặc một tệp điều chỉnh (.yaml)",
+                             code='rules_not_regime_folder')
         return load_regime(path.resolve())
     return load_overlay(overlay_path(rules))

@@ -57,7 +57,8 @@ def _parse_overlay(path: Path) -> tuple[Overlay, Any]:
         raise RulesError(f"{path}:{getattr(data, 'line', 1) or 1}: an overlay is a YAML mapping with the keys "
                          f"overlay, label, base, citation and parameters", _OVERLAY_HINT,
                          vi=f"{path}:{getattr(data, 'line', 1) or 1}: tệp điều chỉnh phải là một ánh xạ YAML có các "
-                            f"khoá overlay, label, base, citation và parameters", vi_hint=_OVERLAY_VI_HINT, code='overlay_not_mapping')
+                            f"khoá overlay, label, base, citation và parameters", vi_hint=_OVERLAY_VI_HINT,
+                            code='overlay_not_mapping')
     try:
         ov = validate(Overlay, data, path, keys_near=_overlay_keys_near)
     except RulesError as exc:

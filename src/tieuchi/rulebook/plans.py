@@ -52,7 +52,8 @@ def plan_path(plan: str | Path) -> Path:
                          "give a plan file (.yaml) or the id of a shipped plan: " + known,
                          vi=f"--plan '{given}': không phải mã kế hoạch (mã không chứa '/', '.' hay '..') và cũng không "
                             f"phải tệp .yaml",
-                         vi_hint="cho một tệp kế hoạch (.yaml) hoặc mã của một kế hoạch kèm theo: " + known, code='plan_id_invalid')
+                         vi_hint="cho một tệp kế hoạch (.yaml) hoặc mã của một kế hoạch kèm theo: " + known,
+                         code='plan_id_invalid')
     raise UsageError(f"--plan '{given}': no such file and no shipped plan of that id",
                      "give a plan file (.yaml) or one of: " + known,
                      vi=f"--plan '{given}': không có tệp này và không có kế hoạch nào có mã này",
@@ -68,7 +69,8 @@ def load_plan(path: str | Path) -> Plan:
         raise UsageError(f"{path}: plan file not found",
                          "give the path of a plan file, e.g. rules/plans/tan_yen_2024.yaml",
                          vi=f"{path}: không tìm thấy tệp kế hoạch",
-                         vi_hint="nhập đường dẫn tới tệp kế hoạch, ví dụ rules/plans/tan_yen_2024.yaml", code='plan_file_not_found')
+                         vi_hint="nhập đường dẫn tới tệp kế hoạch, ví dụ rules/plans/tan_yen_2024.yaml",
+                         code='plan_file_not_found')
     data = read_yaml(path)
     try:
         plan = validate(Plan, data, path, keys_near=_plan_keys_near)
@@ -117,7 +119,8 @@ def check_plan(plan: Plan, rules_at: RulesAt) -> dict[str, str]:
         if p.keyed_by is not None and p.keyed_by not in hh | mem:
             raise RulesError(f"{source}: plan parameter '{p.id}' is keyed by unknown field '{p.keyed_by}'",
                              "key it by a household or member field of the data contract",
-                             vi=f"{source}: tham số '{p.id}' của kế hoạch theo trường không tồn tại '{p.keyed_by}'", code='field_unknown')
+                             vi=f"{source}: tham số '{p.id}' của kế hoạch theo trường không tồn tại '{p.keyed_by}'",
+                             code='field_unknown')
     unmeasurable: dict[str, str] = {}
     for t in plan.targets:
         conds = [(part, c) for part, c in (("population", t.population), ("count", t.count)) if c is not None]
@@ -164,7 +167,8 @@ def rules_with_plan(rules_at: RulesAt, plan: Plan) -> RulesAt:
                              f"{p.values[0].start})", "add a value whose 'from' is on or before the reference date",
                              vi=f"{source}: tham số '{pid}' của kế hoạch chưa có giá trị vào ngày {day} (giá trị "
                                 f"đầu tiên từ {p.values[0].start})",
-                             vi_hint="thêm một giá trị có 'from' không muộn hơn ngày tham chiếu", code='parameter_no_value')
+                             vi_hint="thêm một giá trị có 'from' không muộn hơn ngày tham chiếu",
+                             code='parameter_no_value')
         params[pid] = dv.value
         if dv.provisional:
             provisional.add(pid)

@@ -48,11 +48,13 @@ class Regime:
                                  f"{window}, not {on}", "choose a reference date inside that window",
                                  vi=f"bộ điều chỉnh {self.overlay.id} chỉ áp dụng trong thời gian của bộ tiêu chí gốc "
                                     f"{self.id} ({window}), không áp dụng cho ngày {on}",
-                                 vi_hint="chọn ngày tham chiếu trong khoảng thời gian đó", code='overlay_date_outside_window')
+                                 vi_hint="chọn ngày tham chiếu trong khoảng thời gian đó",
+                                 code='overlay_date_outside_window')
             raise UsageError(f"regime {self.id} covers {window}, not {on}",
                              "choose a reference date inside that window, or leave out --rules",
                              vi=f"bộ tiêu chí {self.id} áp dụng {window}, không áp dụng cho ngày {on}",
-                             vi_hint="chọn ngày tham chiếu trong khoảng thời gian đó, hoặc bỏ --rules", code='regime_date_outside_window')
+                             vi_hint="chọn ngày tham chiếu trong khoảng thời gian đó, hoặc bỏ --rules",
+                             code='regime_date_outside_window')
         values = {}
         provisional = set()
         for pid, p in self.parameters.items():
@@ -60,7 +62,8 @@ class Regime:
             if dv is None:
                 raise RulesError(f"{self.files.get(pid)}: parameter '{pid}' has no value on {day.isoformat()} "
                                  f"(its first value starts {p.values[0].start})",
-                                 "add a value whose 'from' is on or before the start of the regime", code='parameter_no_value')
+                                 "add a value whose 'from' is on or before the start of the regime",
+                                 code='parameter_no_value')
             values[pid] = dv.value
             if dv.provisional:
                 provisional.add(pid)

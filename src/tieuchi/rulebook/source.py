@@ -128,7 +128,8 @@ def rules_root() -> Path:
     if source.is_dir():
         return source
     raise UsageError("the rules shipped with tieuchi were not found",
-                     "reinstall tieuchi (pip install .); the wheel carries them as tieuchi/_rules", code='rules_not_shipped')
+                     "reinstall tieuchi (pip install .); the wheel carries them as tieuchi/_rules",
+                     code='rules_not_shipped')
 
 
 SHIPPED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # an id of a shipped overlay or plan: no '/', no '.', no '..'

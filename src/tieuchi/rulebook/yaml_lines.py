@@ -244,7 +244,8 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(text, Loader=_SafeLineLoader)  # noqa: S506 - a SafeLoader subclass that refuses every tag
     except _YamlProblem as exc:
         raise RulesError(f"{path}:{exc.line}: {exc.message}", exc.hint,
-                         vi=f"{path}:{exc.line}: {exc.vi}" if exc.vi else None, vi_hint=exc.vi_hint, code='rules_yaml_refused') from None
+                         vi=f"{path}:{exc.line}: {exc.vi}" if exc.vi else None, vi_hint=exc.vi_hint,
+                         code='rules_yaml_refused') from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0
