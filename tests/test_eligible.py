@@ -265,6 +265,7 @@ def fake_classify(monkeypatch):
 
     monkeypatch.setattr("tieuchi.api.classify", fake)  # what tieuchi.classify_survey calls after reading
     monkeypatch.setattr("tieuchi.rulebook.load.load_rules", lambda day, rules=None: None)
+    monkeypatch.setattr("tieuchi.outputs.eligible.load_rules", lambda day, rules=None: None)
     return calls
 
 
@@ -298,6 +299,7 @@ def test_the_command_with_one_item_and_xlsx_writes_one_sheet_and_counts(fake_cla
 def test_the_command_refuses_a_date_outside_the_program_with_exit_2_naming_the_window(monkeypatch, tmp_path):
     monkeypatch.setattr("tieuchi.api.classify", lambda *a, **k: hand_built(with_items=False))
     monkeypatch.setattr("tieuchi.rulebook.load.load_rules", lambda day, rules=None: None)
+    monkeypatch.setattr("tieuchi.outputs.eligible.load_rules", lambda day, rules=None: None)
     r = run("eligible", TINY, "--on", "2026-06-30", "--out", tmp_path / "out")
     assert r.exit_code == 2
     assert WINDOW_VI in r.stderr

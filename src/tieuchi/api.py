@@ -11,9 +11,12 @@ import pandas as pd
 from tieuchi.contract.household import document, parse_household
 from tieuchi.contract.parse import to_text
 from tieuchi.contract.problems import problem_text
-from tieuchi.contract.read import document_tables
-from tieuchi.errors import DataError, TieuchiError, UsageError
+from tieuchi.contract.read import RawSurvey, document_tables, read_survey, with_reader_rejects
+from tieuchi.contract.validate import normalize
+from tieuchi.engine import vectorized
 from tieuchi.engine.isolate import classify_isolating
+from tieuchi.engine.memory import tune_for_batches
+from tieuchi.errors import DataError, TieuchiError, UsageError
 from tieuchi.i18n import LANGS, table, text
 from tieuchi.outputs.explanation import explain_household
 from tieuchi.rulebook.regime import RulesAt
@@ -85,7 +88,8 @@ def as_date(value) -> dt.date:
             except ValueError:
                 pass
     raise UsageError(f"'{value}' is not a date", "write the reference date as YYYY-MM-DD, e.g. 2024-12-01",
-                     vi=f"'{value}' không phải là ngày", vi_hint="viết ngày tham chiếu dạng YYYY-MM-DD, ví dụ 2024-12-01",
+                     vi=f"'{value}' không phải là ngày",
+                     vi_hint="viết ngày tham chiếu dạng YYYY-MM-DD, ví dụ 2024-12-01",
                      code="date_invalid")
 
 
@@ -95,12 +99,10 @@ ENGINES = ("vectorized", "durable")
 def backend(engine: str):
     """The `classify_tables` function of a backend, imported only when asked for (durable_rules is optional)."""
     if engine == "vectorized":
-        from tieuchi.engine.vectorized import classify_tables
-
-        return classify_tables
+        return vectorized.classify_tables
     if engine == "durable":
         try:
-            from tieuchi.engine.durable import classify_tables
+            from tieuchi.engine.durable import classify_tables  # optional: durable_rules (an extra, not on 3.13)
         except ImportError as exc:
             raise UsageError(f"the durable engine is not available: {exc}",
                              "install the optional extra: pip install 'tieuchi[durable]' (Python 3.11 or 3.12; "
@@ -180,14 +182,13 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
 def classify_survey(survey, on, rules=None, lang: str = "vi", strict: bool = False,
                     progress: Callable[[str, int, int], None] | None = None, engine: str = "vectorized",
                     isolate_failures: bool = False) -> Result:
-    """Read and classify a survey: `survey` is a path (as `tieuchi.contract.read.read_survey` takes) or what it returned.
+    """Read and classify a survey: `survey` is a path (as `tieuchi.contract.read.read_survey` takes) or what it
+    returned.
 
     Unlike `classify` on the tables, the rows the reader itself refused (a JSON line that cannot be read, a CSV row
     with more cells than the header) are in the rejects with their own problem and counted in, and every reject's
     `row` is the user's: the line of a JSONL file, the row below the header with blank rows counted. With `strict`,
     any reject refuses the survey (`StrictRefusal`, its `rejects` mapped the same way)."""
-    from tieuchi.contract.read import RawSurvey, read_survey, with_reader_rejects
-
     raw = survey if isinstance(survey, RawSurvey) else read_survey(survey)
     try:
         result = classify(raw.households, raw.members, on, rules=rules, communes=raw.communes, lang=lang,
@@ -252,13 +253,10 @@ def _by_user_row(raw) -> pd.DataFrame:
 def _classify(households: pd.DataFrame, members: pd.DataFrame, day: dt.date, rules_at: RulesAt,
               communes: pd.DataFrame | None, lang: str, strict: bool,
               progress: Callable[[str, int, int], None] | None, classify_tables) -> Result:
-    from tieuchi.contract.validate import normalize
-
     step = progress or (lambda *a: None)
     if len(households) >= BATCH_TUNING_FROM:
-        from tieuchi.engine.memory import tune_for_batches
-
-        tune_for_batches()  # keep freed heap for the next array instead of faulting in fresh pages (see engine/memory.py)
+        # keep freed heap for the next array instead of faulting in fresh pages (see engine/memory.py)
+        tune_for_batches()
     step("validate", 0, 3)
     norm = normalize(households, members, communes, on=day)
     if strict and len(norm.rejects):
@@ -286,6 +284,7 @@ def _classify(households: pd.DataFrame, members: pd.DataFrame, day: dt.date, rul
     notes = [f"no program or shared rules apply with regime {rules_at.regime.id} on {day.isoformat()}: no "
              f"eligibility columns"] if er is None else er.notes
     return Result(households=hh_out, members=mem_out, rejects=norm.rejects, regime=rules_at.regime.id,
-                  rules_version=rules_at.version, reference_date=day, indicators=list(rules_at.regime.ruleset.indicators),
+                  rules_version=rules_at.version, reference_date=day,
+                  indicators=list(rules_at.regime.ruleset.indicators),
                   lang=lang, communes=norm.communes, n_households_in=norm.n_households_in,
                   n_members_in=norm.n_members_in, rules=rules_at, render_reasons=render, notes=notes)

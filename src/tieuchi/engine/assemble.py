@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tieuchi.engine.base import AGGREGATIONS, Tri, as_col, member_condition, rules_cache, static
+from tieuchi.engine.reasons import BASIS_INCOME, BASIS_NONE, BASIS_SCORE, household_reason
 from tieuchi.errors import RulesError
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.rulebook.regime import RulesAt
-from tieuchi.rulebook.tree import children, walk
-
-Tri = tuple[np.ndarray, np.ndarray]
+from tieuchi.rulebook.tree import walk
 
 
 @dataclass
@@ -94,8 +94,6 @@ def eligibility_columns(rules: RulesAt, households: pd.DataFrame, pos: np.ndarra
     item or a share whose condition reads the class is empty when the class is unknown unless its other inputs decide
     it (newly escaped poverty reads the exit date only; an item open to newly escaped households is eligible for one
     whose class is unknown; a child under 6 has the state pay the premium whatever the class)."""
-    from tieuchi.engine.vectorized import _as_col
-
     n = len(households)
     classes = [c.id for c in rules.regime.classification.classes]
     none = e.class_codes == len(classes)
@@ -110,7 +108,7 @@ def eligibility_columns(rules: RulesAt, households: pd.DataFrame, pos: np.ndarra
     hh["eligibility_class"] = pd.Categorical.from_codes(np.where(none, -1, e.class_codes), categories=classes)
     given = np.zeros(n, dtype=bool)
     if "recognised_class" in households.columns:
-        rc = _as_col(households["recognised_class"])
+        rc = as_col(households["recognised_class"])
         given = rc.values >= 0 if rc.missing is None else ~rc.missing & (rc.values >= 0)
     hh["class_mismatch"] = None  # filled by assemble, which knows the computed class
     mem: dict[str, Any] = {}
@@ -180,9 +178,6 @@ def _bool_array(tri: Tri, n: int) -> pd.arrays.BooleanArray:
 def assemble(rules: RulesAt, households: pd.DataFrame, n_members: int, d: Decided):
     """(household columns, member columns, render): the classification result columns and the function that renders
     reason keys as text."""
-    from tieuchi.engine.vectorized import _as_col
-    from tieuchi.engine.reasons import BASIS_INCOME, BASIS_NONE, BASIS_SCORE, household_reason
-
     regime = rules.regime
     ind_ids = regime.ruleset.indicators
     if len(ind_ids) > 16:  # reasons pack indicator masks in 16 bits
@@ -208,7 +203,7 @@ def assemble(rules: RulesAt, households: pd.DataFrame, n_members: int, d: Decide
     cls = d.class_index
     undecided_code, undecided_names = d.undecided
 
-    area = _as_col(households["area"]) if "area" in households.columns else None
+    area = as_col(households["area"]) if "area" in households.columns else None
     line_param = rules.params[regime.classification.income_line]
     if isinstance(line_param, dict):
         values = [line_param.get(c) for c in (area.categories if area is not None else [])]
@@ -221,7 +216,7 @@ def assemble(rules: RulesAt, households: pd.DataFrame, n_members: int, d: Decide
     def missing(name: str) -> np.ndarray:
         if name not in households.columns:
             return np.ones(n, dtype=bool)
-        c = _as_col(households[name])
+        c = as_col(households[name])
         return c.missing if c.missing is not None else np.zeros(n, dtype=bool)
 
     basis = np.where(~missing("income_per_capita_month"), BASIS_INCOME,
@@ -289,25 +284,12 @@ def assemble(rules: RulesAt, households: pd.DataFrame, n_members: int, d: Decide
 def params_read(rules: RulesAt) -> set[str]:
     """The parameters the vectorized evaluation reads: every parameter of the evaluated conditions, where an
     `all` / `any` with a child fixed by flags alone (false in `all`, true in `any`) reads only the flags up to it."""
-    cached = rules.__dict__.get("_params_read")
-    if cached is not None:
-        return cached
+    cache = rules_cache(rules)
+    if "params_read" in cache:
+        return cache["params_read"]
     regime = rules.regime
     out: set[str] = set()
     seen_vars: set[str] = set()
-
-    def static(nd):
-        if isinstance(nd, m.Flag):
-            return bool(rules.params[nd.flag])
-        if isinstance(nd, m.Not):
-            inner = static(nd.not_)
-            return None if inner is None else not inner
-        if isinstance(nd, (m.AllOf, m.AnyOf)):
-            values = [static(c) for c in (nd.all if isinstance(nd, m.AllOf) else nd.any)]
-            if isinstance(nd, m.AllOf):
-                return False if False in values else (True if all(v is True for v in values) else None)
-            return True if True in values else (False if all(v is False for v in values) else None)
-        return None
 
     def flags(nd):
         return {x.flag for x in walk(nd) if isinstance(x, m.Flag)}
@@ -321,7 +303,7 @@ def params_read(rules: RulesAt) -> set[str]:
             is_all = isinstance(nd, m.AllOf)
             pending = []
             for child in (nd.all if is_all else nd.any):
-                fixed = static(child)
+                fixed = static(rules, child)
                 if fixed is None:
                     pending.append(child)
                     out.update(flags(child))
@@ -350,8 +332,8 @@ def params_read(rules: RulesAt) -> set[str]:
             ref(nd.op[1])
         elif isinstance(nd, m.ReachedAge):
             out.add(nd.reached_age.param)
-        elif isinstance(nd, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
-            ev(children(nd)[0])
+        elif isinstance(nd, AGGREGATIONS):
+            ev(member_condition(nd))
             if isinstance(nd, (m.CountMembers, m.ShareOfMembers)):
                 ref(nd.op[1])
 
@@ -362,5 +344,5 @@ def params_read(rules: RulesAt) -> set[str]:
     for d in regime.derived.values():
         if d.output and not (d.enabled_by and not rules.params[d.enabled_by]):
             ev(m.Var(var=d.id))
-    rules.__dict__["_params_read"] = out
+    cache["params_read"] = out
     return out

@@ -9,76 +9,29 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tieuchi.contract.ages import age_in_months, last_start_ended_by, reached_in_earlier_period
+from tieuchi.contract.columns import columns
+from tieuchi.contract.validate import normalize
+from tieuchi.engine.assemble import (Decided, Eligibility, assemble, eligibility_class, encode_undecided_masks,
+                                     params_read)
+from tieuchi.engine.base import (AGGREGATIONS, HOUSEHOLD, MEMBER, Col, Tri, as_col, member_condition, member_fields,
+                                 Render, range_compare, static)
+from tieuchi.engine.unknowns import undecided_fields
 from tieuchi.rulebook import vocabulary as m
-from tieuchi.contract.ages import age_in_months, reached_in_earlier_period
 from tieuchi.rulebook.regime import RulesAt
-
-Tri = tuple[np.ndarray, np.ndarray]
-HOUSEHOLD, MEMBER = "household", "member"
-
-
-@dataclass
-class Col:
-    kind: str  # num | bool | cat
-    values: np.ndarray
-    missing: np.ndarray | None  # None: nothing missing
-    categories: list | None = None
-
-
-def _as_col(s: pd.Series) -> Col:
-    dtype = s.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy()
-        missing = codes < 0
-        return Col("cat", codes, missing if missing.any() else None, [str(c) for c in dtype.categories])
-    if isinstance(dtype, pd.BooleanDtype):
-        arr = s.array
-        return Col("bool", arr._data, arr._mask if arr._mask.any() else None)
-    if isinstance(s.array, pd.arrays.IntegerArray) or isinstance(s.array, pd.arrays.FloatingArray):
-        arr = s.array
-        return Col("num", arr._data, arr._mask if arr._mask.any() else None)
-    if pd.api.types.is_bool_dtype(dtype):
-        return Col("bool", s.to_numpy(), None)
-    if pd.api.types.is_numeric_dtype(dtype):
-        values = s.to_numpy()
-        missing = np.isnan(values) if values.dtype.kind == "f" else None
-        return Col("num", values, missing if missing is not None and missing.any() else None)
-    # text codes that were not normalised (a caller that skipped validation): treat as categories
-    cat = pd.Categorical(s)
-    codes = np.asarray(cat.codes)
-    missing = codes < 0
-    return Col("cat", codes, missing if missing.any() else None, [str(c) for c in cat.categories])
+from tieuchi.rulebook.tree import children, walk
 
 
 def _const(n: int, value: bool) -> Tri:
     t = np.full(n, bool(value))
     return t, ~t
-
-
-def _range_compare(lo, hi, op: str, k) -> Tri:
-    """Decide `x op k` for every x in [lo, hi] (arrays); t when all agree true, f when all agree false."""
-    if op == "ge":
-        return lo >= k, hi < k
-    if op == "gt":
-        return lo > k, hi <= k
-    if op == "le":
-        return hi <= k, lo > k
-    if op == "lt":
-        return hi < k, lo >= k
-    if op == "eq":
-        exact = lo == hi
-        return exact & (lo == k), (k < lo) | (k > hi)
-    if op == "ne":
-        exact = lo == hi
-        return (k < lo) | (k > hi), exact & (lo == k)
-    raise ValueError(op)
 
 
 _NUM_OPS = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
@@ -107,17 +60,22 @@ class Evaluator:
         self.memo: dict[tuple, Tri] = {}
         self.memo_all = memo_all  # keep every node's value (for explaining unknowns on a small subset only)
 
+    @functools.cached_property
+    def first_member_rows(self) -> np.ndarray:
+        """Each household's first member row, when members come grouped by household (`ends` is not None)."""
+        return self.ends - self.member_count + 1
+
     # -------------------------------------------------------------------------------------------- inputs
     def col(self, name: str, level: str) -> tuple[Col, str]:
         """The column `name`, from the members table when at member level and it is a member field.
         An optional column the survey does not have is read as all answers missing (unknown, never false)."""
-        if level == MEMBER and (name in self.mem.columns or name == "age" or name in _member_fields()):
+        if level == MEMBER and (name in self.mem.columns or name == "age" or name in member_fields()):
             key = (MEMBER, name)
             if key not in self._cols:
                 if name == "age":
                     self._cols[key] = Col("num", self.age, None)
                 elif name in self.mem.columns:
-                    self._cols[key] = _as_col(self.mem[name])
+                    self._cols[key] = as_col(self.mem[name])
                 else:
                     self._cols[key] = Col("absent", np.zeros(self.n_m), np.ones(self.n_m, dtype=bool), [])
             return self._cols[key], MEMBER
@@ -126,10 +84,23 @@ class Evaluator:
             if name == "member_count":
                 self._cols[key] = Col("num", self.member_count, None)
             elif name in self.hh.columns:
-                self._cols[key] = _as_col(self.hh[name])
+                self._cols[key] = as_col(self.hh[name])
             else:  # an optional column the survey does not have: every answer is missing
                 self._cols[key] = Col("absent", np.zeros(self.n_h), np.ones(self.n_h, dtype=bool), [])
         return self._cols[key], HOUSEHOLD
+
+    def decide_eligibility_class(self, cls: np.ndarray) -> np.ndarray:
+        """Give the conditions of the program and shared sets the household's `eligibility_class`: the recognised
+        class where the survey gives one, else `cls`, the computed class (per household: index into the regime's
+        classes, their number for unknown). Returns those codes (the same indexing)."""
+        rules = self.rules
+        class_ids = [c.id for c in rules.regime.classification.classes]
+        rec = self.col("recognised_class", HOUSEHOLD)[0] if "recognised_class" in self.hh.columns else None
+        codes = eligibility_class(rules, cls, None if rec is None else (rec.values, rec.missing, rec.categories))
+        unknown = codes == len(class_ids)
+        self._cols[(HOUSEHOLD, "eligibility_class")] = Col("cat", np.where(unknown, -1, codes).astype(np.int64),
+                                                           unknown if unknown.any() else None, class_ids)
+        return codes
 
     def household_dates(self, name: str) -> np.ndarray:
         """A household date column as datetime64[D] (NaT when empty), converted once."""
@@ -248,17 +219,17 @@ class Evaluator:
                 lo += ct
                 unk += ~(ct | cf)
             op, k = node.op
-            return _range_compare(lo, lo + unk, op, self.param(k, level))
+            return range_compare(lo, lo + unk, op, self.param(k, level))
         if isinstance(node, m.CountDeprived):
             lo, unk = self.deprivation_counts(node)
             op, k = node.op
-            return _range_compare(lo, lo + unk, op, self.param(k, HOUSEHOLD))
+            return range_compare(lo, lo + unk, op, self.param(k, HOUSEHOLD))
         if isinstance(node, m.ReachedAge):
             key = ("reached_age", node.reached_age.param, node.by_year_reached)  # the same test in several rules
             if key not in self.memo:
                 self.memo[key] = self._reached_age(node)
             return self.memo[key]
-        if isinstance(node, (m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers)):
+        if isinstance(node, AGGREGATIONS):
             return self._aggregate(node)
         if isinstance(node, m.WithinMonths):
             return self._within_months(node, level)
@@ -278,8 +249,6 @@ class Evaluator:
         """E ≤ day < E + months (`within`) or E + months ≤ day (`elapsed`), E a household date; unknown when empty."""
         if level == MEMBER:
             return self._tri_to_level(self.eval(node, HOUSEHOLD), HOUSEHOLD, MEMBER)
-        from tieuchi.contract.ages import last_start_ended_by
-
         spec = node.within_months
         if spec.field not in self.hh.columns:
             nothing = np.zeros(self.n_h, dtype=bool)
@@ -296,46 +265,20 @@ class Evaluator:
         key = ("household_only", id(node))
         if key not in _SHAPE or _SHAPE[key][0] is not node:
             if isinstance(node, m.Compare):
-                out = node.field not in _member_fields() | {"age"} and (node.per is None or
-                                                                         node.per not in _member_fields())
+                out = node.field not in member_fields() | {"age"} and (node.per is None or
+                                                                        node.per not in member_fields())
             elif isinstance(node, (m.Missing, m.Present)):
-                out = (node.missing if isinstance(node, m.Missing) else node.present) not in _member_fields()
+                out = (node.missing if isinstance(node, m.Missing) else node.present) not in member_fields()
             elif isinstance(node, m.Var):
                 out = self.regime.derived[node.var].level == HOUSEHOLD
             elif isinstance(node, (m.Flag, m.WithinMonths)):
                 out = True
             elif isinstance(node, (m.AllOf, m.AnyOf, m.Not)):
-                from tieuchi.rulebook.tree import children
-
                 out = all(self.household_only(c) for c in children(node))
             else:
                 out = False
             _SHAPE[key] = (node, out)  # the node is kept: an id is only unique while its object lives
         return _SHAPE[key][1]
-
-    def static(self, node) -> bool | None:
-        """The value of a condition that depends on parameters only (a flag, its negation, junctions of them).
-        Kept with the resolved rules, which callers reuse across calls (one household at a time, say)."""
-        cache = self.rules.__dict__.setdefault("_static", {})
-        hit = cache.get(id(node))
-        if hit is not None and hit[0] is node:
-            return hit[1]
-        value = self._static(node)
-        cache[id(node)] = (node, value)
-        return value
-
-    def _static(self, node) -> bool | None:
-        if isinstance(node, m.Flag):
-            return bool(self.rules.params[node.flag])
-        if isinstance(node, m.Not):
-            inner = self.static(node.not_)
-            return None if inner is None else not inner
-        if isinstance(node, (m.AllOf, m.AnyOf)):
-            values = [self.static(c) for c in (node.all if isinstance(node, m.AllOf) else node.any)]
-            if isinstance(node, m.AllOf):
-                return False if False in values else (True if all(v is True for v in values) else None)
-            return True if True in values else (False if all(v is False for v in values) else None)
-        return None
 
     def _junction(self, node, level: str) -> Tri:
         """all / any. Children fixed by parameters are folded away. At member level, once the children so far rule
@@ -344,7 +287,7 @@ class Evaluator:
         is_all = isinstance(node, m.AllOf)
         children = []
         for child in (node.all if is_all else node.any):
-            fixed = self.static(child)
+            fixed = static(self.rules, child)
             if fixed is None:
                 children.append(child)
             elif fixed is not is_all:  # a false child of `all`, a true child of `any`: decided for everyone
@@ -387,8 +330,6 @@ class Evaluator:
     def _open_subset(self, decided: np.ndarray):
         """A household subset over the rows `decided` leaves open, shared by every junction decided by the same array
         (the memoised value of a variable such as program_household)."""
-        from tieuchi.engine.unknowns import Subset
-
         cache = self.__dict__.setdefault("_subsets", {})
         hit = cache.get(id(decided))
         if hit is not None and hit[0] is decided:
@@ -432,7 +373,7 @@ class Evaluator:
         return self.memo[key]
 
     def _aggregate(self, node) -> Tri:
-        child = _child(node)
+        child = member_condition(node)
         t, f = self.eval(child, MEMBER)
         t = np.broadcast_to(t, (self.n_m,))
         f = np.broadcast_to(f, (self.n_m,))
@@ -447,11 +388,11 @@ class Evaluator:
         op, k = node.op
         k = self.param(k, HOUSEHOLD)
         if isinstance(node, m.CountMembers):
-            return _range_compare(n_true, n_true + n_unknown, op, k)
+            return range_compare(n_true, n_true + n_unknown, op, k)
         # share of members, exactly: n_true / n  op  p / q   <=>  n_true * q  op  p * n
         frac = Fraction(str(k)) if not isinstance(k, Fraction) else k
-        return _range_compare(n_true * frac.denominator, (n_true + n_unknown) * frac.denominator, op,
-                              frac.numerator * n)
+        return range_compare(n_true * frac.denominator, (n_true + n_unknown) * frac.denominator, op,
+                             frac.numerator * n)
 
     def _compare(self, node: m.Compare, level: str) -> Tri:
         op, operand = node.op
@@ -555,7 +496,7 @@ def _weight(nodes: list) -> int:
     for node in nodes:
         key = ("weight", id(node))
         if key not in _SHAPE or _SHAPE[key][0] is not node:
-            _SHAPE[key] = (node, sum(1 for n in _walk(node) if isinstance(n, (m.Compare, m.ReachedAge, m.Var))))
+            _SHAPE[key] = (node, sum(1 for n in walk(node) if isinstance(n, (m.Compare, m.ReachedAge, m.Var))))
         total += _SHAPE[key][1]
     return total
 
@@ -568,12 +509,6 @@ def _part_node(node, tag: str, parts: list):
             **({"all": parts} if isinstance(node, m.AllOf) else {"any": parts}))
         _REST[key]._keep = node
     return _REST[key]
-
-
-def _walk(node):
-    from tieuchi.rulebook.tree import walk
-
-    return walk(node)
 
 
 class _Rows(Evaluator):
@@ -616,21 +551,90 @@ class _Rows(Evaluator):
         return self._tri_to_level(self.parent.var(name, HOUSEHOLD), HOUSEHOLD, level)
 
 
-_MEMO_NODES = (m.Var, m.ReachedAge, m.AnyMember, m.AllMembers, m.CountMembers, m.ShareOfMembers, m.CountDeprived)
+class Subset(Evaluator):
+    """The evaluation restricted to some households and all their members. Columns, variables and indicators are the
+    parent's, sliced: nothing is read from the tables again. `keep_all` keeps every node's value (to explain unknowns).
+    The member side (rows, positions, ages) is computed on first use: many subsets read household values only."""
+
+    def __init__(self, parent: Evaluator, hh_rows: np.ndarray, keep_all: bool = True):  # noqa: D107
+        self.parent, self.hh_rows = parent, hh_rows
+        self.rules, self.regime = parent.rules, parent.regime
+        self.hh, self.mem = parent.hh, parent.mem
+        self.n_h = len(hh_rows)
+        self.member_count = parent.member_count[hh_rows]
+        self.ends = None
+        self._cols = {}
+        self.memo = {}
+        self.memo_all = keep_all
+
+    @functools.cached_property
+    def _members(self) -> tuple[np.ndarray, np.ndarray]:
+        """(member rows, position of each one's household in the subset)."""
+        p, rows, count = self.parent, self.hh_rows, self.member_count
+        local = np.repeat(np.arange(len(rows)), count)
+        if p.ends is not None:  # members grouped by household: their rows are ranges, found without a full pass
+            starts = p.first_member_rows[rows]
+            offsets = np.arange(len(local)) - np.repeat(np.cumsum(count) - count, count)
+            return starts[local] + offsets, local
+        flag = np.zeros(p.n_h, dtype=bool)
+        flag[rows] = True
+        mflag = flag[p.pos]
+        return np.flatnonzero(mflag), (np.cumsum(flag) - 1)[p.pos[mflag]]
+
+    mem_rows = functools.cached_property(lambda self: self._members[0])
+    pos = functools.cached_property(lambda self: self._members[1])
+    n_m = functools.cached_property(lambda self: len(self._members[0]))
+    birth = functools.cached_property(lambda self: self.parent.birth[self.mem_rows])
+    age_months = functools.cached_property(lambda self: self.parent.age_months[self.mem_rows])
+    age = functools.cached_property(lambda self: self.parent.age[self.mem_rows])
+
+    def _slice(self, arr, level: str):
+        rows = self.mem_rows if level == MEMBER else self.hh_rows
+        return np.broadcast_to(arr, (self.parent.n(level),))[rows] if isinstance(arr, np.ndarray) else arr
+
+    def col(self, name: str, level: str) -> tuple[Col, str]:
+        if name == "age" and level == MEMBER:
+            return Col("num", self.age, None), MEMBER
+        if name == "member_count":
+            return Col("num", self.member_count, None), HOUSEHOLD
+        c, lvl = self.parent.col(name, level)
+        key = (lvl, name)
+        if key not in self._cols:
+            self._cols[key] = Col(c.kind, self._slice(c.values, lvl),
+                                  None if c.missing is None else self._slice(c.missing, lvl), c.categories)
+        return self._cols[key], lvl
+
+    def household_dates(self, name: str) -> np.ndarray:
+        if ("dates", name) in self.parent.memo:
+            return self.parent.memo[("dates", name)][self.hh_rows]
+        return self.hh[name].to_numpy()[self.hh_rows].astype("datetime64[D]")  # the subset's rows only
+
+    def var(self, name: str, level: str) -> Tri:
+        d = self.regime.derived[name]
+        t, f = self.parent.var(name, d.level)
+        return self._tri_to_level((self._slice(t, d.level), self._slice(f, d.level)), d.level, level)
+
+    def indicator(self, ind: m.Indicator) -> Tri:
+        t, f = self.parent.indicator(ind)
+        return self._slice(t, HOUSEHOLD), self._slice(f, HOUSEHOLD)
+
+
+def evaluator_for(rules: RulesAt, households: pd.DataFrame, members: pd.DataFrame, keep_all: bool = False
+                  ) -> Evaluator:
+    """An evaluator over rows of a classified survey (a `Result`'s households and members, or some of them): their
+    data contract input columns, and `eligibility_class` when given (program and plan conditions read it), typed and
+    dated the way `classify` does it, so that conditions read exactly what the classification read. `keep_all`: keep
+    every node's value (to explain a household)."""
+    hh_cols = [c for c in columns("households") if c in households.columns]
+    if "eligibility_class" in households.columns:
+        hh_cols.append("eligibility_class")
+    mem_cols = [c for c in columns("members") if c in members.columns]
+    norm = normalize(households[hh_cols], members[mem_cols], on=rules.day)
+    return Evaluator(rules, norm.households, norm.members, norm.member_hh_pos, norm.birth, memo_all=keep_all)
+
+
+_MEMO_NODES = (m.Var, m.ReachedAge, *AGGREGATIONS, m.CountDeprived)
 _EVERY_INDICATOR = m.CountDeprived.model_validate({"count_deprived": "all", "ge": 0})
-
-
-def _member_fields() -> set[str]:
-    from tieuchi.contract.columns import columns
-
-    return set(columns("members"))
-
-
-def _child(node):
-    for attr in ("any_member", "all_members", "count_members", "share_of_members"):
-        if hasattr(node, attr):
-            return getattr(node, attr)
-    raise TypeError(type(node).__name__)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -638,11 +642,9 @@ def _child(node):
 
 
 def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFrame, member_hh_pos: np.ndarray,
-                    birth: np.ndarray) -> tuple[dict[str, Any], dict[str, Any], Any]:
+                    birth: np.ndarray) -> tuple[dict[str, Any], dict[str, Any], Render]:
     """Result columns (contract §2.1/§2.2, classification part) for typed, validated tables, and a function that
     renders the reason keys of the `reasons` column as text in a language."""
-    from tieuchi.engine.assemble import Decided, assemble, params_read
-
     ev = Evaluator(rules, households, members, member_hh_pos, birth)
     regime = rules.regime
     n = ev.n_h
@@ -665,8 +667,6 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
     # which empty inputs would decide each unknown household (explained on the unknown households only), and the
     # program's columns: independent, so a large survey does both at once
     if n >= PARALLEL_FROM:
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(max_workers=1) as pool:
             explained = pool.submit(_explain_unknowns, ev, cls, deciding, classes)
             program = eligibility(ev, cls)
@@ -689,9 +689,6 @@ def classify_tables(rules: RulesAt, households: pd.DataFrame, members: pd.DataFr
 def _explain_unknowns(ev: Evaluator, cls: np.ndarray, deciding: np.ndarray, classes: list):
     """`undecided_by` codes: the empty inputs that would decide each unknown household, found by a small evaluator
     over the unknown households only that keeps every node's value."""
-    from tieuchi.engine.assemble import encode_undecided_masks
-    from tieuchi.engine.unknowns import Subset, undecided_fields
-
     unknown_rows = np.flatnonzero(cls == len(classes))
     fields: dict[str, np.ndarray] = {}  # input name -> mask over unknown_rows
     if len(unknown_rows):
@@ -712,19 +709,11 @@ def eligibility(ev: Evaluator, cls: np.ndarray):
     """Household statuses, item eligibility, priority groups and member shares (of the shared sets in force and the
     regime's program), once the class is known: the conditions read `eligibility_class` (recognised_class when given,
     else the computed class). None when no such rules apply."""
-    from tieuchi.engine.assemble import Eligibility, eligibility_class
-
     rules = ev.rules
     er = rules.eligibility
     if er is None:
         return None
-    n_classes = len(rules.regime.classification.classes)
-    rec = ev.col("recognised_class", HOUSEHOLD)[0] if "recognised_class" in ev.hh.columns else None
-    codes = eligibility_class(rules, cls, None if rec is None else (rec.values, rec.missing, rec.categories))
-    unknown = codes == n_classes
-    class_ids = [c.id for c in rules.regime.classification.classes]
-    ev._cols[(HOUSEHOLD, "eligibility_class")] = Col("cat", np.where(unknown, -1, codes).astype(np.int64),
-                                                     unknown if unknown.any() else None, class_ids)
+    codes = ev.decide_eligibility_class(cls)
     items = er.items
     out = Eligibility(class_codes=codes, member_pos=ev.pos)
     for sid in er.statuses:
@@ -744,8 +733,6 @@ def eligibility(ev: Evaluator, cls: np.ndarray):
 def _priority_groups(ev: Evaluator, items, decided: dict) -> dict[str, dict[str, Tri]]:
     """Priority groups rank the eligible only (assemble drops them where the item is known false), so they are
     evaluated on the households some item may support — usually a small share of a survey — and scattered back."""
-    from tieuchi.engine.unknowns import Subset
-
     if not any(i.priority for i in items):
         return {}
     n = ev.n_h
@@ -788,10 +775,6 @@ def _in_parallel(ev: Evaluator, jobs: list[tuple[Any, str]], run=None, extra=Non
     extra = extra or [None] * len(jobs)
     if ev.n_h < PARALLEL_FROM or len(jobs) < 2:
         return [run(nd, level, x) for (nd, level), x in zip(jobs, extra)]
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tieuchi.rulebook.tree import walk
-
     uses: dict[tuple[str, str], int] = {}
     for nd, _ in jobs:
         for sub in walk(nd):

@@ -9,12 +9,17 @@ after the first reference date, say) is counted apart, never silently dropped.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from tieuchi.contract.read import REJECT_COLUMNS, sort_rejects
+from tieuchi.contract.write import make_out_dir, write_csv, writing
+from tieuchi.outputs import report
 from tieuchi.outputs.report import ALL
+from tieuchi.outputs.report_render import RATES, fmt_number
 
 CLASS_ORDER = ("poor", "near_poor", "average_living", "other", "unknown")
 
@@ -65,8 +70,6 @@ def label(result) -> str:
 def compare(before, after, plan=None, lang: str = "vi", raw_households: pd.DataFrame | None = None,
             support: pd.DataFrame | None = None, program_data: pd.DataFrame | None = None) -> Diff:
     """Compare two classifications of the same survey (`tieuchi.classify` results)."""
-    from tieuchi.outputs import report
-
     b_hh, a_hh = before.households, after.households
     b_id = b_hh["household_id"].astype("string")
     a_id = a_hh["household_id"].astype("string")
@@ -149,8 +152,9 @@ def _measure(scope, kind, name, before, after, note: str = "") -> dict:
 # As text
 
 _T = {
-    "vi": {"title": "So sánh phân loại", "before": "Trước", "after": "Sau", "matrix": "Ma trận chuyển đổi (số hộ, toàn "
-           "bộ dữ liệu): hàng = trước, cột = sau", "changed": "{n} hộ đổi phân loại", "measures": "Các chỉ số (toàn bộ)",
+    "vi": {"title": "So sánh phân loại", "before": "Trước", "after": "Sau",
+           "matrix": "Ma trận chuyển đổi (số hộ, toàn bộ dữ liệu): hàng = trước, cột = sau",
+           "changed": "{n} hộ đổi phân loại", "measures": "Các chỉ số (toàn bộ)",
            "only": "{n} hộ chỉ được phân loại ở một phía (bị loại ở phía kia)", "more": "… và {n} hộ khác (xem --out)",
            "rate": "tỷ lệ", "mpi": "Alkire–Foster", "target": "chỉ tiêu", "nm": "không đo được",
            "classes": {"poor": "nghèo", "near_poor": "cận nghèo", "average_living": "trung bình", "other": "khác",
@@ -186,12 +190,14 @@ def text(d: Diff, lang: str = "vi", limit: int = 20) -> str:
     if d.only_before or d.only_after:
         lines.append(t["only"].format(n=len(d.only_before) + len(d.only_after)))
     lines += ["", t["measures"]]
-    from tieuchi.outputs.report_render import RATES, fmt_number
 
     m = d.measures[d.measures["scope"] == ALL]
     for row in m.itertuples(index=False):
         digits, unit = (4, "") if row.kind == "mpi" else (2, "%")
-        show = (lambda v, digits=digits, unit=unit: "—" if np.isnan(v) else fmt_number(v, lang, digits) + unit)
+
+        def show(v, digits=digits, unit=unit):
+            return "—" if np.isnan(v) else fmt_number(v, lang, digits) + unit
+
         change = "" if np.isnan(row.change) else \
             f" ({'+' if row.change >= 0 else '−'}{fmt_number(abs(row.change), lang, digits)})"
         note = f" [{t['nm']}]" if row.note else ""
@@ -211,9 +217,6 @@ OUTPUTS = ("transitions.csv", "changed.csv", "measures.csv", "diff.json", "rejec
 def write(d: Diff, out, raw_text: bool = False) -> list:
     """transitions.csv, changed.csv, measures.csv (text cells escaped against formula injection unless `raw_text`)
     and diff.json (the raw values: JSON is not opened by a spreadsheet) in `out`."""
-    import json
-
-    from tieuchi.contract.write import make_out_dir, write_csv, writing
 
     out = make_out_dir(out)
     paths = [write_csv(getattr(d, name), out / f"{name}.csv", escape=not raw_text)
@@ -232,8 +235,6 @@ def rejects(before, after) -> pd.DataFrame:
     """The rows refused on either side, each once, with `side` (`both`, `before` or `after`): validation depends on
     the reference date (a birth date after it, a birth year past its year), so the two sides may refuse different
     rows; a household refused on one side only is also counted apart in the comparison."""
-    from tieuchi.contract.read import REJECT_COLUMNS, sort_rejects
-
     b, a = before.rejects, after.rejects
     b = b[[c for c in REJECT_COLUMNS if c in b.columns]].astype({"row": "int64"})
     a = a[[c for c in REJECT_COLUMNS if c in a.columns]].astype({"row": "int64"})

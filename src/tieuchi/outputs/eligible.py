@@ -26,9 +26,12 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
+from rich.table import Table
 
-from tieuchi.rulebook import vocabulary as m
+from tieuchi.contract import write as w
 from tieuchi.errors import TieuchiError, UsageError
+from tieuchi.rulebook import vocabulary as m
+from tieuchi.rulebook.load import load_rules
 
 # item id -> unit (data contract §2.1, program-and-plan §1)
 ITEMS: dict[str, str] = {
@@ -368,8 +371,6 @@ def _truth(s: pd.Series) -> pd.Series:
 
 def _groups(col: pd.Series | None, n: int) -> tuple["np.ndarray", list[list[str]]]:
     """(code per row, the groups of each distinct value) — the last distinct entry is "no group" (empty cell)."""
-    import numpy as np
-
     if col is None:
         return np.zeros(n, dtype=np.int64), [[]]
     if col.dtype == object:  # lists (parquet) become the file's ';'-joined text
@@ -391,8 +392,6 @@ def _group_rank(g: str) -> tuple[int, str]:
 def _priority_position(groups: list[list[str]]) -> np.ndarray:
     """Per entry of `groups`, its place in the order: 0 for the highest priority — more groups first, then the
     higher groups, compared one by one."""
-    import numpy as np
-
     order = sorted(range(len(groups)), key=lambda k: (-len(groups[k]), [_group_rank(x) for x in groups[k]]))
     pos = np.empty(len(groups), dtype=np.int64)
     pos[order] = np.arange(len(groups))
@@ -433,8 +432,6 @@ def _item_reason(result: Any, item: str, lang: str) -> str | None:
     """The item rule's own `reason` (what makes someone eligible), in `lang`; None when the rules lack the item."""
     rules = getattr(result, "rules", None)
     if rules is None:
-        from tieuchi.rulebook.load import load_rules
-
         try:
             rules = load_rules(result.reference_date)
         except TieuchiError:
@@ -494,8 +491,6 @@ def write_lists(lists: dict[str, pd.DataFrame], counts: pd.DataFrame, rejects: p
     """Write ``eligible_<item>``, ``counts`` and ``rejects`` with the results writer: csv or parquet files, or one
     ``eligible.xlsx`` with a sheet per item (sheet name = item id), ``counts`` and ``rejects``. ``raw_text``: CSV
     text exactly as in the data (no ``'`` before a formula-like value)."""
-    from tieuchi.contract import write as w
-
     frames = {f"eligible_{i}": df for i, df in lists.items()}
     frames[COUNTS] = counts
     frames["rejects"] = w.prepare_rejects(rejects, lang, show_names)
@@ -528,8 +523,6 @@ _SCREEN = {
 
 def render_counts(counts: pd.DataFrame, lang: str = "vi"):
     """A rich table: per item, its label, how many are eligible and how many undecided (all communes together)."""
-    from rich.table import Table
-
     S = _SCREEN.get(lang, _SCREEN["vi"])
     labels = ITEM_LABELS.get(lang, ITEM_LABELS["vi"])
     table = Table(title=S["title"], title_justify="left")

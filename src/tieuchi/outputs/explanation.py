@@ -2,9 +2,23 @@
 that decided it, with citations, in Vietnamese (default) or English."""
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tieuchi.contract.columns import columns
+from tieuchi.contract.parse import to_text
+from tieuchi.engine.base import member_condition
+from tieuchi.engine.unknowns import undecided_fields
+from tieuchi.engine.vectorized import HOUSEHOLD, MEMBER, evaluator_for
+from tieuchi.errors import UsageError
+from tieuchi.outputs.eligible import PRIORITY_LABELS
+from tieuchi.engine.reasons import (AREA_LABELS, BASIS_INCOME, BASIS_NONE, BASIS_SCORE,  # noqa: F401
+                                    citation_text, household_reason, indicator_list, money)
 from tieuchi.rulebook import vocabulary as m
-from tieuchi.engine.reasons import (AREA_LABELS, BASIS_INCOME, BASIS_NONE, BASIS_SCORE, citation_text,  # noqa: F401
-                             household_reason, indicator_list, money)
+from tieuchi.rulebook.tree import children, walk
 
 # ------------------------------------------------------------------------------------------------------------------
 # One household's full explanation (`tieuchi.explain`, `tieuchi check`)
@@ -20,10 +34,6 @@ _AGGREGATES = ("AnyMember", "AllMembers", "CountMembers", "ShareOfMembers")
 
 def _plain(v):
     """A cell or numpy value as a JSON value (None for missing)."""
-    import datetime as dt
-
-    import numpy as np
-    import pandas as pd
 
     if v is None or v is pd.NA or v is pd.NaT:
         return None
@@ -49,8 +59,6 @@ def _plain(v):
 
 
 def _tri(tri, i: int):
-    import numpy as np
-
     t, f = tri
     t = bool(np.asarray(t).reshape(-1)[i] if np.ndim(t) else t)
     f = bool(np.asarray(f).reshape(-1)[i] if np.ndim(f) else f)
@@ -59,12 +67,6 @@ def _tri(tri, i: int):
 
 def _one_household(result, household_id):
     """(position in result.households, typed household frame, typed member frame, member result rows) of one id."""
-    import numpy as np
-    import pandas as pd
-
-    from tieuchi.errors import UsageError
-    from tieuchi.contract.columns import columns
-    from tieuchi.contract.parse import to_text
 
     ids = result.households["household_id"]
     want = to_text(household_id)
@@ -86,19 +88,8 @@ def _one_household(result, household_id):
     return i, hh, mem_rows[mem_cols].reset_index(drop=True), mem_rows.reset_index(drop=True)
 
 
-def _evaluator(rules, hh, mem):
-    """A vectorized evaluator over one household (inputs typed and dated the way `classify` does it)."""
-    from tieuchi.engine.vectorized import Evaluator
-    from tieuchi.contract.validate import normalize
-
-    norm = normalize(hh, mem, on=rules.day)
-    return Evaluator(rules, norm.households, norm.members, norm.member_hh_pos, norm.birth, memo_all=True)
-
-
 def _fields_read(regime, node, seen=None) -> list[tuple[str, str]]:
     """(kind, name) of every input and variable a member condition reads, in order: ('field', x) or ('var', x)."""
-    from tieuchi.rulebook.tree import walk
-
     out = [] if seen is None else seen
     for n in walk(node):
         kind = type(n).__name__
@@ -126,8 +117,6 @@ def _fields_read(regime, node, seen=None) -> list[tuple[str, str]]:
 
 
 def _param_value(ev, operand, level: str, i: int = 0):
-    import numpy as np
-
     value = ev.param(operand, level)
     if isinstance(value, np.ndarray) and value.ndim:
         value = value[i]
@@ -136,9 +125,6 @@ def _param_value(ev, operand, level: str, i: int = 0):
 
 def _household_checks(ev, node) -> list[dict]:
     """Every household-level comparison of an indicator (member aggregations excluded): field, value, threshold."""
-    from tieuchi.engine.vectorized import HOUSEHOLD
-    from tieuchi.rulebook.tree import children
-
     out = []
 
     def value_of(name):
@@ -189,15 +175,11 @@ def _household_checks(ev, node) -> list[dict]:
 def _member_detail(ev, regime, node, mem_nos: list[int]) -> tuple[list[dict], list[dict]]:
     """(members, aggregates) of the member aggregations in an indicator: the members whose member-level condition is
     true or unknown (for `all_members` found false: the members that made it false), with the values read."""
-    import numpy as np
-
-    from tieuchi.engine.vectorized import MEMBER, _child
-    from tieuchi.rulebook.tree import walk
 
     members: dict[int, dict] = {}
     aggregates = []
     for agg in (n for n in walk(node) if type(n).__name__ in _AGGREGATES):
-        child = _child(agg)
+        child = member_condition(agg)
         t, f = (np.broadcast_to(x, (ev.n_m,)) for x in ev.eval(child, MEMBER))
         n_true, n_unknown = int(t.sum()), int((~(t | f)).sum())
         kind = type(agg).__name__
@@ -232,17 +214,13 @@ def _member_detail(ev, regime, node, mem_nos: list[int]) -> tuple[list[dict], li
 
 def explain_household(result, household_id, lang: str | None = None, show_names: bool = False) -> dict:
     """One household's full explanation from a batch `Result` (see `tieuchi.explain`)."""
-    import numpy as np
-
-    from tieuchi.engine.vectorized import HOUSEHOLD
-    from tieuchi.engine.unknowns import undecided_fields
 
     lang = lang or result.lang
     rules = result.rules
     regime = rules.regime
     i, hh, mem, mem_res = _one_household(result, household_id)
     row = result.households.iloc[i]
-    ev = _evaluator(rules, hh, mem)
+    ev = evaluator_for(rules, hh, mem, keep_all=True)
     mem_nos = [int(x) for x in mem["member_no"]]
 
     indicators = {}
@@ -292,7 +270,6 @@ def explain_household(result, household_id, lang: str | None = None, show_names:
         "members": out_members,
     }
     ex["reasons"] = _reason_sentences(result, row, ex, ev, lang)
-    from tieuchi.outputs.explanation_program import explain_eligibility
 
     ex["eligibility"] = explain_eligibility(result, row, mem_res, ev, lang)
     return ex
@@ -309,7 +286,7 @@ def _reason_sentences(result, row, ex: dict, ev, lang: str) -> list[str]:
     income = income_sentence(result.rules, ev, ex, lang)
     if income:
         out.append(income)
-    for ind_id, d in ex["indicators"].items():
+    for d in ex["indicators"].values():
         who = sorted({mb["member_no"] for mb in d["members"] if mb["condition"] is True})
         whose = ""
         if who:
@@ -327,8 +304,6 @@ def _reason_sentences(result, row, ex: dict, ev, lang: str) -> list[str]:
 
 def income_sentence(rules, ev, ex: dict, lang: str) -> str:
     """Income against the line (or score A against its cut-off), with the citation of the line."""
-    from tieuchi.engine.vectorized import HOUSEHOLD
-
     vi = lang == "vi"
     regime = rules.regime
     day = rules.day
@@ -431,8 +406,6 @@ _TEXT = {
 
 
 def _field_label(regime, name: str, lang: str) -> str:
-    from tieuchi.contract.columns import columns
-
     if name == "age":
         return _TEXT[lang]["age"]
     if name == "member_count":
@@ -455,8 +428,6 @@ def inputs_text(regime, names: list[str], lang: str) -> str:
 
 
 def _value_text(name: str, v, lang: str) -> str:
-    from tieuchi.contract.columns import columns
-
     t = _TEXT[lang]
     if v is None:
         return t["empty"]
@@ -525,7 +496,6 @@ def explain_text(ex: dict, regime, lang: str = "vi") -> str:
         rest = ", ".join(f"{_field_label(regime, k, lang)}: {_value_text(k, v, lang)}" for k, v in mb.items()
                          if k not in ("member_no", "full_name"))
         lines.append(f"  {who(mb['member_no'])}: {rest}")
-    from tieuchi.outputs.explanation_program import eligibility_text
 
     lines += eligibility_text(ex, regime, lang)
     return "\n".join(lines)
@@ -548,3 +518,196 @@ def _check_text(regime, c: dict, lang: str) -> str:
     test = "điều kiện" if lang == "vi" else "test"
     return (f"{_field_label(regime, name, lang)}: {value}; {test} {_OPS[c['op']]} "
             f"{_value_text(name, c['threshold'], lang)}: {res}")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Eligibility: the class it follows, the statuses, each item in force, the health-insurance shares
+
+_PROGRAM_T = {
+    "vi": {"program": "Chương trình", "window": "áp dụng từ {start} đến {end}",
+           "outside": "ngày tham chiếu {day} nằm ngoài thời gian áp dụng: không hạng mục nào được xét",
+           "follows": "Diện xét hỗ trợ", "recognised": "theo diện xã công nhận",
+           "mismatch": "khác với kết quả tính ({computed})", "unknown_class":
+               "chưa rõ phân loại: điều kiện nào phụ thuộc vào phân loại thì chưa xác định được",
+           "no_program": "Chương trình: không có chương trình nào áp dụng với chuẩn này — không hạng mục nào được "
+                         "xét (tình trạng của hộ và mức hỗ trợ đóng bảo hiểm y tế vẫn áp dụng)",
+           "statuses": "Tình trạng", "eligible": "đủ điều kiện", "not_eligible": "không đủ điều kiện",
+           "undecided": "chưa rõ", "priority": "ưu tiên", "members": "thành viên số", "member": "thành viên số",
+           "none": "không ai",
+           "hi": "Mức hỗ trợ đóng bảo hiểm y tế", "share_none": "không thuộc nhóm được hỗ trợ",
+           "need": "cần bổ sung", "yes": "có", "no": "không", "person": "người", "household": "hộ"},
+    "en": {"program": "Program", "window": "applies from {start} to {end}",
+           "outside": "the reference date {day} is outside it: no item is considered",
+           "follows": "Eligibility follows", "recognised": "as recognised by the commune",
+           "mismatch": "differs from the computed class ({computed})", "unknown_class":
+               "class unknown: what depends on the class is undecided",
+           "no_program": "Program: none applies with this standard — no item is considered (the household statuses "
+                         "and health-insurance support still apply)",
+           "statuses": "Statuses", "eligible": "eligible", "not_eligible": "not eligible",
+           "undecided": "unknown", "priority": "priority", "members": "members", "member": "member", "none": "nobody",
+           "hi": "Health-insurance premium support", "share_none": "in no supported group",
+           "need": "would be decided by", "yes": "yes", "no": "no", "person": "person", "household": "household"},
+}
+
+
+def explain_eligibility(result, row, mem_res, ev, lang: str) -> dict[str, Any] | None:
+    """The `eligibility` part of an explanation; None when neither a program nor a shared set (household statuses,
+    health-insurance shares) applies. With no program (the 2027–2030 standard), `program`, `label`, `citation` and
+    `window` are None and `items` is empty."""
+    rules = result.rules
+    regime = rules.regime
+    er = rules.eligibility
+    if er is None:
+        return None
+    pr = regime.program
+    window = pr.program.validity if pr is not None else None
+    items = er.items
+    class_ids = [c.id for c in regime.classification.classes]
+    computed = str(row["household_class"])
+    ev.decide_eligibility_class(np.array([class_ids.index(computed) if computed in class_ids else len(class_ids)]))
+    cite = lambda c: citation_text(c, regime.instruments, lang)  # noqa: E731
+    mem_nos = [int(x) for x in mem_res["member_no"]]
+    cls = _plain(row.get("eligibility_class"))
+    recognised = _plain(row.get("recognised_class")) if "recognised_class" in row.index else None
+    out: dict[str, Any] = {
+        "program": pr.id if pr is not None else None,
+        "label": getattr(pr.program.label, lang) if pr is not None else None,
+        "citation": cite(pr.program.citation) if pr is not None else None,
+        "window": {"from": window.start.isoformat(), "to": window.end.isoformat() if window.end else None}
+        if window is not None else None,
+        "in_force": bool(items),
+        "eligibility_class": cls, "recognised_class": recognised,
+        "class_mismatch": _plain(row.get("class_mismatch")),
+        "statuses": {}, "items": {}, "health_insurance_support": None,
+    }
+    for sid in er.statuses:
+        d = regime.derived[sid]
+        out["statuses"][sid] = {"label": getattr(d.label, lang), "value": _plain(row.get(sid)),
+                                "citation": cite(d.citation)}
+    P = PRIORITY_LABELS[lang]
+    for item in items:
+        entry: dict[str, Any] = {"label": getattr(item.label, lang), "unit": item.unit, "citation": cite(item.citation),
+                                 "reason": getattr(item.reason, lang)}
+        checks = [c for c in _household_checks(ev, item.eligible_when) if _household_level(regime, c)]
+        if item.unit == "household":
+            value = _plain(row.get(f"eligible_{item.id}"))
+            groups = _plain(row.get(f"priority_{item.id}"))
+            entry |= {"eligible": value, "priority": groups.split(";") if groups else [],
+                      "priority_labels": [P[g] for g in groups.split(";")] if groups else []}
+            if value is None and cls is not None:
+                found = undecided_fields(ev, item.eligible_when, HOUSEHOLD, np.array([0]))
+                entry["undecided_by"] = sorted(k for k, v in found.items() if v[0])
+        else:
+            col = mem_res.get(f"eligible_{item.id}")
+            values = [None if col is None else _plain(v) for v in (col if col is not None else [None] * len(mem_nos))]
+            entry |= {"eligible_members": [n for n, v in zip(mem_nos, values) if v is True],
+                      "unknown_members": [n for n, v in zip(mem_nos, values) if v is None]}
+            if entry["unknown_members"] and cls is not None:
+                rows = np.array([mem_nos.index(n) for n in entry["unknown_members"]])
+                found = undecided_fields(ev, item.eligible_when, MEMBER, rows)
+                entry["undecided_by"] = sorted(k for k, v in found.items() if v.any())
+        entry["conditions"] = checks
+        out["items"][item.id] = entry
+    for sr in er.shares:
+        col = mem_res.get(sr.output)
+        if col is None:
+            continue
+        members = []
+        for i, no in enumerate(mem_nos):
+            share = _plain(col.iloc[i])
+            because = None
+            if share:  # the group that gives this share: the first (in the rule's order) true at this value
+                for sh in sr.shares:
+                    t, _ = ev.eval(sh.when, MEMBER)
+                    if float(ev.param(sh.value, MEMBER)) == share and bool(np.broadcast_to(t, (ev.n_m,))[i]):
+                        because = {"id": sh.id, "label": getattr(sh.label, lang), "citation": cite(sh.citation)}
+                        break
+            one = {"member_no": no, "share": share, "because": because}
+            if share is None and cls is not None:  # a higher share undecided: the inputs that would decide it
+                need: set[str] = set()
+                for sh in sr.shares:
+                    t, f = (np.broadcast_to(x, (ev.n_m,)) for x in ev.eval(sh.when, MEMBER))
+                    if not (t[i] or f[i]):
+                        need |= {k for k, v in undecided_fields(ev, sh.when, MEMBER, np.array([i])).items() if v[0]}
+                one["undecided_by"] = sorted(need)
+            members.append(one)
+        out["health_insurance_support"] = {"label": getattr(sr.label, lang), "citation": cite(sr.citation),
+                                           "members": members}
+    return out
+
+
+def _household_level(regime, check: dict) -> bool:
+    """A check of a household input or variable (person items also test members' inputs, shown per member)."""
+    if "var" in check:
+        return regime.derived[check["var"]].level == "household"
+    name = check.get("field")
+    return name is None or (name != "age" and name not in columns("members"))
+
+
+def eligibility_text(ex: dict, regime, lang: str) -> list[str]:
+    """Lines of `tieuchi check --format text` for the `eligibility` part of an explanation."""
+
+    e = ex.get("eligibility")
+    if not e:
+        return []
+    t = _PROGRAM_T[lang]
+    cl = regime.classification
+    labels = {c.id: getattr(c.label, lang) for c in cl.classes} | {"unknown": getattr(cl.unknown, lang)}
+    if e["program"] is None:
+        lines = ["", t["no_program"]]
+    else:
+        window = t["window"].format(start=e["window"]["from"], end=e["window"]["to"])
+        lines = ["", f"{t['program']}: {e['label']} ({window})"]
+        if not e["in_force"]:
+            lines.append("  " + t["outside"].format(day=ex["reference_date"]))
+    if e["eligibility_class"] is None:
+        lines.append("  " + t["unknown_class"])
+    else:
+        text = f"  {t['follows']}: {labels.get(e['eligibility_class'], e['eligibility_class'])}"
+        if e["recognised_class"]:
+            text += f" ({t['recognised']})"
+        if e["class_mismatch"]:
+            text += "; " + t["mismatch"].format(computed=labels.get(ex["household_class"], ex["household_class"]))
+        lines.append(text)
+    yes_no = {True: t["yes"], False: t["no"], None: t["undecided"]}
+    for s in e["statuses"].values():
+        lines.append(f"  {s['label']}: {yes_no[s['value']]} [{s['citation']}]")
+    for it in e["items"].values():
+        if it["unit"] == "household":
+            value = it["eligible"]
+            mark = {True: "[x]", False: "[ ]", None: "[?]"}[value]
+            state = {True: t["eligible"], False: t["not_eligible"], None: t["undecided"]}[value]
+            head = f"  {mark} {it['label']}: {state}"
+            if value:
+                head += f" — {it['reason']}"
+                if it["priority_labels"]:
+                    head += f"; {t['priority']}: " + ", ".join(it["priority_labels"])
+        else:
+            who = it["eligible_members"]
+            mark = "[x]" if who else ("[?]" if it["unknown_members"] else "[ ]")
+            head = f"  {mark} {it['label']} ({t['person']}): " + \
+                (f"{t['members']} {', '.join(map(str, who))} — {it['reason']}" if who else t["none"])
+            if it["unknown_members"]:
+                head += f"; {t['undecided']}: {t['members']} {', '.join(map(str, it['unknown_members']))}"
+        lines.append(f"{head} [{it['citation']}]")
+        if it.get("eligible") is not True and not it.get("eligible_members"):
+            for c in it["conditions"]:  # what decided it: the conditions not met (or not known)
+                if c["result"] is not True:
+                    lines.append("      " + _check_text(regime, c, lang))
+        if it.get("undecided_by"):
+            lines.append(f"      {t['need']}: {inputs_text(regime, it['undecided_by'], lang)}")
+    hi = e["health_insurance_support"]
+    if hi:
+        lines.append(f"  {hi['label']} [{hi['citation']}]:")
+        for mb in hi["members"]:
+            share = mb["share"]
+            if share is None:
+                text = t["undecided"]
+            elif share == 0:
+                text = f"0% ({t['share_none']})"
+            else:
+                text = f"{share * 100:g}%" + (f" ({mb['because']['label']})" if mb["because"] else "")
+            if mb.get("undecided_by"):
+                text += f"; {t['need']}: {inputs_text(regime, mb['undecided_by'], lang)}"
+            lines.append(f"      {t['member']} {mb['member_no']}: {text}")
+    return lines

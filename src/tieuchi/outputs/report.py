@@ -7,8 +7,18 @@ the data cannot give is `not_measurable` with the reason, and every denominator 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+
+from tieuchi.contract.columns import columns
+from tieuchi.contract.write import make_out_dir, write_csv, writing
+from tieuchi.engine.vectorized import HOUSEHOLD, MEMBER, evaluator_for
+from tieuchi.errors import DataError, RulesError, UsageError
+from tieuchi.outputs.mpi import alkire_foster
+from tieuchi.outputs.report_render import Report, fmt_number, write_html, write_xlsx
+from tieuchi.rulebook.plans import check_plan, rules_with_plan
 
 ALL = "all"
 RATE_IDS = ("poor", "near_poor", "poor_or_near_poor")
@@ -54,9 +64,9 @@ def rates(result, raw_households: pd.DataFrame | None = None) -> pd.DataFrame:
     Denominator: the communes table's `households_total` (all resident households) when it gives one for the scope —
     for `all`, when it gives one for every surveyed commune, summed over them — else the surveyed households
     (`denominator_source` says which: the annual review surveys only part of the households, so a surveyed
-    denominator is smaller than the resident households and the rate reads higher than it is). `unknown`: households of unknown class (counted in the
-    denominator, never in the numerator: the rate is then a lower bound); `rejected`: households refused by
-    validation, in no figure."""
+    denominator is smaller than the resident households and the rate reads higher than it is). `unknown`: households
+    of unknown class (counted in the denominator, never in the numerator: the rate is then a lower bound);
+    `rejected`: households refused by validation, in no figure."""
     cls = _class(result)
     codes = _communes_of(result)
     totals: dict[str, int] = {}
@@ -145,8 +155,6 @@ def mpi_tables(result, unit: str = "households", k: float = 0.25,
     `unit`: households (the program counts households) or persons (each member carries the household's
     deprivations: households are weighted by their members). Households with an unknown indicator are excluded and
     counted in `excluded`."""
-    from tieuchi.outputs.mpi import alkire_foster
-
     hh = result.households
     ids = [i for i in result.indicators if f"deprived_{i}" in hh.columns]
     deprived = pd.DataFrame({i: hh[f"deprived_{i}"].astype("boolean") for i in ids}, index=hh.index)
@@ -158,7 +166,6 @@ def mpi_tables(result, unit: str = "households", k: float = 0.25,
         return alkire_foster(deprived, weights=weights, k=k, groups=_communes_of(result).to_numpy(dtype=object),
                              unit_weights=unit_weights)
     except ValueError as e:  # declared weights or k the measures cannot use
-        from tieuchi.errors import UsageError
 
         raise UsageError(f"Alkire–Foster: {e}", "check --weights and --k",
                          vi=f"Alkire–Foster: {e}", vi_hint="kiểm tra --weights và --k",
@@ -179,26 +186,15 @@ PROGRAM_COLUMNS = ("target_id", "numerator", "denominator")
 def _evaluator(result, rules_at):
     """The vectorized evaluator over the classified survey's own rows (inputs as validated, eligibility_class as
     decided), so that target conditions read exactly what the classification read."""
-    from tieuchi.engine.vectorized import Evaluator
-    from tieuchi.contract.columns import columns
-    from tieuchi.contract.validate import normalize
-
-    hh_cols = [c for c in columns("households") if c in result.households.columns]
-    mem_cols = [c for c in columns("members") if c in result.members.columns]
-    if "eligibility_class" in result.households.columns:
-        hh = result.households[hh_cols + ["eligibility_class"]]
-    else:  # no program applies (vn_2027_2030): the class reports use is the computed one, as in `_class`
-        cls = result.households["household_class"].astype("string")
-        hh = result.households[hh_cols].assign(eligibility_class=pd.Categorical(
+    hh = result.households
+    if "eligibility_class" not in hh.columns:  # no program applies (vn_2027_2030): the class reports use is the
+        cls = hh["household_class"].astype("string")  # computed one, as in `_class`
+        hh = hh[[c for c in columns("households") if c in hh.columns]].assign(eligibility_class=pd.Categorical(
             cls.where(cls != "unknown"), categories=[c.id for c in result.rules.regime.classification.classes]))
-    norm = normalize(hh, result.members[mem_cols], on=rules_at.day)
-    ev = Evaluator(rules_at, norm.households, norm.members, norm.member_hh_pos, norm.birth)
-    return ev
+    return evaluator_for(rules_at, hh, result.members)
 
 
 def _records(frame: pd.DataFrame | None, wanted: tuple, what: str) -> pd.DataFrame | None:
-    from tieuchi.errors import DataError
-
     if frame is None:
         return None
     missing = [c for c in wanted if c not in frame.columns and c not in ("member_no", "needed")]
@@ -229,9 +225,6 @@ def plan_fit(plan, rules_at) -> dict[str, str]:
     """{target id: why the regime cannot measure it}. Under a regime the plan was written for, a condition that does
     not fit is an error in the plan (exit 3); under another regime (a diff against the next standard) each target the
     regime cannot evaluate — an indicator, variable or field it lacks — is not measurable there, and says why."""
-    from tieuchi.errors import RulesError
-    from tieuchi.rulebook.plans import check_plan
-
     try:
         return check_plan(plan, rules_at)
     except RulesError:
@@ -257,9 +250,6 @@ def achievement(result, plan, support: pd.DataFrame | None = None, program_data:
     no recorded need and received nothing); program records (models, officials) from `program_data` (target_id,
     numerator, denominator[, scope]). Without them the target is `not_measurable` — never invented. `gap`: percentage
     points short of the target (positive = shortfall); `gap_units`: households or people still needed."""
-    from tieuchi.engine.vectorized import HOUSEHOLD, MEMBER
-    from tieuchi.rulebook.plans import rules_with_plan
-
     cannot = plan_fit(plan, result.rules)
     rules_at = rules_with_plan(result.rules, plan)
     support = _records(support, SUPPORT_COLUMNS, "--support")
@@ -437,7 +427,8 @@ def budget(result, plan, allocation: pd.DataFrame | None = None) -> tuple[pd.Dat
                                     "không có đối tượng"})
     if any(line.item for line in plan.budget.lines):
         notes.append({"en": "Budget per eligible unit = the line's amount ÷ the eligible households or people: an "
-                            "average, not what a household receives (e.g. a project funding models that households join).",
+                            "average, not what a household receives (e.g. a project funding models that households "
+                            "join).",
                       "vi": "Kinh phí bình quân = kinh phí của dòng ÷ số hộ hoặc người đủ điều kiện: là số bình quân, "
                             "không phải mức mỗi hộ nhận (ví dụ dự án hỗ trợ các mô hình mà hộ tham gia)."})
     out = pd.DataFrame(rows, columns=BUDGET_COLUMNS)
@@ -456,8 +447,6 @@ def build(result, plan, survey_name: str = "", support: pd.DataFrame | None = No
           raw_households: pd.DataFrame | None = None, unit: str = "households", k: float = 0.25,
           weights: dict[str, float] | None = None):
     """Every table of the report and what the renderer needs to show them (`report_render.Report`)."""
-    from tieuchi.outputs.report_render import Report
-
     ach, notes = achievement(result, plan, support, program_data, raw_households)
     bud, bud_notes = budget(result, plan, allocation)
     mpi, contributions = mpi_tables(result, unit=unit, k=k, weights=weights)
@@ -497,9 +486,6 @@ def output_names() -> list[str]:
 def write(report, out, lang: str = "vi", raw_text: bool = False) -> list:
     """achievement.csv … budget.csv (UTF-8, machine ids, numbers as numbers, text cells escaped against formula
     injection unless `raw_text`), report.html and report.xlsx."""
-    from tieuchi.contract.write import make_out_dir, write_csv, writing
-    from tieuchi.outputs.report_render import write_html, write_xlsx
-
     out = make_out_dir(out)
     paths = [write_csv(getattr(report, name), out / f"{name}.csv", escape=not raw_text) for name in FILES]
     for name, writer in (("report.html", write_html), ("report.xlsx", write_xlsx)):
@@ -510,9 +496,6 @@ def write(report, out, lang: str = "vi", raw_text: bool = False) -> list:
 
 def read_table(path, what: str) -> pd.DataFrame:
     """A small input table (--support, --program-data, --allocation): CSV (UTF-8) or the first sheet of an .xlsx."""
-    from pathlib import Path
-
-    from tieuchi.errors import UsageError
 
     p = Path(path)
     if not p.is_file():
@@ -537,8 +520,6 @@ _SUMMARY = {
 
 def summary_text(report, lang: str = "vi") -> str:
     """A few lines for the terminal: each target's value against the plan, the rates and M0."""
-    from tieuchi.outputs.report_render import fmt_number
-
     t = _SUMMARY[lang]
     ops = {"ge": "≥", "le": "≤", "": ""}
     lines = [t["title"]]

@@ -830,8 +830,8 @@ def _excel_value(v: Any, kind: str | None) -> Any:
 
 def _write_sheet(ws: Any, columns: list[tuple[str, str | None]], rows: Iterable[list[Any]], lang: str,
                  headers: dict[str, tuple[str, str]]) -> None:
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    from openpyxl.styles import Font  # heavy: openpyxl (about 0.3 s to import)
+    from openpyxl.utils import get_column_letter  # heavy: openpyxl
 
     ids = [c for c, _ in columns]
     ws.append([_t(c, lang, headers) for c in ids])
@@ -864,7 +864,7 @@ def _write_sheet(ws: Any, columns: list[tuple[str, str | None]], rows: Iterable[
 def write_xlsx(report: Report, path: str | Path, lang: str = "vi") -> Path:
     """Write ``report.xlsx``: an ``info`` sheet with the metadata, then one sheet per table (layout in the module
     docstring). Return the path."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # heavy: openpyxl
 
     _lang(lang)
     path = Path(path)

@@ -14,6 +14,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
 
 CLASSES = ("poor", "near_poor", "average_living", "other", "unknown")
 
@@ -123,7 +126,8 @@ def summarize(result: Any) -> Summary:
     if n_in is None:
         n_in = n_surveyed + n_rejected
 
-    denominator, source, with_total, fell_back, over, by_commune = _denominator(hh, cls, getattr(result, "communes", None))
+    denominator, source, with_total, fell_back, over, by_commune = _denominator(hh, cls, getattr(result, "communes",
+                                                                                                 None))
     poor, near = counts["poor"], counts["near_poor"]
     rates = {
         "poor_rate": _rate("poor_rate", poor, denominator),
@@ -176,8 +180,8 @@ def _denominator(hh: pd.DataFrame, cls: pd.Series, communes: pd.DataFrame | None
     by = by.reset_index()
     with_total = [str(c) for c in by.loc[has_total.to_numpy(), "commune_code"]]
     fell_back = [str(c) for c in by.loc[~has_total.to_numpy(), "commune_code"]]
-    over = [str(c) for c in by.loc[has_total.to_numpy() & (by["surveyed"] > by["households_total"].fillna(0)).to_numpy(),
-                                   "commune_code"]]
+    over_total = has_total.to_numpy() & (by["surveyed"] > by["households_total"].fillna(0)).to_numpy()
+    over = [str(c) for c in by.loc[over_total, "commune_code"]]
     if not with_total:
         return n, "surveyed", [], fell_back, [], by
     source = "communes" if not fell_back else "mixed"
@@ -205,17 +209,14 @@ def denominator_text(s: Summary, lang: str = "vi") -> str:
     if s.denominator_source == "communes":
         return L["src_communes"].format(n=len(s.communes_with_total))
     if s.denominator_source == "mixed":
-        codes = ", ".join(s.communes_surveyed_denominator[:10]) + ("…" if len(s.communes_surveyed_denominator) > 10 else "")
+        surveyed = s.communes_surveyed_denominator
+        codes = ", ".join(surveyed[:10]) + ("…" if len(surveyed) > 10 else "")
         return L["src_mixed"].format(n=len(s.communes_with_total), m=len(s.communes_surveyed_denominator), codes=codes)
     return L["src_surveyed"]
 
 
 def render(s: Summary, lang: str = "vi"):
     """A rich renderable: the class table, the rates table (each with unknown / rejected beside it) and notes."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
     L = LABELS.get(lang, LABELS["en"])
     head = Text(L["title"], style="bold")
     if s.regime or s.reference_date:
@@ -252,8 +253,6 @@ def render(s: Summary, lang: str = "vi"):
 
 def render_text(s: Summary, lang: str = "vi", width: int = 100) -> str:
     """The same as :func:`render`, as plain text."""
-    from rich.console import Console
-
     console = Console(width=width, record=True, file=_Null(), color_system=None)
     console.print(render(s, lang))
     return console.export_text()
