@@ -8,6 +8,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from tieuchi.contract.ages import parse_day
 from tieuchi.contract.household import document, parse_household
 from tieuchi.contract.parse import to_text
 from tieuchi.contract.problems import problem_text
@@ -77,20 +78,37 @@ class Result:
 
 
 def as_date(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-            try:
-                return dt.datetime.strptime(value.strip(), fmt).date()
-            except ValueError:
-                pass
+    day = parse_day(value)
+    if day is not None:
+        return day
     raise UsageError(f"'{value}' is not a date", "write the reference date as YYYY-MM-DD, e.g. 2024-12-01",
                      vi=f"'{value}' không phải là ngày",
                      vi_hint="viết ngày tham chiếu dạng YYYY-MM-DD, ví dụ 2024-12-01",
                      code="date_invalid")
+
+
+def _day_and_rules(on, rules) -> tuple[dt.date, RulesAt]:
+    """The reference date, decided once: `on`, or — when `rules` is an already loaded `RulesAt` and `on` is None —
+    the date it was loaded for. A `RulesAt` loaded for another date than `on` is refused: its parameters and its
+    ages would be those of the other date while the result said `on`."""
+    if isinstance(rules, RulesAt):
+        if on is None:
+            return rules.day, rules
+        day = as_date(on)
+        if day != rules.day:
+            raise UsageError(f"the rules were loaded for {rules.day.isoformat()}, not for the reference date "
+                             f"{day.isoformat()}",
+                             f"load them for that date (tieuchi.load_rules(date({day.year}, {day.month}, {day.day}), "
+                             "…)) or leave on= out to classify at the rules' date",
+                             vi=f"bộ quy tắc được nạp cho ngày {rules.day.isoformat()}, không phải ngày tham chiếu "
+                                f"{day.isoformat()}",
+                             vi_hint="nạp bộ quy tắc cho đúng ngày đó (tieuchi.load_rules(date("
+                                     f"{day.year}, {day.month}, {day.day}), …)) hoặc bỏ on= để phân loại theo ngày "
+                                     "của bộ quy tắc",
+                             code="rules_date_differs")
+        return day, rules
+    day = as_date(on)
+    return day, load_rules(day, rules)
 
 
 ENGINES = ("vectorized", "durable")
@@ -152,7 +170,8 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
 
     `households`/`members`/`communes` are the contract's tables, raw (text, as read from CSV) or typed (as Parquet
     gives them). Rows that fail validation go to `Result.rejects`; every other household is evaluated.
-    `rules`: None for the shipped regime in force on `on`, a regime folder, or an already loaded `RulesAt`.
+    `rules`: None for the shipped regime in force on `on`, a regime folder, or an already loaded `RulesAt` — then `on`
+    must be its date (or None: the date it was loaded for); one loaded for another date is refused.
     `engine`: "vectorized" (numpy, whole tables) or "durable" (durable_rules, one household at a time; needs the
     optional extra `tieuchi[durable]`). Both give the same results.
     `isolate_failures`: should tieuchi itself fail on some households (a defect, not a data problem), find them by
@@ -162,8 +181,7 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
     if lang not in LANGS:
         raise UsageError(f"unknown language '{lang}'", "use vi or en", code="lang_unknown")
     classify_tables = backend(engine)
-    day = as_date(on)
-    rules_at = rules if isinstance(rules, RulesAt) else load_rules(day, rules)
+    day, rules_at = _day_and_rules(on, rules)
     try:
         return _classify(households, members, day, rules_at, communes, lang, strict, progress, classify_tables)
     except (TieuchiError, KeyboardInterrupt, MemoryError):

@@ -276,11 +276,11 @@ def reference_date(on: Optional[str], for_year: Optional[int]) -> dt.date:
         if not 1900 <= for_year <= 2200:
             raise UsageError.from_table(T, "bad_year", hint="need_date_hint", code="year_invalid", v=for_year)
         return dt.date(for_year, 1, 1)
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(on.strip(), fmt).date()
-        except ValueError:
-            pass
+    from tieuchi.contract.ages import parse_day  # lazy: keeps --help fast (the module imports numpy)
+
+    day = parse_day(on)
+    if day is not None:
+        return day
     raise UsageError.from_table(T, "bad_date", hint="bad_date_hint", code="date_invalid", v=on)
 
 

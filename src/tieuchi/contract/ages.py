@@ -7,6 +7,25 @@ import datetime as dt
 import numpy as np
 
 
+REFERENCE_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")  # how a user writes a reference date: 2024-12-01 or 01/12/2024
+
+
+def parse_day(value) -> dt.date | None:
+    """A reference date as a user gives it (a date, a datetime, or text in one of REFERENCE_DATE_FORMATS) → the date;
+    None when it is none. The one parser of reference dates: the API and the CLI say why in their own words."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        for fmt in REFERENCE_DATE_FORMATS:
+            try:
+                return dt.datetime.strptime(value.strip(), fmt).date()
+            except ValueError:
+                pass
+    return None
+
+
 def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Days since 1970-01-01 → (year, month 1–12, day) with integer arithmetic (H. Hinnant's civil_from_days)."""
     z = days.astype(np.int64) + 719468
