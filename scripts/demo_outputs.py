@@ -9,10 +9,16 @@ A refactoring must not change what users get. Run this before and after, then co
 CSV, JSON, text and HTML files are compared byte for byte; xlsx workbooks cell by cell (their zip carries a
 creation time); Parquet files as tables. Exit 0 when identical, 1 with the list of differing files otherwise.
 Each command's exit code and screen output are kept too (`<name>.screen.txt`), so a changed message shows.
+
+    python scripts/demo_outputs.py compare /tmp/before /tmp/after --any-rules-version
+
+compares with every rules version (`<regime>@<content hash>`) read as the same: for a change to the rule files that
+must not change any result (a new declaration, a note), which changes the content hash and nothing else.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,11 +64,19 @@ def write(folder: Path) -> None:
         (folder / f"{name}.screen.txt").write_text(screen.replace(str(folder), "<out>"), encoding="utf-8")
 
 
+VERSION = re.compile(r"@[0-9a-f]{12}\b")  # the content hash of a rules version: vn_2022_2026@89e41f0ff9b8
+_versions = False  # --any-rules-version
+
+
+def _norm(v):
+    return VERSION.sub("@<version>", v) if _versions and isinstance(v, str) else v
+
+
 def _xlsx_cells(path: Path) -> list:
     import openpyxl
 
     book = openpyxl.load_workbook(path)
-    return [(ws.title, [[(c.value, c.data_type, c.number_format) for c in row] for row in ws.iter_rows()])
+    return [(ws.title, [[(_norm(c.value), c.data_type, c.number_format) for c in row] for row in ws.iter_rows()])
             for ws in book.worksheets]
 
 
@@ -72,7 +86,10 @@ def _same(a: Path, b: Path) -> bool:
     if a.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        return pq.read_table(a).equals(pq.read_table(b))
+        ta, tb = pq.read_table(a).to_pylist(), pq.read_table(b).to_pylist()
+        return [{k: _norm(v) for k, v in r.items()} for r in ta] == [{k: _norm(v) for k, v in r.items()} for r in tb]
+    if _versions:
+        return _norm(a.read_bytes().decode("utf-8", "replace")) == _norm(b.read_bytes().decode("utf-8", "replace"))
     return a.read_bytes() == b.read_bytes()
 
 
@@ -91,7 +108,8 @@ def compare(before: Path, after: Path) -> int:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "write":
         write(Path(sys.argv[2]).resolve())
-    elif len(sys.argv) == 4 and sys.argv[1] == "compare":
+    elif len(sys.argv) in (4, 5) and sys.argv[1] == "compare" and sys.argv[4:] in ([], ["--any-rules-version"]):
+        _versions = bool(sys.argv[4:])
         sys.exit(compare(Path(sys.argv[2]), Path(sys.argv[3])))
     else:
         sys.exit(__doc__)

@@ -11,16 +11,19 @@ from typer.testing import CliRunner
 import tieuchi
 from tieuchi.api import Result
 from tieuchi.cli import app
-from tieuchi.outputs.eligible import (ITEMS, PRIORITY_ORDER, eligibility_counts, eligibility_lists, require_program,
-                              write_lists)
+from tieuchi.outputs.eligible import eligibility_counts, eligibility_lists, item_units, require_program, write_lists
 from tieuchi.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"
 TINY = ROOT / "datasets" / "examples" / "tiny"
+RULES = tieuchi.load_rules(dt.date(2025, 6, 30))  # the items, their units and the priority groups are the rules'
+ITEMS = item_units(RULES)
+PRIORITY_ORDER = RULES.regime.program.priority_order
+PROGRAM = RULES.regime.program.program
 HOUSEHOLD_ITEMS = [i for i, u in ITEMS.items() if u == "household"]
 PERSON_ITEMS = [i for i, u in ITEMS.items() if u == "person"]
-WINDOW_VI = "Chương trình MTQG giảm nghèo bền vững 2021–2025 áp dụng từ 2022-01-01 đến 2025-12-31"
+WINDOW_VI = f"{PROGRAM.label.vi} áp dụng từ 2022-01-01 đến 2025-12-31"
 
 B = "boolean"
 
@@ -201,7 +204,8 @@ def _rules_with_program(items_in_force: list, start=dt.date(2022, 1, 1), end=dt.
     from types import SimpleNamespace as NS
 
     validity = NS(start=start, end=end)
-    program = NS(program=NS(validity=validity), items_at=lambda day: (items_in_force, []))
+    program = NS(program=NS(validity=validity, label=PROGRAM.label), items=RULES.regime.program.items,
+                 items_at=lambda day: (items_in_force, []))
     return NS(regime=NS(program=program))
 
 
@@ -264,8 +268,8 @@ def fake_classify(monkeypatch):
         return hand_built()
 
     monkeypatch.setattr("tieuchi.api.classify", fake)  # what tieuchi.classify_survey calls after reading
-    monkeypatch.setattr("tieuchi.rulebook.load.load_rules", lambda day, rules=None: None)
-    monkeypatch.setattr("tieuchi.outputs.eligible.load_rules", lambda day, rules=None: None)
+    # the rules are read once (they name the items, their labels and the program's window), not per call
+    monkeypatch.setattr("tieuchi.rulebook.load.load_rules", lambda day, rules=None: RULES)
     return calls
 
 
@@ -298,8 +302,8 @@ def test_the_command_with_one_item_and_xlsx_writes_one_sheet_and_counts(fake_cla
 
 def test_the_command_refuses_a_date_outside_the_program_with_exit_2_naming_the_window(monkeypatch, tmp_path):
     monkeypatch.setattr("tieuchi.api.classify", lambda *a, **k: hand_built(with_items=False))
-    monkeypatch.setattr("tieuchi.rulebook.load.load_rules", lambda day, rules=None: None)
-    monkeypatch.setattr("tieuchi.outputs.eligible.load_rules", lambda day, rules=None: None)
+    # the rules are read once (they name the items, their labels and the program's window), not per call
+    monkeypatch.setattr("tieuchi.rulebook.load.load_rules", lambda day, rules=None: RULES)
     r = run("eligible", TINY, "--on", "2026-06-30", "--out", tmp_path / "out")
     assert r.exit_code == 2
     assert WINDOW_VI in r.stderr

@@ -62,7 +62,7 @@ def _diff(context: Context, survey: Path, on, for_year, rules, vs_on, vs_for_yea
     plan = plan_file = None
     if plan_opt:
         plan_file = plan_path(plan_opt)
-        plan = load_plan(plan_file)
+        plan = load_plan(plan_file, [*rules_a.regime.item_ids, *rules_b.regime.item_ids])
         rep.plan_fit(plan, rules_a), rep.plan_fit(plan, rules_b)
     if out is not None:
         guard_out(out, df.OUTPUTS, survey, rules=rules, vs_rules=vs_rules, plan=plan_file)

@@ -51,11 +51,12 @@ def _eligible(context: Context, survey: Path, on: Optional[str], for_year: Optio
     fmt = choice("--format", fmt_opt, FORMATS)
     day = reference_date(on, for_year)
 
-    item, by = check_item(item_opt), check_by(by_opt)  # before a long read
+    by = check_by(by_opt)
     context.reading(rules)
     rules_at = tieuchi.load_rules(day, rules)
+    item = check_item(item_opt, rules_at)  # before a long read
     refuse_outside(rules_at, day)  # outside the program's window: exit 2 before a long read
-    guard_out(out, output_names(item, fmt), survey, rules=rules)
+    guard_out(out, output_names(item, fmt, rules_at), survey, rules=rules)
     with Progress(lang) as progress:
         context.reading(survey)
         result = tieuchi.classify_survey(tieuchi.read_survey(survey), on=day, rules=rules_at, lang=lang,
@@ -66,7 +67,7 @@ def _eligible(context: Context, survey: Path, on: Optional[str], for_year: Optio
         progress("write", 0, 1)
         paths = write_lists(lists, counts, result.rejects, out, fmt, lang, show_names, raw_text)
         progress("write", 1, 1)
-    out_console().print(render_counts(counts, lang))
+    out_console().print(render_counts(counts, lang, rules_at))
     print_written(paths, lang)
     if len(result.rejects):
         n_h = max(result.n_households_in - len(result.households), 0)

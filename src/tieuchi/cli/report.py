@@ -88,7 +88,7 @@ def _report(context: Context, survey: Path, plan_opt: str, on: Optional[str], fo
                                     ids=", ".join(unknown), regime=rules_at.regime.id,
                                     known=", ".join(rules_at.regime.ruleset.indicators))
     plan_file = plan_path(plan_opt)
-    plan = load_plan(plan_file)  # a plan that does not add up: exit 3, before a long read
+    plan = load_plan(plan_file, rules_at.regime.item_ids)  # a plan that does not add up: exit 3, before a long read
     rep.plan_fit(plan, rules_at)  # a plan its regime cannot read: exit 3, before a long read
     guard_out(out, rep.output_names() + ["rejects.csv"], survey, rules=rules, plan=plan_file, support=support,
               program_data=program_data, allocation=allocation)

@@ -69,7 +69,7 @@ def write_results(result: Any, out_dir: str | Path, fmt: str = "csv", lang: str 
     households = result.households_with_reasons(lang) if hasattr(result, "households_with_reasons") \
         else result.households  # reasons are compact codes in the frame: rendered once per distinct reason here
     frames = {
-        "households": prepare_table(households, show_names, HOUSEHOLD_HEAD),
+        "households": prepare_table(households, show_names, household_head(_statuses(result))),
         "members": prepare_table(result.members, show_names, MEMBER_HEAD),
         "rejects": prepare_rejects(result.rejects, lang, show_names),
     }
@@ -111,13 +111,25 @@ def rejects_path(out_dir: str | Path, fmt: str = "csv") -> Path:
 # preparing the frames
 
 
-# contract §2.1 / §2.2: result columns first, in this order (prefixes stand for one column per indicator or item)
+# contract §2.1 / §2.2: result columns first, in this order (prefixes stand for one column per indicator or item;
+# STATUSES for the household statuses of the rules, in the rules' order: newly escaped poverty, no labour capacity…)
+STATUSES = "<statuses>"
 HOUSEHOLD_HEAD = ["household_id", "regime", "rules_version", "reference_date", "household_class", "income_line",
                   "deprivation_count", "unknown_count", "deprived_*", "undecided_by", "provisional", "reasons",
-                  "newly_escaped_poverty", "no_labour_capacity", "eligibility_class", "class_mismatch", "eligible_*",
-                  "priority_*"]
+                  STATUSES, "eligibility_class", "class_mismatch", "eligible_*", "priority_*"]
 MEMBER_HEAD = ["household_id", "member_no", "age", "working_age", "dependant", "low_income_worker",
                "health_insurance_support", "eligible_*"]
+
+
+def household_head(statuses: Iterable[str] = ()) -> list[str]:
+    """HOUSEHOLD_HEAD with the statuses of the rules in place of STATUSES."""
+    return [c for h in HOUSEHOLD_HEAD for c in (list(statuses) if h == STATUSES else [h])]
+
+
+def _statuses(result: Any) -> list[str]:
+    """The household status ids of the rules a result was classified with (none without rules or eligibility)."""
+    eligibility = getattr(getattr(result, "rules", None), "eligibility", None)
+    return list(getattr(eligibility, "statuses", None) or [])
 
 
 def prepare_table(df: pd.DataFrame | None, show_names: bool = False, head: list[str] | None = None) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tieuchi.contract.write import MEMBER_HEAD
 from tieuchi.engine.base import AGGREGATIONS, Tri, as_col, member_condition, rules_cache, static
 from tieuchi.engine.reasons import BASIS_INCOME, BASIS_NONE, BASIS_SCORE, household_reason
 from tieuchi.errors import RulesError
@@ -99,12 +100,8 @@ def eligibility_columns(rules: RulesAt, households: pd.DataFrame, pos: np.ndarra
     none = e.class_codes == len(classes)
 
     hh: dict[str, Any] = {}
-    for sid in ("newly_escaped_poverty", "no_labour_capacity"):
-        if sid in e.statuses:
-            hh[sid] = _bool_array(e.statuses[sid], n)
-    for sid, tri in e.statuses.items():
-        if sid not in hh:
-            hh[sid] = _bool_array(tri, n)
+    for sid, tri in e.statuses.items():  # in the rules' order: the shared sets', then the program's
+        hh[sid] = _bool_array(tri, n)
     hh["eligibility_class"] = pd.Categorical.from_codes(np.where(none, -1, e.class_codes), categories=classes)
     given = np.zeros(n, dtype=bool)
     if "recognised_class" in households.columns:
@@ -120,9 +117,9 @@ def eligibility_columns(rules: RulesAt, households: pd.DataFrame, pos: np.ndarra
         if level == "household":
             hh[f"eligible_{item}"] = _bool_array(tri, n)
             groups = e.priority.get(item, {})
-            order = [x for x in _PRIORITY_ORDER if x in groups]
-            # each household's groups as bits (in the contract's order); categories are the ';'-joined group lists
-            bits = np.zeros(n, dtype=np.uint8)  # one bit per group: at most 7 (model.PRIORITY_GROUPS)
+            order = [x for x in rules.regime.program.priority_order if x in groups]
+            # each household's groups as bits (in the program's order); categories are the ';'-joined group lists
+            bits = np.zeros(n, dtype=np.uint8)  # one bit per group: at most 8 (vocabulary.MAX_PRIORITY_GROUPS)
             may = ~np.broadcast_to(tri[1], (n,))  # groups rank the eligible: none for a known "no"
             for b, g in enumerate(order):
                 hit = np.broadcast_to(groups[g][0], (n,)) & may
@@ -137,9 +134,6 @@ def eligibility_columns(rules: RulesAt, households: pd.DataFrame, pos: np.ndarra
         else:
             mem[f"eligible_{item}"] = _bool_array(tri, n_members)
     return hh, {"given": given, "mem": mem}
-
-
-_PRIORITY_ORDER = m.PRIORITY_GROUPS
 
 
 def encode_undecided(n: int, rows: np.ndarray, field_sets: list[set[str]]) -> tuple[np.ndarray, list[str]]:
@@ -219,8 +213,9 @@ def assemble(rules: RulesAt, households: pd.DataFrame, n_members: int, d: Decide
         c = as_col(households[name])
         return c.missing if c.missing is not None else np.zeros(n, dtype=bool)
 
-    basis = np.where(~missing("income_per_capita_month"), BASIS_INCOME,
-                     np.where(~missing("income_score_a"), BASIS_SCORE, BASIS_NONE))
+    income = regime.classification.income  # the income measure, and the score read when it is empty
+    no_score = missing(income.score) if income.score is not None else np.ones(n, dtype=bool)
+    basis = np.where(~missing(income.field), BASIS_INCOME, np.where(~no_score, BASIS_SCORE, BASIS_NONE))
     area_code = area.values.astype(np.int64) + 1 if area is not None else np.zeros(n, dtype=np.int64)
     key = np.left_shift(undecided_code, 40, dtype=np.int64)  # built in place: one array, not one per field
     key |= np.left_shift(unk_mask, 24, dtype=np.int64)
@@ -272,7 +267,7 @@ def assemble(rules: RulesAt, households: pd.DataFrame, n_members: int, d: Decide
         e_hh["class_mismatch"] = pd.arrays.BooleanArray(mismatch & ~unknown_cls, unknown_cls.copy())
         out.update(e_hh)
         mem.update(extra["mem"])
-    order = ["age", "working_age", "dependant", "low_income_worker"]  # contract §2.2 order, then any other output
+    order = [c for c in MEMBER_HEAD if not c.endswith("*")]  # contract §2.2 order, then any other output
     mem = {k: mem[k] for k in order if k in mem} | {k: v for k, v in mem.items() if k not in order}
     return out, mem, render
 

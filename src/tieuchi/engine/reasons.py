@@ -79,11 +79,12 @@ def household_reason(*, regime, class_id: str, area: str | None, line: float | N
     vi = lang == "vi"
     inds = regime.indicators
     area_label = AREA_LABELS.get(area, {}).get(lang, area or ("khu vực chưa rõ" if vi else "area unknown"))
-    if basis == BASIS_SCORE and "score_a_cutoff" not in params:  # a regime with no score A cut-off (2027–2030)
+    cutoff_id = cl.income.score_cutoff
+    if basis == BASIS_SCORE and cutoff_id not in params:  # a regime with no score A cut-off (2027–2030)
         income = ("chỉ có điểm A, nhưng chuẩn này chưa có ngưỡng điểm A: cần thu nhập bình quân" if vi
                   else "only a score A, and this standard has no score A cut-off: income is needed")
     elif basis == BASIS_SCORE:
-        cutoff = params.get("score_a_cutoff", {}).get(area) if isinstance(params.get("score_a_cutoff"), dict) else None
+        cutoff = params[cutoff_id].get(area) if isinstance(params[cutoff_id], dict) else None
         income = (f"điểm A thay cho thu nhập (ngưỡng {cutoff} điểm, {area_label})" if vi
                   else f"score A in place of income (cut-off {cutoff} points, {area_label})")
     elif basis == BASIS_NONE:

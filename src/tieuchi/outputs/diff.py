@@ -17,12 +17,11 @@ import pandas as pd
 
 from tieuchi.contract.read import REJECT_COLUMNS, sort_rejects
 from tieuchi.contract.write import make_out_dir, write_csv, writing
+from tieuchi.i18n import LANGS
 from tieuchi.outputs import report
 from tieuchi.outputs.report import ALL
 from tieuchi.outputs.report_render import RATES, fmt_number
-
-CLASS_ORDER = ("poor", "near_poor", "average_living", "other", "unknown")
-
+from tieuchi.rulebook.regime import UNKNOWN
 
 @dataclass
 class Diff:
@@ -34,6 +33,8 @@ class Diff:
     only_before: list[str] = field(default_factory=list)  # ids accepted on one side only
     only_after: list[str] = field(default_factory=list)
     target_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # for the text: target id -> {vi, en}
+    classes: list[str] = field(default_factory=list)  # class ids of both sides, in the rules' order, unknown last
+    class_names: dict[str, dict[str, str]] = field(default_factory=dict)  # for the text: lang -> class id -> short
 
     def to_json(self) -> dict:
         def records(df: pd.DataFrame) -> list[dict]:
@@ -63,6 +64,24 @@ def _computed(result):
     return replace(result, households=hh)
 
 
+def class_order(*results) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """The class ids of the results' rules (the first's order, then any the others add; unknown last) and their
+    short labels per language."""
+    ids: list[str] = []
+    names: dict[str, dict[str, str]] = {lang: {} for lang in LANGS}
+    for r in results:
+        regime = getattr(getattr(r, "rules", None), "regime", None)
+        if regime is None:
+            continue
+        ids += [c for c in regime.class_ids if c not in ids]
+        for lang in LANGS:
+            names[lang] = regime.class_labels(lang, short=True) | names[lang]
+    seen = {str(c) for r in results for c in r.households["household_class"].dropna().unique()}
+    ids += sorted(seen - set(ids))  # classes of a result without rules: as they are
+    ids = [c for c in ids if c != UNKNOWN] + [UNKNOWN]
+    return ids, names
+
+
 def label(result) -> str:
     return f"{result.regime} @ {result.reference_date.isoformat()} ({result.rules_version})"
 
@@ -80,14 +99,15 @@ def compare(before, after, plan=None, lang: str = "vi", raw_households: pd.DataF
     cls_a = a_hh["household_class"].astype("string").to_numpy(dtype=object)[a_pos]
     communes = b_hh["commune_code"].astype("string").to_numpy(dtype=object)[b_pos]
 
+    classes, class_names = class_order(before, after)
     rows = []
     scopes = [ALL] + sorted({str(c) for c in communes if not _missing(c)})
     for scope in scopes:
         inside = np.ones(len(common), bool) if scope == ALL else (communes == scope)
         total = int(inside.sum())
         pairs = pd.Series(list(zip(cls_b[inside], cls_a[inside]))).value_counts() if total else pd.Series(dtype=int)
-        for b in CLASS_ORDER:
-            for a in CLASS_ORDER:
+        for b in classes:
+            for a in classes:
                 n = int(pairs.get((b, a), 0))
                 if n:
                     rows.append({"scope": scope, "before": b, "after": a, "households": n,
@@ -103,7 +123,7 @@ def compare(before, after, plan=None, lang: str = "vi", raw_households: pd.DataF
         "before": cls_b[moved], "after": cls_a[moved],
         "reasons_before": reasons_b[b_pos[moved]], "reasons_after": reasons_a[a_pos[moved]],
     })
-    order = {c: i for i, c in enumerate(CLASS_ORDER)}
+    order = {c: i for i, c in enumerate(classes)}
     if len(changed):
         changed = changed.assign(_b=changed["before"].map(order), _a=changed["after"].map(order)) \
             .sort_values(["commune_code", "_b", "_a", "household_id"], kind="stable") \
@@ -138,7 +158,8 @@ def compare(before, after, plan=None, lang: str = "vi", raw_households: pd.DataF
     return Diff(transitions=transitions, changed=changed, measures=measures, before_label=label(before),
                 after_label=label(after), only_before=sorted(set(b_id) - set(common)),
                 only_after=sorted(set(a_id) - set(common)),
-                target_labels={tg.id: {"vi": tg.label.vi, "en": tg.label.en} for tg in plan.targets} if plan else {})
+                target_labels={tg.id: {"vi": tg.label.vi, "en": tg.label.en} for tg in plan.targets} if plan else {},
+                classes=classes, class_names=class_names)
 
 
 def _measure(scope, kind, name, before, after, note: str = "") -> dict:
@@ -156,29 +177,25 @@ _T = {
            "matrix": "Ma trận chuyển đổi (số hộ, toàn bộ dữ liệu): hàng = trước, cột = sau",
            "changed": "{n} hộ đổi phân loại", "measures": "Các chỉ số (toàn bộ)",
            "only": "{n} hộ chỉ được phân loại ở một phía (bị loại ở phía kia)", "more": "… và {n} hộ khác (xem --out)",
-           "rate": "tỷ lệ", "mpi": "Alkire–Foster", "target": "chỉ tiêu", "nm": "không đo được",
-           "classes": {"poor": "nghèo", "near_poor": "cận nghèo", "average_living": "trung bình", "other": "khác",
-                       "unknown": "chưa rõ"}},
+           "rate": "tỷ lệ", "mpi": "Alkire–Foster", "target": "chỉ tiêu", "nm": "không đo được"},
     "en": {"title": "Classification compared", "before": "Before", "after": "After", "matrix": "Transition matrix "
            "(households, whole survey): rows = before, columns = after", "changed": "{n} households change class",
            "measures": "Measures (whole survey)", "only": "{n} households classified on one side only (rejected on "
            "the other)", "more": "… and {n} more (see --out)", "rate": "rate", "mpi": "Alkire–Foster",
-           "target": "target", "nm": "not measurable",
-           "classes": {"poor": "poor", "near_poor": "near-poor", "average_living": "average", "other": "other",
-                       "unknown": "unknown"}},
+           "target": "target", "nm": "not measurable"},
 }
 
 
 def text(d: Diff, lang: str = "vi", limit: int = 20) -> str:
     t = _T[lang]
-    names = t["classes"]
+    names, classes = d.class_names.get(lang, {}), d.classes
     lines = [t["title"], f"  {t['before']}: {d.before_label}", f"  {t['after']}: {d.after_label}", "", t["matrix"]]
     tr = d.transitions[d.transitions["scope"] == ALL]
-    width = max(len(v) for v in names.values()) + 2
-    lines.append(" " * width + "".join(f"{names[c]:>{width}}" for c in CLASS_ORDER))
-    for b in CLASS_ORDER:
-        counts = [int(tr[(tr["before"] == b) & (tr["after"] == a)]["households"].sum()) for a in CLASS_ORDER]
-        lines.append(f"{names[b]:<{width}}" + "".join(f"{n:>{width}}" for n in counts))
+    width = max([len(names.get(c, c)) for c in classes] or [0]) + 2
+    lines.append(" " * width + "".join(f"{names.get(c, c):>{width}}" for c in classes))
+    for b in classes:
+        counts = [int(tr[(tr["before"] == b) & (tr["after"] == a)]["households"].sum()) for a in classes]
+        lines.append(f"{names.get(b, b):<{width}}" + "".join(f"{n:>{width}}" for n in counts))
     lines += ["", t["changed"].format(n=len(d.changed))]
     for row in d.changed.head(limit).itertuples(index=False):
         lines.append(f"  {row.household_id} ({row.commune_code}): {names.get(row.before, row.before)} → "

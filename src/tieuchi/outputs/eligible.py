@@ -12,10 +12,14 @@ Built from a classification :class:`tieuchi.api.Result` (no rule logic here: the
 - :func:`write_lists` — ``eligible_<item>``, ``counts`` and ``rejects`` as csv / parquet files, or one
   ``eligible.xlsx`` with one sheet per item, a ``counts`` sheet and a ``rejects`` sheet.
 
+The items (ids, units, labels, order), the priority groups (ids, labels, order) and the program's name and window are
+the rules' (``rules/programs/<program>/``), read from the result's rules.
+
 Ranking (the order of a list): commune code (then village, with ``by="village"``), then priority, then id
 (household_id, then member_no; ids that are all digits sort as numbers). Priority: a row in more priority groups
-comes first; between rows in as many groups, the one whose highest group ranks higher in :data:`PRIORITY_ORDER`
-comes first, then the next group, and so on; rows in no group come last. ``rank`` numbers the rows 1, 2, … within
+comes first; between rows in as many groups, the one whose highest group ranks higher in the program's
+``priority_groups`` (highest first) comes first, then the next group, and so on; rows in no group come last.
+``rank`` numbers the rows 1, 2, … within
 each commune (or village).
 """
 from __future__ import annotations
@@ -29,65 +33,14 @@ import pandas as pd
 from rich.table import Table
 
 from tieuchi.contract import write as w
-from tieuchi.errors import TieuchiError, UsageError
+from tieuchi.errors import UsageError
 from tieuchi.rulebook import vocabulary as m
-from tieuchi.rulebook.load import load_rules
+from tieuchi.rulebook.checks import placeholders
+from tieuchi.rulebook.load import rules_of
+from tieuchi.rulebook.tree import walk
 
-# item id -> unit (data contract §2.1, program-and-plan §1)
-ITEMS: dict[str, str] = {
-    "p2_livelihood": "household",
-    "p3_1_agri_production": "household",
-    "p3_2_nutrition": "person",
-    "p4_1_vocational": "person",
-    "p4_2_work_abroad": "person",
-    "p4_3_jobs": "person",
-    "p5_housing": "household",
-    "p6_1_information": "household",
-}
-ITEM_LABELS = {
-    "vi": {
-        "p2_livelihood": "Dự án 2 — Đa dạng hóa sinh kế, phát triển mô hình giảm nghèo",
-        "p3_1_agri_production": "Tiểu dự án 3.1 — Hỗ trợ phát triển sản xuất nông nghiệp",
-        "p3_2_nutrition": "Tiểu dự án 3.2 — Cải thiện dinh dưỡng",
-        "p4_1_vocational": "Tiểu dự án 4.1 — Phát triển giáo dục nghề nghiệp",
-        "p4_2_work_abroad": "Tiểu dự án 4.2 — Hỗ trợ người lao động đi làm việc ở nước ngoài theo hợp đồng",
-        "p4_3_jobs": "Tiểu dự án 4.3 — Hỗ trợ việc làm bền vững",
-        "p5_housing": "Dự án 5 — Hỗ trợ nhà ở",
-        "p6_1_information": "Tiểu dự án 6.1 — Giảm nghèo về thông tin",
-    },
-    "en": {
-        "p2_livelihood": "Project 2 — livelihood diversification and poverty-reduction models",
-        "p3_1_agri_production": "Sub-project 3.1 — agricultural production support",
-        "p3_2_nutrition": "Sub-project 3.2 — nutrition",
-        "p4_1_vocational": "Sub-project 4.1 — vocational training",
-        "p4_2_work_abroad": "Sub-project 4.2 — working abroad under contract",
-        "p4_3_jobs": "Sub-project 4.3 — sustainable jobs",
-        "p5_housing": "Project 5 — housing",
-        "p6_1_information": "Sub-project 6.1 — information poverty",
-    },
-}
-
-# Priority groups (data contract §2.1, plus information_deprived for sub-project 6.1 — see README, "Changes to the
-# data contract"), highest first: the order the contract lists them. A ranking choice, not law: the program's texts
-# name the groups without ordering them; a commune that orders them otherwise can pass its own.
-PRIORITY_ORDER: tuple[str, ...] = m.PRIORITY_GROUPS
-PRIORITY_LABELS = {
-    "vi": {"ethnic_minority": "dân tộc thiểu số", "disability": "người khuyết tật",
-           "woman_in_poor_household": "phụ nữ thuộc hộ nghèo", "meritorious_family": "gia đình người có công",
-           "no_labour_capacity": "hộ không có khả năng lao động", "poor": "hộ nghèo",
-           "information_deprived": "thiếu hụt về thông tin"},
-    "en": {"ethnic_minority": "ethnic minority", "disability": "disability",
-           "woman_in_poor_household": "woman in a poor household", "meritorious_family": "meritorious family",
-           "no_labour_capacity": "household without labour capacity", "poor": "poor household",
-           "information_deprived": "deprived of information"},
-}
-
-# The National Target Program for Sustainable Poverty Reduction 2021–2025 (Decision 90/QĐ-TTg): items in force only
-# within this window; outside it `classify` gives no item columns.
-PROGRAM_START = dt.date(2022, 1, 1)
-PROGRAM_END = dt.date(2025, 12, 31)
-PROGRAM_NAME = {"vi": "Chương trình MTQG giảm nghèo bền vững 2021–2025",
-                "en": "The National Target Program for Sustainable Poverty Reduction 2021–2025"}
+# The items, their units, labels and order, the priority groups and their order, the program's name and window: all
+# read from the rules (rules/programs/<program>/program.yaml and items/), never copied here.
 
 BY = ("commune", "village")
 XLSX_NAME = "eligible.xlsx"
@@ -100,6 +53,9 @@ _T = {
         "item_missing": "{program} áp dụng từ {start} đến {end}; kết quả phân loại không có cột {col}",
         "bad_item": "--item '{v}' không phải là một hạng mục của chương trình",
         "bad_item_hint": "dùng một trong: {items}",
+        "no_program": "bộ tiêu chí không có chương trình nào áp dụng",
+        "no_program_hint": "không có hạng mục nào của chương trình cho ngày tham chiếu {day}; thêm quy định của "
+                           "chương trình vào rules/programs/",
         "bad_commune": "--commune '{v}': không có hộ nào của xã này trong dữ liệu",
         "bad_commune_hint": "các mã xã có trong dữ liệu: {codes}",
         "bad_by": "--by '{v}' không hợp lệ",
@@ -107,7 +63,6 @@ _T = {
         "no_village": "--by village: dữ liệu không có cột village (Thôn)",
         "no_village_hint": "thêm cột village vào bảng hộ, hoặc bỏ --by village để đếm theo xã",
         "member": "thành viên",
-        "poor": "hộ nghèo", "near_poor": "hộ cận nghèo", "newly_escaped": "hộ mới thoát nghèo (trong 36 tháng)",
         "recognised": "theo diện xã công nhận",
         "other": "đủ điều kiện theo quy định của dự án",
         "priority": "ưu tiên",
@@ -118,6 +73,9 @@ _T = {
         "item_missing": "{program} applies from {start} to {end}; the classification has no column {col}",
         "bad_item": "--item '{v}' is not an item of the program",
         "bad_item_hint": "use one of: {items}",
+        "no_program": "the rules have no program",
+        "no_program_hint": "no program item applies on the reference date {day}; add the program's rules under "
+                           "rules/programs/",
         "bad_commune": "--commune '{v}': no household of that commune in the survey",
         "bad_commune_hint": "commune codes in the survey: {codes}",
         "bad_by": "--by '{v}' is not valid",
@@ -126,8 +84,6 @@ _T = {
         "no_village_hint": "add a village column to the households table, or leave out --by village to count per "
                            "commune",
         "member": "member of a",
-        "poor": "poor household", "near_poor": "near-poor household",
-        "newly_escaped": "household newly escaped from poverty (within 36 months)",
         "recognised": "as recognised by the commune",
         "other": "meets the project's conditions",
         "priority": "priority",
@@ -149,13 +105,27 @@ def _usage(key: str, hint: str | None = None, *, code: str, **kw: Any) -> UsageE
 # checks
 
 
-def check_item(item: str | None) -> str | None:
-    """The item id (lowercased), or a usage error that lists the items."""
+def program_of(rules: Any) -> Any:
+    """The program whose items follow these rules' classes (a :class:`tieuchi.rulebook.regime.ProgramRules`), or
+    None."""
+    return getattr(getattr(rules, "regime", None), "program", None)
+
+
+def item_units(rules: Any) -> dict[str, str]:
+    """{item id: "household" | "person"} of the rules' program, in its order (every item, in force or not)."""
+    program = program_of(rules)
+    return {i: it.unit for i, it in program.items.items()} if program is not None else {}
+
+
+def check_item(item: str | None, rules: Any = None) -> str | None:
+    """The item id (lowercased), or a usage error that lists the program's items. With no program for these rules
+    the id is returned as given: :func:`require_program` / :func:`refuse_outside` name the program's window."""
     if item is None:
         return None
     v = item.strip().lower()
-    if v not in ITEMS:
-        raise _usage("bad_item", "bad_item_hint", v=item, items=", ".join(ITEMS), code="item_unknown")
+    units = item_units(rules)
+    if units and v not in units:
+        raise _usage("bad_item", "bad_item_hint", v=item, items=", ".join(units), code="item_unknown")
     return v
 
 
@@ -167,10 +137,11 @@ def check_by(by: str) -> str:
 
 
 def items_in(result: Any) -> list[str]:
-    """The program items the result has columns for (none outside the program's window), in the contract's order."""
+    """The program items the result has columns for (none outside the program's window), in the program's order."""
     hh_cols = set(result.households.columns)
     mem_cols = set(result.members.columns) if result.members is not None else set()
-    return [i for i, unit in ITEMS.items() if f"eligible_{i}" in (hh_cols if unit == "household" else mem_cols)]
+    return [i for i, unit in item_units(rules_of(result)).items()
+            if f"eligible_{i}" in (hh_cols if unit == "household" else mem_cols)]
 
 
 def refuse_outside(rules_at: Any, day: dt.date) -> None:
@@ -194,32 +165,38 @@ def refuse_outside(rules_at: Any, day: dt.date) -> None:
 def require_program(result: Any, item: str | None = None) -> list[str]:
     """The items to list; a usage error naming the program's window when the result has none (or not `item`)."""
     have = items_in(result)
-    start, end = program_window(result)
-    window = dict(program=PROGRAM_NAME, start=start.isoformat(), end=end.isoformat())
+    if have and (item is None or item in have):
+        return [item] if item is not None else have
+    name, start, end = program_window(result)
     day = getattr(result, "reference_date", None)
     day = day.isoformat() if hasattr(day, "isoformat") else str(day)
+    if name is None:
+        raise _usage("no_program", "no_program_hint", day=day, code="program_date_outside_window")
+
+    def said(lang: str, key: str, **kw: Any) -> str:
+        return _t(lang, key, program=getattr(name, lang), start=start.isoformat(),
+                  end=end.isoformat() if end else "…", **kw)
+
     if not have:
-        raise UsageError(_t("en", "window", **{**window, "program": PROGRAM_NAME["en"]}),
-                         _t("en", "window_hint", day=day),
-                         vi=_t("vi", "window", **{**window, "program": PROGRAM_NAME["vi"]}),
+        raise UsageError(said("en", "window"), _t("en", "window_hint", day=day), vi=said("vi", "window"),
                          vi_hint=_t("vi", "window_hint", day=day), code="program_date_outside_window")
-    if item is not None and item not in have:
-        col = f"eligible_{item}"
-        raise UsageError(_t("en", "item_missing", **{**window, "program": PROGRAM_NAME["en"]}, col=col),
-                         _t("en", "window_hint", day=day),
-                         vi=_t("vi", "item_missing", **{**window, "program": PROGRAM_NAME["vi"]}, col=col),
-                         vi_hint=_t("vi", "window_hint", day=day), code="program_item_outside_window")
-    return [item] if item is not None else have
+    col = f"eligible_{item}"
+    raise UsageError(said("en", "item_missing", col=col), _t("en", "window_hint", day=day),
+                     vi=said("vi", "item_missing", col=col), vi_hint=_t("vi", "window_hint", day=day),
+                     code="program_item_outside_window")
 
 
-def program_window(result: Any) -> tuple[dt.date, dt.date]:
-    """The program's window as its rules declare it (``program.yaml`` validity), else the Decision 90 window."""
-    regime = getattr(getattr(result, "rules", None), "regime", None)
-    validity = getattr(getattr(getattr(regime, "program", None), "program", None), "validity", None)
-    start, end = getattr(validity, "start", None), getattr(validity, "end", None)
-    if isinstance(start, dt.date) and isinstance(end, dt.date):
-        return start, end
-    return PROGRAM_START, PROGRAM_END
+def program_window(result: Any) -> tuple[Any, dt.date | None, dt.date | None]:
+    """(label, start, end) of the program as its rules declare it (``program.yaml``): the regime's program, else the
+    first program of the rules (one that follows another regime); (None, None, None) when the rules know none."""
+    regime = getattr(rules_of(result), "regime", None)
+    program = getattr(getattr(regime, "program", None), "program", None)
+    if program is None:
+        known = getattr(regime, "programs", None) or []
+        program = known[0] if known else None
+    if program is None:
+        return None, None, None
+    return program.label, program.validity.start, program.validity.end
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -229,12 +206,16 @@ def program_window(result: Any) -> tuple[dt.date, dt.date]:
 def eligibility_lists(result: Any, item: str | None = None, commune: str | None = None, by: str = "commune",
                       lang: str = "vi", show_names: bool = False) -> dict[str, pd.DataFrame]:
     """Per item (or only `item`), the eligible households or people, ranked (see the module's docstring)."""
-    item = check_item(item)
+    rules = rules_of(result)
+    item = check_item(item, rules)
     by = check_by(by)
     items = require_program(result, item)
+    units = item_units(rules)
     hh = _households(result, commune, by)
-    mpos = _member_positions(result, hh) if any(ITEMS[i] == "person" for i in items) else None
-    return {i: _list(result, hh, i, by, lang, show_names, mpos) for i in items}
+    mpos = _member_positions(result, hh) if any(units[i] == "person" for i in items) else None
+    program = program_of(rules)
+    order, labels = program.priority_order, program.priority_labels(lang)
+    return {i: _list(result, hh, i, units[i], by, lang, show_names, order, labels, mpos) for i in items}
 
 
 def eligibility_counts(result: Any, item: str | None = None, commune: str | None = None,
@@ -242,17 +223,19 @@ def eligibility_counts(result: Any, item: str | None = None, commune: str | None
     """One row per item and commune (or commune and village): ``eligible`` = how many ``eligible_<item>`` are true,
     ``undecided`` = how many are empty (a household whose class is unknown). Every commune (village) of the survey
     has a row, with 0 where nobody is eligible."""
-    item = check_item(item)
+    rules = rules_of(result)
+    item = check_item(item, rules)
     by = check_by(by)
     items = require_program(result, item)
+    units = item_units(rules)
     hh = _households(result, commune, by)
     keys = ["commune_code", "commune_name"] + (["village"] if by == "village" else [])
     base = hh[keys].copy()
     base["commune_name"] = base.groupby("commune_code", dropna=False, sort=False)["commune_name"].transform("first")
-    mpos = _member_positions(result, hh) if any(ITEMS[i] == "person" for i in items) else None
+    mpos = _member_positions(result, hh) if any(units[i] == "person" for i in items) else None
     frames = []
     for i in items:
-        rows = _rows(result, hh, i, mpos=mpos)
+        rows = _rows(result, hh, i, units[i], mpos=mpos)
         flag = rows[f"eligible_{i}"]
         per = pd.DataFrame({k: rows[k] for k in keys})
         per["eligible"] = _truth(flag).astype("int64")
@@ -261,7 +244,7 @@ def eligibility_counts(result: Any, item: str | None = None, commune: str | None
         groups = base.drop_duplicates(keys[:1] + keys[2:])
         out = groups.merge(got.reset_index(), on=keys[:1] + keys[2:], how="left")
         out[["eligible", "undecided"]] = out[["eligible", "undecided"]].fillna(0).astype("int64")
-        out.insert(0, "unit", ITEMS[i])
+        out.insert(0, "unit", units[i])
         out.insert(0, "item", i)
         frames.append(out)
     counts = pd.concat(frames, ignore_index=True)
@@ -297,11 +280,12 @@ def _member_positions(result: Any, hh: pd.DataFrame) -> np.ndarray:
     return pd.Index(hh["household_id"]).get_indexer(result.members["household_id"].astype("string"))
 
 
-def _rows(result: Any, hh: pd.DataFrame, item: str, only_eligible: bool = False, mpos=None) -> pd.DataFrame:
+def _rows(result: Any, hh: pd.DataFrame, item: str, unit: str, only_eligible: bool = False,
+          mpos=None) -> pd.DataFrame:
     """The rows an item is decided on: households, or members with their household's commune and status (members of
     households not in `hh` — rejected or filtered out — are dropped). `only_eligible`: only rows whose flag is true."""
     flag = f"eligible_{item}"
-    if ITEMS[item] == "household":
+    if unit == "household":
         return hh[_truth(hh[flag]).to_numpy()] if only_eligible else hh
     mem = result.members
     pos = _member_positions(result, hh) if mpos is None else mpos
@@ -313,15 +297,18 @@ def _rows(result: Any, hh: pd.DataFrame, item: str, only_eligible: bool = False,
     out = mem.loc[keep, cols].reset_index(drop=True)
     out["household_id"] = out["household_id"].astype("string")
     hh_cols = ["commune_code", "commune_name", "village"]
-    hh_cols += [c for c in ("eligibility_class", "household_class", "newly_escaped_poverty", "class_mismatch",
-                            f"priority_{item}") if c in hh.columns and c not in out.columns]
+    statuses = list(getattr(getattr(rules_of(result), "eligibility", None), "statuses", None) or [])
+    hh_cols += [c for c in ("eligibility_class", "household_class", *statuses, "class_mismatch", f"priority_{item}")
+                if c in hh.columns and c not in out.columns]
     picked = hh[hh_cols].iloc[pos[keep]].reset_index(drop=True)
     return pd.concat([out, picked], axis=1)
 
 
-def _list(result: Any, hh: pd.DataFrame, item: str, by: str, lang: str, show_names: bool, mpos=None) -> pd.DataFrame:
-    person = ITEMS[item] == "person"
-    rows = _rows(result, hh, item, only_eligible=True, mpos=mpos)
+def _list(result: Any, hh: pd.DataFrame, item: str, unit: str, by: str, lang: str, show_names: bool,
+          order: list[str], labels: dict[str, str], mpos=None) -> pd.DataFrame:
+    """One item's list; `order`: the priority groups highest first, `labels`: their labels in `lang`."""
+    person = unit == "person"
+    rows = _rows(result, hh, item, unit, only_eligible=True, mpos=mpos)
     ids = ["household_id"] + (["member_no"] if person else [])
     out = pd.DataFrame({c: rows[c] for c in ids}, index=rows.index)
     if show_names:
@@ -332,11 +319,13 @@ def _list(result: Any, hh: pd.DataFrame, item: str, by: str, lang: str, show_nam
     cls = rows["eligibility_class"] if "eligibility_class" in rows.columns else \
         rows.get("household_class", pd.Series(pd.NA, index=rows.index))
     out["eligibility_class"] = cls.astype("string")
-    codes, groups = _groups(rows.get(f"priority_{item}"), len(rows))  # per distinct value: few, however many rows
+    codes, groups = _groups(rows.get(f"priority_{item}"), len(rows), order)  # per distinct value: few
     joined = pd.array([";".join(g) for g in groups] + [pd.NA], dtype="string")  # code -1: no column
     out["priority_groups"] = pd.Series(joined[codes], index=rows.index, dtype="string").fillna("")
-    out["reason"] = _reasons(rows, cls, codes, groups, person, item, lang, _item_reason(result, item, lang))
-    out["_prio"] = _priority_position(groups)[codes]
+    qualify = qualifying(rules_of(result), lang)
+    out["reason"] = _reasons(rows, cls, codes, groups, person, item, lang, _item_reason(result, item, lang), labels,
+                             qualify)
+    out["_prio"] = _priority_position(groups, order)[codes]
     keys = ["commune_code"] + (["village"] if by == "village" else [])
     out = _sorted(out, keys, then=["_prio"], ids=ids)
     out = out.drop(columns="_prio").reset_index(drop=True)
@@ -369,8 +358,9 @@ def _truth(s: pd.Series) -> pd.Series:
     return text.isin(["true", "1", "yes", "có"]).fillna(False).astype(bool)
 
 
-def _groups(col: pd.Series | None, n: int) -> tuple["np.ndarray", list[list[str]]]:
-    """(code per row, the groups of each distinct value) — the last distinct entry is "no group" (empty cell)."""
+def _groups(col: pd.Series | None, n: int, order: list[str]) -> tuple["np.ndarray", list[list[str]]]:
+    """(code per row, the groups of each distinct value, in `order`) — the last distinct entry is "no group" (empty
+    cell)."""
     if col is None:
         return np.zeros(n, dtype=np.int64), [[]]
     if col.dtype == object:  # lists (parquet) become the file's ';'-joined text
@@ -379,20 +369,21 @@ def _groups(col: pd.Series | None, n: int) -> tuple["np.ndarray", list[list[str]
     groups = []
     for v in uniques:
         parts = [p.strip() for p in str(v).split(";") if p.strip()]
-        groups.append(sorted(dict.fromkeys(parts), key=_group_rank))
+        groups.append(sorted(dict.fromkeys(parts), key=lambda g: _group_rank(g, order)))
     groups.append([])
     codes = np.where(codes < 0, len(groups) - 1, codes)
     return codes, groups
 
 
-def _group_rank(g: str) -> tuple[int, str]:
-    return (PRIORITY_ORDER.index(g), "") if g in PRIORITY_ORDER else (len(PRIORITY_ORDER), g)
+def _group_rank(g: str, order: list[str]) -> tuple[int, str]:
+    return (order.index(g), "") if g in order else (len(order), g)
 
 
-def _priority_position(groups: list[list[str]]) -> np.ndarray:
+def _priority_position(groups: list[list[str]], groups_order: list[str]) -> np.ndarray:
     """Per entry of `groups`, its place in the order: 0 for the highest priority — more groups first, then the
-    higher groups, compared one by one."""
-    order = sorted(range(len(groups)), key=lambda k: (-len(groups[k]), [_group_rank(x) for x in groups[k]]))
+    higher groups (in `groups_order`, highest first), compared one by one."""
+    order = sorted(range(len(groups)),
+                   key=lambda k: (-len(groups[k]), [_group_rank(x, groups_order) for x in groups[k]]))
     pos = np.empty(len(groups), dtype=np.int64)
     pos[order] = np.arange(len(groups))
     # equal group sets (e.g. "poor;disability" and "disability;poor") share a place
@@ -430,46 +421,68 @@ def _sorted(df: pd.DataFrame, keys: list[str], then: Iterable[str] = (), ids: It
 
 def _item_reason(result: Any, item: str, lang: str) -> str | None:
     """The item rule's own `reason` (what makes someone eligible), in `lang`; None when the rules lack the item."""
-    rules = getattr(result, "rules", None)
-    if rules is None:
-        try:
-            rules = load_rules(result.reference_date)
-        except TieuchiError:
-            return None
-    program = rules.regime.program if rules is not None else None
+    program = program_of(rules_of(result))
     found = program.items.get(item) if program is not None else None
     return getattr(found.reason, lang) if found is not None else None
 
 
+def qualifying(rules: Any, lang: str) -> tuple[dict[str, str], dict[str, str]]:
+    """What makes a household one the program supports, read from the program's target variable (program.yaml
+    `target`): ({class id: its label, lowercased} for the classes its condition names, {status id: its reason
+    phrase} for the statuses it reads), in `lang`."""
+    program, regime = program_of(rules), getattr(rules, "regime", None)
+    if program is None or program.program.target not in regime.derived:
+        return {}, {}
+    labels = {c.id: getattr(c.label, lang) for c in regime.classification.classes}
+    classes: dict[str, str] = {}
+    statuses: dict[str, str] = {}
+    for node in walk(regime.derived[program.program.target].condition):
+        if isinstance(node, m.Compare) and node.field == "eligibility_class" and node.op[0] in ("eq", "in"):
+            value = node.op[1]
+            for c in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
+                classes[c] = labels.get(c, c).lower()
+        elif isinstance(node, m.Var) and node.var in regime.derived:
+            d = regime.derived[node.var]
+            phrase = getattr(d.reason, lang) if d.reason is not None else getattr(d.label, lang).lower()
+            params = getattr(rules, "params", {})
+            statuses[node.var] = phrase.format(**{p: params.get(p, "?") for p in placeholders(phrase)})
+    return classes, statuses
+
+
 def _reasons(rows: pd.DataFrame, cls: pd.Series, codes, groups: list[list[str]], person: bool, item: str,
-             lang: str, because: str | None = None) -> pd.Series:
-    """Why a row is on the list, in `lang`: the rules' own reason column when the result has one, else the status
-    that makes it eligible (class, newly escaped poverty), the item rule's reason (`because`) and the priority
-    groups. Rendered once per distinct combination."""
+             lang: str, because: str | None = None, labels: dict[str, str] | None = None,
+             qualify: tuple[dict[str, str], dict[str, str]] = ({}, {})) -> pd.Series:
+    """Why a row is on the list, in `lang`: the rules' own reason column when the result has one, else what makes it
+    one the program supports (its class, else the first status that holds — `qualify`, see :func:`qualifying`),
+    the item rule's reason (`because`) and the priority groups (`labels`: their labels). Rendered once per distinct
+    combination."""
     own = f"reason_{item}"
     if own in rows.columns:
         return rows[own].astype("string")
     L = _T.get(lang, _T["vi"])
-    P = PRIORITY_LABELS.get(lang, PRIORITY_LABELS["vi"])
+    P = labels or {}
+    classes, statuses = qualify
     false = pd.Series(False, index=rows.index)
     key = pd.DataFrame({
         "cls": cls.astype("string").fillna(""),
-        "newly": _truth(rows["newly_escaped_poverty"]) if "newly_escaped_poverty" in rows.columns else false,
+        **{f"s_{k}": _truth(rows[sid]) if sid in rows.columns else false for k, sid in enumerate(statuses)},
         "mismatch": _truth(rows["class_mismatch"]) if "class_mismatch" in rows.columns else false,
         "prio": codes,
     }, index=rows.index)
     if not len(key):
         return pd.Series([], index=rows.index, dtype="string")
     at = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
+    phrases = list(statuses.values())
     texts = []
-    for c, n, mismatch, g in key.drop_duplicates().itertuples(index=False):  # the order of ngroup(sort=False)
-        if c in ("poor", "near_poor"):
-            status = L[c] + (f" ({L['recognised']})" if mismatch else "")
-        elif n:
-            status = L["newly_escaped"]
+    for c, *held, mismatch, g in key.drop_duplicates().itertuples(index=False):  # the order of ngroup(sort=False)
+        first = next((phrases[k] for k, h in enumerate(held) if h), None)
+        if c in classes:
+            status = classes[c] + (f" ({L['recognised']})" if mismatch else "")
+        elif first is not None:
+            status = first
         else:
             status = L["other"]
-        qualified = c in ("poor", "near_poor") or bool(n)
+        qualified = c in classes or first is not None
         if person and qualified:
             status = f"{L['member']} {status}"
         text = status[:1].upper() + status[1:]
@@ -501,12 +514,12 @@ def write_lists(lists: dict[str, pd.DataFrame], counts: pd.DataFrame, rejects: p
     return [w.write_xlsx(sheets, w.make_out_dir(out_dir) / XLSX_NAME)]
 
 
-def output_names(item: str | None = None, fmt: str = "csv") -> list[str]:
-    """The files :func:`write_lists` may write (every item of the program, or only `item`): checked before a
+def output_names(item: str | None = None, fmt: str = "csv", rules: Any = None) -> list[str]:
+    """The files :func:`write_lists` may write (every item of the rules' program, or only `item`): checked before a
     survey is read."""
     if fmt == "xlsx":
         return [XLSX_NAME]
-    items = [item] if item else list(ITEMS)
+    items = [item] if item else list(item_units(rules))
     return [f"eligible_{i}.{fmt}" for i in items] + [f"{COUNTS}.{fmt}", f"rejects.{fmt}"]
 
 
@@ -521,10 +534,13 @@ _SCREEN = {
 }
 
 
-def render_counts(counts: pd.DataFrame, lang: str = "vi"):
-    """A rich table: per item, its label, how many are eligible and how many undecided (all communes together)."""
+def render_counts(counts: pd.DataFrame, lang: str = "vi", rules: Any = None):
+    """A rich table: per item, its label (the rules' program's), how many are eligible and how many undecided (all
+    communes together)."""
     S = _SCREEN.get(lang, _SCREEN["vi"])
-    labels = ITEM_LABELS.get(lang, ITEM_LABELS["vi"])
+    program = program_of(rules)
+    labels = {i: getattr(it.label, lang) for i, it in program.items.items()} if program is not None else {}
+    units = item_units(rules)
     table = Table(title=S["title"], title_justify="left")
     for key, right in (("item", False), ("unit", False), ("eligible", True), ("undecided", True)):
         table.add_column(S[key], justify="right" if right else "left")
@@ -534,5 +550,5 @@ def render_counts(counts: pd.DataFrame, lang: str = "vi"):
         u = f"{int(row['undecided']):,}"
         if lang == "vi":
             n, u = n.replace(",", "."), u.replace(",", ".")
-        table.add_row(f"{labels.get(i, i)} ({i})", S[ITEMS.get(i, "household")], n, u)
+        table.add_row(f"{labels.get(i, i)} ({i})", S[units.get(i, "household")], n, u)
     return table

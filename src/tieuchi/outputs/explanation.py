@@ -14,7 +14,6 @@ from tieuchi.engine.base import member_condition
 from tieuchi.engine.unknowns import undecided_fields
 from tieuchi.engine.vectorized import HOUSEHOLD, MEMBER, evaluator_for
 from tieuchi.errors import UsageError
-from tieuchi.outputs.eligible import PRIORITY_LABELS
 from tieuchi.engine.reasons import (AREA_LABELS, BASIS_INCOME, BASIS_NONE, BASIS_SCORE,  # noqa: F401
                                     citation_text, household_reason, indicator_list, money)
 from tieuchi.rulebook import vocabulary as m
@@ -323,8 +322,9 @@ def income_sentence(rules, ev, ex: dict, lang: str) -> str:
     cite = ""
     if line_p is not None and line_p.at(day) is not None:
         cite = f" [{citation_text(line_p.at(day).citation, regime.instruments, lang)}]"
-    income = value("income_per_capita_month")
-    upper = rules.params.get("average_living_upper")
+    test = regime.classification.income  # which inputs and parameters the income test reads
+    income = value(test.field)
+    upper = rules.params.get(test.average_living_upper) if test.average_living_upper else None
     if isinstance(upper, dict):
         upper = upper.get(area)
     if income is not None and line is not None:
@@ -345,12 +345,12 @@ def income_sentence(rules, ev, ex: dict, lang: str) -> str:
                          f"{money(line, lang)}, {area_label}){cite}.")
         return (f"Thu nhập bình quân {amount}, trên chuẩn nghèo {money(line, lang)} ({area_label}){cite}." if vi
                 else f"Income {amount} is above the poverty line of {money(line, lang)} ({area_label}){cite}.")
-    score = value("income_score_a")
-    cutoff = rules.params.get("score_a_cutoff")
+    score = value(test.score) if test.score else None
+    cutoff = rules.params.get(test.score_cutoff) if test.score_cutoff else None
     if isinstance(cutoff, dict):
         cutoff = cutoff.get(area)
     if income is None and score is not None and cutoff is not None:
-        p = regime.parameters.get("score_a_cutoff")
+        p = regime.parameters.get(test.score_cutoff)
         sc = f" [{citation_text(p.at(day).citation, regime.instruments, lang)}]" if p is not None and p.at(day) else ""
         if score <= cutoff:
             return (f"Chưa có thu nhập bình quân; điểm A là {score}, từ ngưỡng {cutoff} điểm ({area_label}) trở "
@@ -584,7 +584,7 @@ def explain_eligibility(result, row, mem_res, ev, lang: str) -> dict[str, Any] |
         d = regime.derived[sid]
         out["statuses"][sid] = {"label": getattr(d.label, lang), "value": _plain(row.get(sid)),
                                 "citation": cite(d.citation)}
-    P = PRIORITY_LABELS[lang]
+    P = pr.priority_labels(lang) if pr is not None else {}
     for item in items:
         entry: dict[str, Any] = {"label": getattr(item.label, lang), "unit": item.unit, "citation": cite(item.citation),
                                  "reason": getattr(item.reason, lang)}
@@ -593,7 +593,7 @@ def explain_eligibility(result, row, mem_res, ev, lang: str) -> dict[str, Any] |
             value = _plain(row.get(f"eligible_{item.id}"))
             groups = _plain(row.get(f"priority_{item.id}"))
             entry |= {"eligible": value, "priority": groups.split(";") if groups else [],
-                      "priority_labels": [P[g] for g in groups.split(";")] if groups else []}
+                      "priority_labels": [P.get(g, g) for g in groups.split(";")] if groups else []}
             if value is None and cls is not None:
                 found = undecided_fields(ev, item.eligible_when, HOUSEHOLD, np.array([0]))
                 entry["undecided_by"] = sorted(k for k, v in found.items() if v[0])

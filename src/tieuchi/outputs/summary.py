@@ -18,15 +18,13 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-CLASSES = ("poor", "near_poor", "average_living", "other", "unknown")
+from tieuchi.i18n import LANGS
+from tieuchi.rulebook.load import rules_of
+from tieuchi.rulebook.regime import UNKNOWN
 
+# The classes (ids, order and labels) are the rules' (classification.yaml), read from the result's rules.
 LABELS = {
     "vi": {
-        "poor": "Hộ nghèo",
-        "near_poor": "Hộ cận nghèo",
-        "average_living": "Hộ có mức sống trung bình",
-        "other": "Hộ không thuộc các diện trên",
-        "unknown": "Chưa xác định",
         "surveyed": "Hộ được phân loại",
         "rejected": "Hộ bị loại (dữ liệu lỗi)",
         "poor_rate": "Tỷ lệ hộ nghèo",
@@ -50,11 +48,6 @@ LABELS = {
         "over": "Cảnh báo: xã {codes} có số hộ được điều tra lớn hơn tổng số hộ trong bảng xã.",
     },
     "en": {
-        "poor": "Poor",
-        "near_poor": "Near-poor",
-        "average_living": "Average living standard",
-        "other": "None of the above",
-        "unknown": "Unknown (undecided)",
         "surveyed": "Households classified",
         "rejected": "Households rejected (bad data)",
         "poor_rate": "Poor-household rate",
@@ -105,10 +98,12 @@ class Summary:
     regime: str | None = None
     reference_date: dt.date | None = None
     by_commune: pd.DataFrame | None = None
+    class_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # lang -> class id -> label (the rules')
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("by_commune")
+        d.pop("class_labels")
         if self.reference_date is not None:
             d["reference_date"] = self.reference_date.isoformat()
         return d
@@ -118,8 +113,9 @@ def summarize(result: Any) -> Summary:
     hh = result.households
     cls = hh["household_class"].astype("string") if len(hh) else pd.Series([], dtype="string")
     vc = cls.value_counts(dropna=False)
-    counts = {c: int(vc.get(c, 0)) for c in CLASSES}
-    counts["unknown"] += int(cls.isna().sum())  # a missing class is unknown, never dropped
+    classes, labels = _classes(result, vc.index)
+    counts = {c: int(vc.get(c, 0)) for c in classes}
+    counts[UNKNOWN] += int(cls.isna().sum())  # a missing class is unknown, never dropped
     n_surveyed = len(hh)
     n_in = getattr(result, "n_households_in", None)
     n_rejected = _rejected_households(result, n_surveyed, n_in)
@@ -128,7 +124,7 @@ def summarize(result: Any) -> Summary:
 
     denominator, source, with_total, fell_back, over, by_commune = _denominator(hh, cls, getattr(result, "communes",
                                                                                                  None))
-    poor, near = counts["poor"], counts["near_poor"]
+    poor, near = counts.get("poor", 0), counts.get("near_poor", 0)
     rates = {
         "poor_rate": _rate("poor_rate", poor, denominator),
         "near_poor_rate": _rate("near_poor_rate", near, denominator),
@@ -138,7 +134,18 @@ def summarize(result: Any) -> Summary:
                    n_unknown=counts["unknown"], denominator=denominator, denominator_source=source,
                    communes_with_total=with_total, communes_surveyed_denominator=fell_back, communes_over_total=over,
                    rates=rates, regime=getattr(result, "regime", None),
-                   reference_date=getattr(result, "reference_date", None), by_commune=by_commune)
+                   reference_date=getattr(result, "reference_date", None), by_commune=by_commune,
+                   class_labels=labels)
+
+
+def _classes(result: Any, seen) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """The class ids of the result's rules, in their order with unknown last, and their labels per language; a
+    result without rules: the classes it holds, labelled by their ids."""
+    regime = getattr(rules_of(result), "regime", None)
+    if regime is not None:
+        return regime.class_ids, {lang: regime.class_labels(lang) for lang in LANGS}
+    ids = sorted({str(c) for c in seen if isinstance(c, str)} - {UNKNOWN}) + [UNKNOWN]
+    return ids, {lang: {c: c for c in ids} for lang in LANGS}
 
 
 def _rate(id_: str, num: int, den: int) -> Rate:
@@ -226,8 +233,10 @@ def render(s: Summary, lang: str = "vi"):
     classes.add_column(L["class"])
     classes.add_column(L["households"], justify="right")
     classes.add_column(L["share"], justify="right")
-    for c in CLASSES:
-        classes.add_row(L[c], _int(s.counts[c], lang), _pct(s.counts[c] / s.n_surveyed if s.n_surveyed else None, lang))
+    names = s.class_labels.get(lang) or s.class_labels.get("vi") or {}
+    for c in s.counts:
+        share = s.counts[c] / s.n_surveyed if s.n_surveyed else None
+        classes.add_row(names.get(c, c), _int(s.counts[c], lang), _pct(share, lang))
     classes.add_section()
     classes.add_row(L["surveyed"], _int(s.n_surveyed, lang), "")
     classes.add_row(L["rejected"], _int(s.n_rejected, lang), "")

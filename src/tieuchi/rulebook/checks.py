@@ -10,6 +10,7 @@ one when the overlay is applied (`overlays.load_overlay`), a plan's targets agai
 from __future__ import annotations
 
 import difflib
+import string
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -141,9 +142,32 @@ def cross_check(r: Regime) -> None:
                 if isinstance(sh.value, m.ParamRef) and sh.value.param not in r.parameters:
                     raise RulesError(f"{files[sr.id]}: {sh.id}: unknown parameter '{sh.value.param}'",
                                      code='parameter_unknown')
-    if r.classification.income_line not in r.parameters:
-        raise RulesError(f"{r.files[r.classification.id]}: income_line names unknown parameter "
-                         f"'{r.classification.income_line}'", code='parameter_unknown')
+    cl = r.classification
+    income = cl.income
+    for key, pid in (("income_line", cl.income_line), ("income.score_cutoff", income.score_cutoff),
+                     ("income.average_living_upper", income.average_living_upper)):
+        if pid is not None and pid not in r.parameters:
+            raise RulesError(f"{r.files[cl.id]}: {key} names unknown parameter '{clip(pid)}'",
+                             _fix(pid, r.parameters), code='parameter_unknown')
+    for key, name in (("income.field", income.field), ("income.score", income.score)):
+        if name is not None and name not in hh_fields:
+            raise RulesError(f"{r.files[cl.id]}: {key} names '{clip(name)}', not a household field of the data "
+                             "contract", _fix(name, hh_fields), code='field_unknown')
+    for d in r.derived.values():
+        for text in ((d.reason.vi, d.reason.en) if d.reason is not None else ()):
+            for pid in placeholders(text):
+                if pid not in r.parameters:
+                    raise RulesError(f"{r.files[d.id]}: reason names unknown parameter '{{{clip(pid)}}}'",
+                                     _fix(pid, r.parameters), code='parameter_unknown')
+
+
+def _fix(name: str, known: Iterable[str]) -> str:
+    return "fix the name in the rule file" + suggest(difflib.get_close_matches(name, list(known), n=1))[0]
+
+
+def placeholders(text: str) -> list[str]:
+    """The "{name}" fields of a reason text (parameter ids)."""
+    return [name for _, name, _, _ in string.Formatter().parse(text) if name]
 
 
 def check_condition(r: Regime, where: Path | str, owner: str, cond, level: str, hh: set, mem: set) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from tieuchi.errors import RulesError, clip
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.rulebook.checks import cross_check
-from tieuchi.rulebook.regime import ITEM_ORDER, ProgramRules, Regime, SharedRules
+from tieuchi.rulebook.regime import ProgramRules, Regime, SharedRules
 from tieuchi.rulebook.source import rules_root, validate
 from tieuchi.rulebook.yaml_lines import read_yaml
 
@@ -73,6 +73,16 @@ def load_regime(folder: Path) -> Regime:
 
 def _program_folders(root: Path) -> list[Path]:
     return sorted(p.parent for p in (root / "programs").glob("*/program.yaml"))
+
+
+def program_items(root: Path | None = None) -> list[str]:
+    """The item ids every program of a rules tree declares (default: the shipped rules), in their order: what a
+    plan's budget lines may name."""
+    out: list[str] = []
+    for folder in _program_folders(root or rules_root()):
+        path = folder / "program.yaml"
+        out += [i for i in validate(m.Program, read_yaml(path), path).items if i not in out]
+    return out
 
 
 def _shared_folders(root: Path) -> list[Path]:
@@ -150,11 +160,26 @@ def _load_program(root: Path, regime: Regime) -> ProgramRules | None:
     derived = _load_kind(folder / "derived", m.Derived, "derived variable", files)
     items = _load_kind(folder / "items", m.ProgramItem, "program item", files)
     shares = _load_kind(folder / "shares", m.ShareRule, "share", files)
-    unknown = [i for i in items if i not in ITEM_ORDER]
+    unknown = [i for i in items if i not in prog.items]
     if unknown:
-        raise RulesError(f"{files[unknown[0]]}: '{unknown[0]}' is not a program item id of the data contract",
-                         f"use one of: {', '.join(ITEM_ORDER)}", code='program_item_unknown')
-    items = {i: items[i] for i in ITEM_ORDER if i in items}
+        raise RulesError(f"{files[unknown[0]]}: '{unknown[0]}' is not an item of the program ({path.name}: items)",
+                         f"use one of: {', '.join(prog.items)}, or add it to items in {path}",
+                         code='program_item_unknown')
+    missing = [i for i in prog.items if i not in items]
+    if missing or len(set(prog.items)) < len(prog.items):
+        what = f"has no file items/{missing[0]}.yaml" if missing else "names an item twice"
+        raise RulesError(f"{path}: items {what}", "list each file of items/ once", code='program_item_unknown')
+    items = {i: items[i] for i in prog.items}
+    groups = [g.id for g in prog.priority_groups]
+    if len(set(groups)) < len(groups):
+        raise RulesError(f"{path}: priority_groups names a group twice", "list each group once",
+                         code='priority_group_duplicate')
+    for item in items.values():
+        for g in item.priority:
+            if g not in groups:
+                raise RulesError(f"{files[item.id]}: priority group '{g}' is not one of the program's priority_groups",
+                                 f"use one of: {', '.join(groups) or '—'}, or add it to priority_groups in {path}",
+                                 code='priority_group_unknown')
     for sid in [*prog.statuses, prog.target]:
         if sid not in derived or derived[sid].level != "household":
             raise RulesError(f"{path}: '{sid}' is not a household variable of the program's derived/",

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
-from tieuchi.errors import RulesError, UsageError
+from tieuchi.errors import RulesError, TieuchiError, UsageError
 from tieuchi.rulebook.folders import discover_regimes, load_regime
 from tieuchi.rulebook.overlays import load_overlay, overlay_path
 from tieuchi.rulebook.regime import Regime, RulesAt
@@ -51,3 +52,15 @@ def load_candidate(rules: str | Path) -> Regime:
                              code='rules_not_regime_folder')
         return load_regime(path.resolve())
     return load_overlay(overlay_path(rules))
+
+
+def rules_of(result: Any) -> RulesAt | None:
+    """The rules a result (a :class:`tieuchi.api.Result`) was classified with; for a result built without them, the
+    shipped rules at its reference date (None when it has no date or no regime covers it)."""
+    rules = getattr(result, "rules", None)
+    if rules is None and isinstance(getattr(result, "reference_date", None), dt.date):
+        try:
+            rules = load_rules(result.reference_date)
+        except TieuchiError:
+            return None
+    return rules

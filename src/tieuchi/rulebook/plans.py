@@ -12,6 +12,7 @@ import hashlib
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterable
 
 from pydantic import BaseModel
 
@@ -19,7 +20,8 @@ from tieuchi.errors import RulesError, UsageError, clip
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.rulebook.checks import check_citations, check_condition, readable_fields
 from tieuchi.rulebook.plan import Plan
-from tieuchi.rulebook.regime import ITEM_ORDER, RulesAt
+from tieuchi.rulebook.folders import program_items
+from tieuchi.rulebook.regime import RulesAt
 from tieuchi.rulebook.source import (
     SHIPPED_ID,
     allowed_keys,
@@ -60,10 +62,12 @@ def plan_path(plan: str | Path) -> Path:
                      vi_hint="cho một tệp kế hoạch (.yaml) hoặc một trong: " + known, code='plan_not_found')
 
 
-def load_plan(path: str | Path) -> Plan:
+def load_plan(path: str | Path, items: Iterable[str] | None = None) -> Plan:
     """Read and check one plan file. Refused (RulesError, exit 3) with file:line when a key is unknown, a target is
-    inconsistent, an id repeats, or the budget does not add up (project lines to each stated project total, project
-    totals to the total, sources to the total, the lines of each source to its amount)."""
+    inconsistent, an id repeats, a budget line names an item that is none of `items` (default: the items of the
+    shipped programs; give ``rules_at.regime.item_ids`` for other rules), or the budget does not add up (project lines
+    to each stated project total, project totals to the total, sources to the total, the lines of each source to its
+    amount)."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{path}: plan file not found",
@@ -85,7 +89,7 @@ def load_plan(path: str | Path) -> Plan:
     for key, what, what_vi in (("targets", "target", "chỉ tiêu"), ("parameters", "parameter", "tham số")):
         problems += _duplicates(path, data.get(key) or [], "id", what, what_vi)
     if plan.budget is not None:
-        problems += _budget_problems(plan, data["budget"], path)
+        problems += _budget_problems(plan, data["budget"], path, list(program_items() if items is None else items))
     if problems:
         raise RulesError(listed([en for en, _ in problems]),
                          "fix the plan file so that its numbers are the plan's and add up",
@@ -202,7 +206,7 @@ def _duplicates(path: Path, rows: list, key: str, what: str, what_vi: str) -> li
     return out
 
 
-def _budget_problems(plan: Plan, raw: YamlMap, path: Path) -> list[tuple[str, str]]:
+def _budget_problems(plan: Plan, raw: YamlMap, path: Path, items: list[str]) -> list[tuple[str, str]]:
     """Every way the budget fails to add up, each at the line of the number that fails."""
     b = plan.budget
     raw_projects, raw_lines, raw_sources = raw["projects"], raw["lines"], raw["sources"]
@@ -221,10 +225,10 @@ def _budget_problems(plan: Plan, raw: YamlMap, path: Path) -> list[tuple[str, st
                              f"project '{line.project}' (write it '{line.project}.<n>')",
                              f"{at}: dòng ngân sách {line.id}: tiểu dự án '{line.sub_project}' không thuộc dự án "
                              f"'{line.project}'"))
-        if line.item is not None and line.item not in ITEM_ORDER:
+        if line.item is not None and line.item not in items:
             at = f"{path}:{key_line(rl, 'item')}"
-            close = difflib.get_close_matches(line.item, ITEM_ORDER, n=1)
-            hint = f" — did you mean '{close[0]}'?" if close else f" (use one of: {', '.join(ITEM_ORDER)})"
+            close = difflib.get_close_matches(line.item, items, n=1)
+            hint = f" — did you mean '{close[0]}'?" if close else f" (use one of: {', '.join(items)})"
             problems.append((f"{at}: budget line {line.id}: '{line.item}' is not a program item id{hint}",
                              f"{at}: dòng ngân sách {line.id}: '{line.item}' không phải mã hạng mục của Chương trình"))
 

@@ -17,6 +17,9 @@ from tieuchi.rulebook import vocabulary as m
 from tieuchi.rulebook.overlay import Overlay
 
 
+UNKNOWN = "unknown"  # the class of a household whose class no rule decides (data contract §2.1 household_class)
+
+
 @dataclass
 class Regime:
     """Every declaration of one regime, validated and cross-checked; `at(date)` resolves dated values."""
@@ -39,6 +42,23 @@ class Regime:
     @property
     def id(self) -> str:
         return self.ruleset.id
+
+    @property
+    def class_ids(self) -> list[str]:
+        """The class ids in the rules' order, then UNKNOWN (the class of a household no class decides)."""
+        return [c.id for c in self.classification.classes] + [UNKNOWN]
+
+    def class_labels(self, lang: str, short: bool = False) -> dict[str, str]:
+        """{class id: its label in `lang`} for :attr:`class_ids` (`short`: the short label where there is one)."""
+        cl = self.classification
+        out = {c.id: getattr(c.short if short and c.short is not None else c.label, lang) for c in cl.classes}
+        out[UNKNOWN] = getattr(cl.unknown_short if short and cl.unknown_short is not None else cl.unknown, lang)
+        return out
+
+    @property
+    def item_ids(self) -> list[str]:
+        """The item ids of every program of the rules (in force on any date or not), in their declared order."""
+        return list(dict.fromkeys(i for p in self.programs for i in p.items))
 
     def at(self, day: dt.date) -> "RulesAt":
         if not self.ruleset.validity.covers(day):
@@ -79,13 +99,22 @@ class ProgramRules:
     program: m.Program
     parameters: dict[str, m.Parameter]
     derived: dict[str, m.Derived]
-    items: dict[str, m.ProgramItem]  # in the data contract's order
+    items: dict[str, m.ProgramItem]  # in the order program.yaml lists them
     shares: dict[str, m.ShareRule]  # member shares (hi_support)
     files: dict[str, Path]
 
     @property
     def id(self) -> str:
         return self.program.id
+
+    @property
+    def priority_order(self) -> list[str]:
+        """The priority group ids, highest first (program.yaml priority_groups)."""
+        return [g.id for g in self.program.priority_groups]
+
+    def priority_labels(self, lang: str) -> dict[str, str]:
+        """{priority group id: its label in `lang`}."""
+        return {g.id: getattr(g.label, lang) for g in self.program.priority_groups}
 
     def items_at(self, day: dt.date) -> tuple[list[m.ProgramItem], list[str]]:
         """The items in force on `day`, and a note for each item that is not (why its columns are absent)."""
@@ -139,10 +168,6 @@ class EligibilityRules:
     items: list[m.ProgramItem]
     shares: list[m.ShareRule]
     notes: list[str]
-
-
-ITEM_ORDER = ("p2_livelihood", "p3_1_agri_production", "p3_2_nutrition", "p4_1_vocational", "p4_2_work_abroad",
-              "p4_3_jobs", "p5_housing", "p6_1_information")
 
 
 @dataclass

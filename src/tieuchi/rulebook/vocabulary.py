@@ -391,6 +391,9 @@ class Derived(_Rule):
     condition: Condition
     output: str | None = None  # result column it is written to, if any
     enabled_by: str | None = None  # boolean parameter: when false at the date, the output is empty (not false)
+    # a household status that qualifies for a program: the phrase lists give as the reason, "{param id}" standing for
+    # that parameter's value at the date
+    reason: Labels | None = None
 
 
 class Indicator(_Rule):
@@ -403,6 +406,7 @@ class ClassRule(BaseModel):
     model_config = Strict
     id: str
     label: Labels
+    short: Labels | None = None  # a word or two, for narrow tables (the label when absent)
     when: Condition
     citation: Citation
     reason: Labels
@@ -413,7 +417,21 @@ class Classification(_Rule):
 
     classes: list[ClassRule] = Field(min_length=1)
     unknown: Labels
+    unknown_short: Labels | None = None  # a word or two, for narrow tables (`unknown` when absent)
     income_line: str  # parameter id of the line written to the `income_line` column
+    income: IncomeTest  # which inputs and parameters the income test reads (for reasons and explanations)
+
+
+class IncomeTest(BaseModel):
+    """What the income side of the classes reads, named for the reasons and explanations (the conditions themselves
+    say how): the income field, the score that stands in for it when empty and its cut-off (none: the score does not
+    stand in), and the average-living limit."""
+
+    model_config = Strict
+    field: str  # household input: income per person per month, đồng
+    score: str | None = None  # household input: a score read in place of an empty income
+    score_cutoff: str | None = None  # parameter id: the score's cut-off (absent: the standard has none)
+    average_living_upper: str | None = None  # parameter id: the upper income of the average-living class
 
 
 class Ruleset(BaseModel):
@@ -431,10 +449,15 @@ class Ruleset(BaseModel):
 # ----------------------------------------------------------------------------------------------------------------
 # Programs: who each project may support (rules/programs/<program>/)
 
-PRIORITY_GROUPS = ("ethnic_minority", "disability", "woman_in_poor_household", "meritorious_family",
-                   "no_labour_capacity", "poor", "information_deprived")
-PriorityGroup = Literal["ethnic_minority", "disability", "woman_in_poor_household", "meritorious_family",
-                        "no_labour_capacity", "poor", "information_deprived"]
+MAX_PRIORITY_GROUPS = 8  # the engines keep a row's groups as the bits of one byte
+
+
+class PriorityGroup(BaseModel):
+    """A priority group of a program's items: its id (written in `priority_<item>`) and its label."""
+
+    model_config = Strict
+    id: str
+    label: Labels
 
 
 class Program(_Rule):
@@ -443,6 +466,8 @@ class Program(_Rule):
     regimes: list[str] = Field(min_length=1)  # the poverty regimes whose classes and variables its rules use
     statuses: list[str] = []  # ids of the program's derived household variables written as columns of that name
     target: str  # the derived household variable "household the program supports": poor, near-poor, newly escaped
+    items: list[str] = Field(min_length=1)  # its items (files of items/), in the order of columns, lists and counts
+    priority_groups: list[PriorityGroup] = Field(default=[], max_length=MAX_PRIORITY_GROUPS)  # highest first
 
 
 class SharedSet(_Rule):
@@ -460,7 +485,7 @@ class ProgramItem(_Rule):
 
     unit: Literal["household", "person"]
     eligible_when: Condition
-    priority: dict[PriorityGroup, Condition] = {}
+    priority: dict[str, Condition] = {}  # priority group id (of the program's priority_groups) -> condition
     reason: Labels
 
 
