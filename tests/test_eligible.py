@@ -362,3 +362,13 @@ def test_on_the_demo_survey_at_2025_06_30_the_lists_and_counts_match_the_eligibl
         ids = ["household_id"] + (["member_no"] if unit == "person" else [])
         assert set(map(tuple, listed[ids].to_numpy().tolist())) == \
             set(map(tuple, rows.loc[flag.fillna(False).to_numpy(), ids].astype(str).to_numpy().tolist())), i
+
+
+def test_a_status_the_programs_target_reads_gives_the_reason_of_a_household_it_qualifies():
+    r = hand_built()
+    r.households["eligibility_class"] = ["other", "near_poor", "poor", "other", "unknown", "poor"]
+    r.households.loc[0, "newly_escaped_poverty"] = True  # household 10: class other, but newly escaped
+    months = RULES.params["newly_escaped_months"]
+    lists = eligibility_lists(r, "p2_livelihood")
+    reason = lists["p2_livelihood"].set_index("household_id").loc["10", "reason"]
+    assert reason.startswith(f"Hộ mới thoát nghèo (trong {months} tháng): ")

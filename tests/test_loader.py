@@ -197,3 +197,74 @@ def test_a_count_of_deprivations_naming_an_indicator_the_regime_lacks_is_refused
         load_regime(folder)
     assert "p6_1_information" in err.value.message and "unknown indicator 'info_devices'" in err.value.message
     assert "did you mean 'information_devices'" in err.value.message
+
+
+# ------------------------------------------------------------------ what the outputs read, declared in rules/
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_an_item_file_the_program_does_not_list_is_refused_naming_the_list(tmp_path):
+    folder = copy_regime(tmp_path)
+    program = folder.parents[1] / "programs" / "ntp_2021_2025" / "program.yaml"
+    _edit(program, "p4_3_jobs,", "")
+    with pytest.raises(RulesError, match="'p4_3_jobs' is not an item of the program") as e:
+        load_regime(folder)
+    assert e.value.code == "program_item_unknown"
+
+
+def test_a_listed_item_without_its_file_is_refused(tmp_path):
+    folder = copy_regime(tmp_path)
+    (folder.parents[1] / "programs" / "ntp_2021_2025" / "items" / "p5_housing.yaml").unlink()
+    with pytest.raises(RulesError, match="has no file items/p5_housing.yaml"):
+        load_regime(folder)
+
+
+def test_a_priority_group_the_program_does_not_declare_is_refused_with_the_groups(tmp_path):
+    folder = copy_regime(tmp_path)
+    _edit(folder.parents[1] / "programs" / "ntp_2021_2025" / "items" / "p2_livelihood.yaml",
+          "  meritorious_family: {any_member", "  meritorius_family: {any_member")
+    with pytest.raises(RulesError, match="priority group 'meritorius_family' is not one of the program's") as e:
+        load_regime(folder)
+    assert e.value.code == "priority_group_unknown" and "meritorious_family" in e.value.hint
+
+
+def test_the_priority_groups_rank_lists_in_the_order_the_program_declares():
+    rules = load_rules(dt.date(2025, 6, 30))
+    program = rules.regime.program
+    assert program.priority_order[0] == "ethnic_minority" and program.priority_order[-1] == "information_deprived"
+    assert program.priority_labels("vi")["no_labour_capacity"] == "hộ không có khả năng lao động"
+
+
+def test_the_income_test_names_parameters_and_fields_that_exist(tmp_path):
+    folder = copy_regime(tmp_path)
+    _edit(folder / "classification.yaml", "  score_cutoff: score_a_cutoff", "  score_cutoff: score_a_cutof")
+    with pytest.raises(RulesError, match="income.score_cutoff names unknown parameter 'score_a_cutof'") as e:
+        load_regime(folder)
+    assert "did you mean 'score_a_cutoff'" in e.value.hint
+
+    folder = copy_regime(tmp_path / "again")
+    _edit(folder / "classification.yaml", "  field: income_per_capita_month", "  field: income_per_capita")
+    with pytest.raises(RulesError, match="income.field names 'income_per_capita', not a household field"):
+        load_regime(folder)
+
+
+def test_a_status_reason_may_name_only_parameters_of_the_regime(tmp_path):
+    folder = copy_regime(tmp_path)
+    _edit(folder.parents[1] / "shared" / "household_status" / "derived" / "newly_escaped_poverty.yaml",
+          "{newly_escaped_months} tháng", "{newly_escaped_month} tháng")
+    with pytest.raises(RulesError, match=r"reason names unknown parameter '\{newly_escaped_month\}'"):
+        load_regime(folder)
+
+
+def test_the_classes_and_their_labels_are_the_rules_with_unknown_last():
+    regime = load_rules(dt.date(2024, 12, 1)).regime
+    assert regime.class_ids == ["poor", "near_poor", "average_living", "other", "unknown"]
+    assert regime.class_labels("en")["poor"] == "Poor household"
+    assert regime.class_labels("vi", short=True) == {"poor": "nghèo", "near_poor": "cận nghèo",
+                                                     "average_living": "trung bình", "other": "khác",
+                                                     "unknown": "chưa rõ"}

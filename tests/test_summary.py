@@ -82,3 +82,16 @@ def test_the_vietnamese_summary_uses_the_official_labels_and_says_what_the_denom
 def test_the_english_summary_says_the_rates_use_surveyed_households():
     text = render_text(summarize(_result(CLASSES)), "en", width=160)
     assert "Poor-household rate" in text and "surveyed" in text and "25.00%" in text
+
+
+def test_the_class_labels_are_the_rules_own_in_each_language():
+    from tieuchi.rulebook.load import load_rules
+
+    regime = load_rules(dt.date(2025, 1, 1)).regime
+    s = summarize(_result(CLASSES))  # a result without its rules: the shipped rules at its date
+    for lang in ("vi", "en"):
+        text = render_text(s, lang, width=160)
+        for c in regime.classification.classes:
+            assert getattr(c.label, lang) in text
+        assert getattr(regime.classification.unknown, lang) in text
+    assert "Poor household" in render_text(s, "en", width=160)  # was "Poor", a copy that had drifted
