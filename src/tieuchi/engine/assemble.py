@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 
 from tieuchi.contract.write import MEMBER_HEAD
-from tieuchi.engine.base import AGGREGATIONS, Tri, as_col, member_condition, rules_cache, static
+from tieuchi.engine.base import Tri, as_col, rules_cache, static
 from tieuchi.engine.reasons import BASIS_INCOME, BASIS_NONE, BASIS_SCORE, household_reason
 from tieuchi.errors import RulesError
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.rulebook.regime import RulesAt
-from tieuchi.rulebook.tree import walk
+from tieuchi.rulebook.tree import MEMBER_AGGREGATIONS, member_child, walk
 
 
 @dataclass
@@ -327,8 +327,8 @@ def params_read(rules: RulesAt) -> set[str]:
             ref(nd.op[1])
         elif isinstance(nd, m.ReachedAge):
             out.add(nd.reached_age.param)
-        elif isinstance(nd, AGGREGATIONS):
-            ev(member_condition(nd))
+        elif isinstance(nd, MEMBER_AGGREGATIONS):
+            ev(member_child(nd))
             if isinstance(nd, (m.CountMembers, m.ShareOfMembers)):
                 ref(nd.op[1])
 

@@ -21,10 +21,8 @@ import pandas as pd
 
 from tieuchi.contract.columns import columns
 from tieuchi.rulebook.regime import RulesAt
-# the levels and the member aggregations are the tree's (one definition, in the rulebook); engines take them from here
-from tieuchi.rulebook.tree import HOUSEHOLD, MEMBER  # noqa: F401
-from tieuchi.rulebook.tree import MEMBER_AGGREGATIONS as AGGREGATIONS  # noqa: F401
-from tieuchi.rulebook.tree import member_child as member_condition  # noqa: F401
+# the levels (HOUSEHOLD, MEMBER), the member aggregations and a node's children are the tree's: one definition, in
+# rulebook/tree.py, which every engine imports directly
 from tieuchi.rulebook.tree import static as tree_static
 
 Tri = tuple[np.ndarray, np.ndarray]  # (known true, known false) per row; neither: unknown

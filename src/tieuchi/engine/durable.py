@@ -44,9 +44,10 @@ import durable.engine as _engine  # optional: durable_rules (extra tieuchi[durab
 from tieuchi.contract.ages import add_months, age_in_months
 from tieuchi.contract.columns import columns
 from tieuchi.engine.assemble import Decided, Eligibility, assemble, eligibility_class, encode_undecided, params_read
-from tieuchi.engine.base import AGGREGATIONS, HOUSEHOLD, MEMBER, Render, member_condition, member_fields, range_decide
+from tieuchi.engine.base import Render, member_fields, range_decide
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.rulebook.regime import RulesAt
+from tieuchi.rulebook.tree import HOUSEHOLD, MEMBER, MEMBER_AGGREGATIONS, member_child
 
 _TAG = {HOUSEHOLD: "h", MEMBER: "m"}
 H_SUBJECT = -1  # the subject of a household-level result; members are 0 … n-1 within their household
@@ -396,7 +397,7 @@ class _Compiler:
             op, k = nd.op
             return self._combine([self.indicator(ind) for ind in nd.of(self.rules.indicators)], level,
                                  _decide_count(op, self._param(k)))
-        if isinstance(nd, AGGREGATIONS):
+        if isinstance(nd, MEMBER_AGGREGATIONS):
             if level != HOUSEHOLD:
                 raise TypeError(f"{type(nd).__name__} is a household-level condition")
             return self._aggregate(nd)
@@ -432,7 +433,7 @@ class _Compiler:
         return self.indicator_inst[ind.id]
 
     def _aggregate(self, nd) -> int:
-        child_node = member_condition(nd)
+        child_node = member_child(nd)
         child = self.node(child_node, MEMBER)
         inst = self._new()
         if isinstance(nd, m.AnyMember):

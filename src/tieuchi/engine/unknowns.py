@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tieuchi.engine.base import AGGREGATIONS, HOUSEHOLD, MEMBER, Tri, member_condition
+from tieuchi.engine.base import Tri
 from tieuchi.rulebook import vocabulary as m
-from tieuchi.rulebook.tree import children
+from tieuchi.rulebook.tree import HOUSEHOLD, MEMBER, MEMBER_AGGREGATIONS, children, member_child
 
 
 def undecided_fields(ev, node, level: str, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -53,8 +53,8 @@ def undecided_fields(ev, node, level: str, rows: np.ndarray) -> dict[str, np.nda
             for ind in nd.of(ev.rules.indicators):
                 visit(ind.deprived_when, HOUSEHOLD, unknown(ev.indicator(ind)) & where)
             return
-        if isinstance(nd, AGGREGATIONS):
-            child = member_condition(nd)
+        if isinstance(nd, MEMBER_AGGREGATIONS):
+            child = member_child(nd)
             member_where = where[ev.pos] & unknown(ev.eval(child, MEMBER))
             visit(child, MEMBER, member_where)
             return

@@ -21,12 +21,11 @@ from tieuchi.contract.columns import columns
 from tieuchi.contract.validate import normalize
 from tieuchi.engine.assemble import (Decided, Eligibility, assemble, eligibility_class, encode_undecided_masks,
                                      params_read)
-from tieuchi.engine.base import (AGGREGATIONS, HOUSEHOLD, MEMBER, Col, Tri, as_col, member_condition, member_fields,
-                                 Render, range_compare, static)
+from tieuchi.engine.base import Col, Tri, as_col, member_fields, Render, range_compare, static
 from tieuchi.engine.unknowns import undecided_fields
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.rulebook.regime import RulesAt
-from tieuchi.rulebook.tree import children, walk
+from tieuchi.rulebook.tree import HOUSEHOLD, MEMBER, MEMBER_AGGREGATIONS, children, member_child, walk
 
 
 def _const(n: int, value: bool) -> Tri:
@@ -229,7 +228,7 @@ class Evaluator:
             if key not in self.memo:
                 self.memo[key] = self._reached_age(node)
             return self.memo[key]
-        if isinstance(node, AGGREGATIONS):
+        if isinstance(node, MEMBER_AGGREGATIONS):
             return self._aggregate(node)
         if isinstance(node, m.WithinMonths):
             return self._within_months(node, level)
@@ -373,7 +372,7 @@ class Evaluator:
         return self.memo[key]
 
     def _aggregate(self, node) -> Tri:
-        child = member_condition(node)
+        child = member_child(node)
         t, f = self.eval(child, MEMBER)
         t = np.broadcast_to(t, (self.n_m,))
         f = np.broadcast_to(f, (self.n_m,))
@@ -633,7 +632,7 @@ def evaluator_for(rules: RulesAt, households: pd.DataFrame, members: pd.DataFram
     return Evaluator(rules, norm.households, norm.members, norm.member_hh_pos, norm.birth, memo_all=keep_all)
 
 
-_MEMO_NODES = (m.Var, m.ReachedAge, *AGGREGATIONS, m.CountDeprived)
+_MEMO_NODES = (m.Var, m.ReachedAge, *MEMBER_AGGREGATIONS, m.CountDeprived)
 _EVERY_INDICATOR = m.CountDeprived.model_validate({"count_deprived": "all", "ge": 0})
 
 

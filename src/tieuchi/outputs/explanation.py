@@ -10,14 +10,13 @@ import pandas as pd
 
 from tieuchi.contract.columns import columns
 from tieuchi.contract.parse import to_text
-from tieuchi.engine.base import member_condition
 from tieuchi.engine.unknowns import undecided_fields
-from tieuchi.engine.vectorized import HOUSEHOLD, MEMBER, evaluator_for
+from tieuchi.engine.vectorized import evaluator_for
 from tieuchi.errors import UsageError
 from tieuchi.engine.reasons import (AREA_LABELS, BASIS_INCOME, BASIS_NONE, BASIS_SCORE,  # noqa: F401
                                     citation_text, household_reason, indicator_list, money)
 from tieuchi.rulebook import vocabulary as m
-from tieuchi.rulebook.tree import children, walk
+from tieuchi.rulebook.tree import HOUSEHOLD, MEMBER, children, member_child, walk
 
 # ------------------------------------------------------------------------------------------------------------------
 # One household's full explanation (`tieuchi.explain`, `tieuchi check`)
@@ -178,7 +177,7 @@ def _member_detail(ev, regime, node, mem_nos: list[int]) -> tuple[list[dict], li
     members: dict[int, dict] = {}
     aggregates = []
     for agg in (n for n in walk(node) if type(n).__name__ in _AGGREGATES):
-        child = member_condition(agg)
+        child = member_child(agg)
         t, f = (np.broadcast_to(x, (ev.n_m,)) for x in ev.eval(child, MEMBER))
         n_true, n_unknown = int(t.sum()), int((~(t | f)).sum())
         kind = type(agg).__name__
