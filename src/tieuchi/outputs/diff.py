@@ -19,7 +19,7 @@ from tieuchi.contract.read import REJECT_COLUMNS, sort_rejects
 from tieuchi.contract.write import make_out_dir, write_csv, writing
 from tieuchi.i18n import LANGS
 from tieuchi.outputs import report
-from tieuchi.outputs.report import ALL
+from tieuchi.outputs.rates import ALL
 from tieuchi.outputs.report_render import RATES, fmt_number
 from tieuchi.rulebook.regime import UNKNOWN
 

@@ -17,11 +17,10 @@ from tieuchi.contract.write import make_out_dir, write_csv, writing
 from tieuchi.engine.vectorized import HOUSEHOLD, MEMBER, evaluator_for
 from tieuchi.errors import DataError, RulesError, UsageError
 from tieuchi.outputs.mpi import alkire_foster
-from tieuchi.outputs.report_render import Report, fmt_number, write_html, write_xlsx
+from tieuchi.outputs.rates import ALL, rate_table, rejected_households
+from tieuchi.outputs.report_render import COLUMNS, Report, fmt_number, write_html, write_xlsx
 from tieuchi.rulebook.plans import check_plan, rules_with_plan
 
-ALL = "all"
-RATE_IDS = ("poor", "near_poor", "poor_or_near_poor")
 MOVEMENTS = ("escaped_poverty", "escaped_near_poverty", "newly_poor", "newly_near_poor", "fell_back_into_poverty",
              "stayed_poor", "stayed_near_poor", "stayed_above_near_poverty", "no_previous_class", "unknown")
 
@@ -41,66 +40,22 @@ def _scopes(codes: pd.Series) -> list[str]:
     return [ALL] + sorted(str(c) for c in codes.dropna().unique())
 
 
-def rejected_households(result, raw_households: pd.DataFrame | None = None) -> dict[str, int]:
-    """Rejected households per scope: all, and per commune when the raw households table says where they were."""
-    rej = result.rejects
-    if rej is None or not len(rej):
-        return {ALL: 0}
-    rows = rej[rej["table"] == "households"]
-    rows = rows.drop_duplicates("row")
-    out = {ALL: int(len(rows))}
-    if raw_households is not None and "commune_code" in raw_households.columns:
-        at = pd.to_numeric(rows["row"], errors="coerce").dropna().astype(int) - 1
-        at = at[(at >= 0) & (at < len(raw_households))]
-        codes = raw_households["commune_code"].iloc[at.to_numpy()].astype("string").str.strip()
-        for code, n in codes.value_counts().items():
-            out[str(code)] = int(n)
-    return out
-
-
 def rates(result, raw_households: pd.DataFrame | None = None) -> pd.DataFrame:
-    """`rates.csv`: poor, near-poor and poor-or-near-poor rates (percent) for all and per commune.
-
-    Denominator: the communes table's `households_total` (all resident households) when it gives one for the scope —
-    for `all`, when it gives one for every surveyed commune, summed over them — else the surveyed households
-    (`denominator_source` says which: the annual review surveys only part of the households, so a surveyed
-    denominator is smaller than the resident households and the rate reads higher than it is). `unknown`: households
-    of unknown class (counted in the denominator, never in the numerator: the rate is then a lower bound);
+    """`rates.csv`: poor, near-poor and poor-or-near-poor rates (percent) for all and per commune, by the one rate
+    rule of :mod:`tieuchi.outputs.rates` on `eligibility_class`: per commune the communes table's `households_total`
+    (all resident households) when it gives one, else the surveyed households; for `all` the sum over the communes
+    (`denominator_source`: communes, surveyed or mixed — the annual review surveys only part of the households, so a
+    surveyed denominator is smaller than the resident households and the rate reads higher than it is). `unknown`:
+    households of unknown class (counted in the denominator, never in the numerator: the rate is then a lower bound);
     `rejected`: households refused by validation, in no figure."""
-    cls = _class(result)
-    codes = _communes_of(result)
-    totals: dict[str, int] = {}
-    com = result.communes
-    if com is not None and len(com) and "households_total" in com.columns:
-        for code, total in zip(com["commune_code"].astype("string"), com["households_total"]):
-            if not pd.isna(total):
-                totals[str(code)] = int(total)
+    table = rate_table(_class(result), _communes_of(result), result.communes)
     rejected = rejected_households(result, raw_households)
-    wanted = {"poor": cls == "poor", "near_poor": cls == "near_poor",
-              "poor_or_near_poor": cls.isin(["poor", "near_poor"])}
-    unknown = cls == ""
-    rows = []
-    surveyed_codes = sorted(str(c) for c in codes.dropna().unique())
-    for scope in _scopes(codes):
-        inside = pd.Series(True, index=cls.index) if scope == ALL else (codes == scope).fillna(False)
-        surveyed = int(inside.sum())
-        if scope == ALL:
-            given = all(c in totals for c in surveyed_codes) and surveyed_codes
-            denominator = sum(totals[c] for c in surveyed_codes) if given else surveyed
-        else:
-            given = scope in totals
-            denominator = totals[scope] if given else surveyed
-        for rid in RATE_IDS:
-            num = int((wanted[rid] & inside).sum())
-            rows.append({"scope": scope, "rate_id": rid,
-                         "value": 100.0 * num / denominator if denominator else np.nan,
-                         "numerator": num, "denominator": int(denominator),
-                         "denominator_source": "communes" if given else "surveyed",
-                         "unknown": int((unknown & inside).sum()),
-                         "rejected": rejected.get(scope, 0) if scope == ALL or raw_households is not None else pd.NA})
-    out = pd.DataFrame(rows)
-    out["rejected"] = out["rejected"].astype("Int64")
-    return out
+    out = table.drop(columns="surveyed")
+    den = out["denominator"].to_numpy(dtype=float)
+    out["value"] = np.where(den > 0, 100.0 * out["numerator"].to_numpy(dtype=float) / np.where(den > 0, den, 1), np.nan)
+    out["rejected"] = pd.array([rejected.get(scope, 0) if scope == ALL or raw_households is not None else pd.NA
+                                for scope in out["scope"]], dtype="Int64")
+    return out[COLUMNS["rates"]]
 
 
 def movements(result) -> pd.DataFrame:
@@ -175,8 +130,7 @@ def mpi_tables(result, unit: str = "households", k: float = 0.25,
 # ------------------------------------------------------------------------------------------------------------------
 # Targets of a plan
 
-ACHIEVEMENT_COLUMNS = ["target_id", "scope", "value", "target", "comparator", "met", "gap", "gap_units", "unit",
-                       "numerator", "denominator", "unknown", "status"]
+ACHIEVEMENT_COLUMNS = COLUMNS["achievement"]
 _NEEDS_VI = {"program_records": "số liệu chương trình (--program-data)",
              "support_records": "hồ sơ hỗ trợ (--support)", "need": "số liệu về nhu cầu (--support)"}
 SUPPORT_COLUMNS = ("target_id", "household_id", "member_no", "needed", "received")
@@ -323,7 +277,7 @@ def achievement(result, plan, support: pd.DataFrame | None = None, program_data:
                 num = int((t & inside).sum())
                 unk = int((~(t | np.broadcast_to(f, (ev.n_h,))) & inside).sum())
                 emit(target, scope, status_base, 100.0 * num / den if den else np.nan, num, den, unk)
-            if (src["denominator_source"] == "surveyed").any():
+            if (src["denominator_source"] != "communes").any():
                 notes.append({"en": f"{target.id}: some denominators are the surveyed households (no "
                                     "households_total in the communes table)",
                               "vi": f"{target.id}: một số mẫu số là số hộ được rà soát (bảng xã không có tổng số "
@@ -369,7 +323,7 @@ def achievement(result, plan, support: pd.DataFrame | None = None, program_data:
 # ------------------------------------------------------------------------------------------------------------------
 # Budget per eligible unit
 
-BUDGET_COLUMNS = ["scope", "budget_line", "item", "amount_million_vnd", "eligible_units", "unit", "per_unit_vnd"]
+BUDGET_COLUMNS = COLUMNS["budget"]
 
 
 def budget(result, plan, allocation: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str]]:
@@ -451,7 +405,7 @@ def build(result, plan, survey_name: str = "", support: pd.DataFrame | None = No
     bud, bud_notes = budget(result, plan, allocation)
     mpi, contributions = mpi_tables(result, unit=unit, k=k, weights=weights)
     rt = rates(result, raw_households)
-    if (rt["denominator_source"] == "surveyed").any():
+    if (rt["denominator_source"] != "communes").any():
         notes.insert(0, {"en": "Some rates use the surveyed households as denominator (no households_total in the "
                                "communes table): the annual review surveys only part of the households.",
                          "vi": "Một số tỷ lệ lấy số hộ được rà soát làm mẫu số (bảng xã không có tổng số hộ): kỳ rà "

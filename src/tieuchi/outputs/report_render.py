@@ -36,15 +36,18 @@ import pandas as pd
 
 from tieuchi.contract.write import excel_text, keep_text
 from tieuchi.i18n import LANGS
+from tieuchi.outputs.mpi import CONTRIBUTION_COLUMNS, MPI_COLUMNS
+
 DASH = "—"
 
+# the columns of each table of the report, in order: the one list report.py builds them with and every renderer shows
 COLUMNS: dict[str, list[str]] = {
     "achievement": ["target_id", "scope", "value", "target", "comparator", "met", "gap", "gap_units", "unit",
                     "numerator", "denominator", "unknown", "status"],
     "rates": ["scope", "rate_id", "value", "numerator", "denominator", "denominator_source", "unknown", "rejected"],
     "movements": ["scope", "movement", "households"],
-    "mpi": ["scope", "population", "excluded", "H", "A", "M0", "k"],
-    "contributions": ["scope", "indicator", "uncensored_headcount", "censored_headcount", "contribution"],
+    "mpi": MPI_COLUMNS,
+    "contributions": CONTRIBUTION_COLUMNS,
     "budget": ["scope", "budget_line", "item", "amount_million_vnd", "eligible_units", "unit", "per_unit_vnd"],
 }
 

@@ -1,11 +1,10 @@
 """The short summary printed after a classification: households per class and the poverty rates.
 
-Domain §7: poor-household rate = poor / all resident households × 100; near-poor rate likewise; the ministry's
-multidimensional poverty rate (tỷ lệ nghèo đa chiều) = (poor + near-poor) / all households. The denominator is the
-sum of ``households_total`` of the communes table for the communes in the survey (``communes``); without it, the
-surveyed (accepted) households (``surveyed``), and the summary says so. A commune that the table lacks, or whose
-``households_total`` is empty, counts its surveyed households instead and the denominator is ``mixed``. Unknown
-households stay in the denominator; unknown and rejected counts are shown beside every rate.
+The rates and their denominators follow the one rule of :mod:`tieuchi.outputs.rates` (the report and the diff use
+it too), on the computed class (``household_class``): per commune its ``households_total`` from the communes table,
+else its surveyed households; the survey's denominator is their sum, its source ``communes``, ``surveyed`` or
+``mixed``, and the summary says which. Unknown households stay in the denominator; unknown and rejected counts are
+shown beside every rate.
 """
 from __future__ import annotations
 
@@ -13,12 +12,14 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from tieuchi.i18n import LANGS
+from tieuchi.outputs.rates import ALL, RATES, commune_denominators, rate_table, rejected_households
 from tieuchi.rulebook.load import rules_of
 from tieuchi.rulebook.regime import UNKNOWN
 
@@ -118,18 +119,24 @@ def summarize(result: Any) -> Summary:
     counts[UNKNOWN] += int(cls.isna().sum())  # a missing class is unknown, never dropped
     n_surveyed = len(hh)
     n_in = getattr(result, "n_households_in", None)
-    n_rejected = _rejected_households(result, n_surveyed, n_in)
+    n_rejected = rejected_households(result)[ALL]
     if n_in is None:
         n_in = n_surveyed + n_rejected
 
-    denominator, source, with_total, fell_back, over, by_commune = _denominator(hh, cls, getattr(result, "communes",
-                                                                                                 None))
-    poor, near = counts.get("poor", 0), counts.get("near_poor", 0)
-    rates = {
-        "poor_rate": _rate("poor_rate", poor, denominator),
-        "near_poor_rate": _rate("near_poor_rate", near, denominator),
-        "poor_or_near_poor_rate": _rate("poor_or_near_poor_rate", poor + near, denominator),
-    }
+    codes = hh["commune_code"] if "commune_code" in hh.columns else pd.Series(pd.NA, index=hh.index, dtype="string")
+    communes = getattr(result, "communes", None)
+    table = rate_table(cls, codes, communes)  # the one rate rule (outputs/rates.py), on the computed class
+    area = table[table["scope"] == ALL].set_index("rate_id")
+    denominator = int(area["denominator"].iloc[0]) if len(area) else 0
+    by = commune_denominators(codes, communes)
+    has = by["households_total"].notna().to_numpy()
+    with_total = [str(c) for c in by.index[has]]
+    fell_back = [str(c) for c in by.index[~has]]
+    over = [str(c) for c in by.index[has & (by["surveyed"] > by["households_total"].fillna(0)).to_numpy()]]
+    source = str(area["denominator_source"].iloc[0]) if len(area) else "surveyed"
+    by_commune = _by_commune(table, by)
+    rates = {f"{rid}_rate": _rate(f"{rid}_rate", int(area.loc[rid, "numerator"]) if len(area) else 0, denominator)
+             for rid in RATES}
     return Summary(counts=counts, n_households_in=int(n_in), n_surveyed=n_surveyed, n_rejected=n_rejected,
                    n_unknown=counts["unknown"], denominator=denominator, denominator_source=source,
                    communes_with_total=with_total, communes_surveyed_denominator=fell_back, communes_over_total=over,
@@ -152,47 +159,21 @@ def _rate(id_: str, num: int, den: int) -> Rate:
     return Rate(id_, int(num), int(den), (num / den) if den else None)
 
 
-def _rejected_households(result: Any, n_surveyed: int, n_in: int | None) -> int:
-    """Every input household row is in the results or the rejects (contract §2), so the difference is exact."""
-    if n_in is not None:
-        return max(int(n_in) - n_surveyed, 0)
-    rej = getattr(result, "rejects", None)
-    if rej is None or not len(rej):
-        return 0
-    return int(rej.loc[rej["table"] == "households", "row"].nunique())
-
-
-def _denominator(hh: pd.DataFrame, cls: pd.Series, communes: pd.DataFrame | None):
-    n = len(hh)
-    if "commune_code" not in hh.columns:
-        return n, "surveyed", [], [], [], None
-    code = hh["commune_code"].astype("string")
-    per = pd.DataFrame({"commune_code": code, "poor": (cls == "poor").fillna(False),
-                        "near_poor": (cls == "near_poor").fillna(False),
-                        "unknown": (cls == "unknown").fillna(True)})
-    by = per.groupby("commune_code", dropna=False, sort=True).agg(
-        surveyed=("poor", "size"), poor=("poor", "sum"), near_poor=("near_poor", "sum"), unknown=("unknown", "sum"))
-    by["households_total"] = pd.array([pd.NA] * len(by), dtype="Int64")
-    if communes is not None and "households_total" in communes.columns and "commune_code" in communes.columns:
-        totals = pd.to_numeric(communes["households_total"], errors="coerce")
-        totals.index = communes["commune_code"].astype("string")
-        totals = totals[~totals.index.duplicated()]
-        by["households_total"] = pd.array(totals.reindex(by.index).to_numpy(), dtype="Float64").astype("Int64")
-    has_total = by["households_total"].notna()
-    by["denominator"] = by["households_total"].where(has_total, by["surveyed"]).astype("int64")
-    by["denominator_source"] = ["communes" if t else "surveyed" for t in has_total]
-    for col, num in (("poor_rate", by["poor"]), ("near_poor_rate", by["near_poor"]),
-                     ("poor_or_near_poor_rate", by["poor"] + by["near_poor"])):
-        by[col] = (num / by["denominator"].where(by["denominator"] > 0)).astype("Float64")
-    by = by.reset_index()
-    with_total = [str(c) for c in by.loc[has_total.to_numpy(), "commune_code"]]
-    fell_back = [str(c) for c in by.loc[~has_total.to_numpy(), "commune_code"]]
-    over_total = has_total.to_numpy() & (by["surveyed"] > by["households_total"].fillna(0)).to_numpy()
-    over = [str(c) for c in by.loc[over_total, "commune_code"]]
-    if not with_total:
-        return n, "surveyed", [], fell_back, [], by
-    source = "communes" if not fell_back else "mixed"
-    return int(by["denominator"].sum()), source, with_total, fell_back, over, by
+def _by_commune(table: pd.DataFrame, by: pd.DataFrame) -> pd.DataFrame:
+    """Per commune: surveyed, poor, near_poor, unknown, households_total, denominator, denominator_source and the
+    three rates (fractions), from the rate table."""
+    per = table[table["scope"] != ALL].pivot(index="scope", columns="rate_id", values="numerator")
+    out = by.reset_index()
+    codes = out["commune_code"].astype("string")
+    for rid in ("poor", "near_poor"):
+        out[rid] = codes.map(per[rid]).fillna(0).astype("int64").to_numpy() if len(per) else 0
+    unknown = table[(table["scope"] != ALL) & (table["rate_id"] == "poor")].set_index("scope")["unknown"]
+    out["unknown"] = codes.map(unknown).fillna(0).astype("int64").to_numpy() if len(unknown) else 0
+    for rid in RATES:
+        num = codes.map(per[rid]).fillna(0).to_numpy(dtype=float) if len(per) else np.zeros(len(out))
+        den = out["denominator"].to_numpy(dtype=float)
+        out[f"{rid}_rate"] = pd.array(np.where(den > 0, num / np.where(den > 0, den, 1), np.nan), dtype="Float64")
+    return out
 
 
 # --------------------------------------------------------------------------------------------------------------
