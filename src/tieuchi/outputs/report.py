@@ -14,12 +14,13 @@ import pandas as pd
 
 from tieuchi.contract.columns import columns
 from tieuchi.contract.write import make_out_dir, write_csv, writing
-from tieuchi.engine.vectorized import HOUSEHOLD, MEMBER, evaluator_for
+from tieuchi.engine.vectorized import evaluator_for
 from tieuchi.errors import DataError, RulesError, UsageError
 from tieuchi.outputs.mpi import alkire_foster
 from tieuchi.outputs.rates import ALL, rate_table, rejected_households
 from tieuchi.outputs.report_render import COLUMNS, Report, fmt_number, write_html, write_xlsx
 from tieuchi.rulebook.plans import check_plan, rules_with_plan
+from tieuchi.rulebook.tree import HOUSEHOLD, MEMBER
 
 MOVEMENTS = ("escaped_poverty", "escaped_near_poverty", "newly_poor", "newly_near_poor", "fell_back_into_poverty",
              "stayed_poor", "stayed_near_poor", "stayed_above_near_poverty", "no_previous_class", "unknown")
