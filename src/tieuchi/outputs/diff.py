@@ -21,6 +21,7 @@ from tieuchi.i18n import LANGS
 from tieuchi.outputs import report
 from tieuchi.outputs.rates import ALL
 from tieuchi.outputs.report_render import RATES, fmt_number
+from tieuchi.rulebook.load import rules_of
 from tieuchi.rulebook.regime import UNKNOWN
 
 @dataclass
@@ -70,7 +71,7 @@ def class_order(*results) -> tuple[list[str], dict[str, dict[str, str]]]:
     ids: list[str] = []
     names: dict[str, dict[str, str]] = {lang: {} for lang in LANGS}
     for r in results:
-        regime = getattr(getattr(r, "rules", None), "regime", None)
+        regime = getattr(rules_of(r), "regime", None)
         if regime is None:
             continue
         ids += [c for c in regime.class_ids if c not in ids]

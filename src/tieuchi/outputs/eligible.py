@@ -25,6 +25,7 @@ each commune (or village).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -214,8 +215,18 @@ def eligibility_lists(result: Any, item: str | None = None, commune: str | None 
     hh = _households(result, commune, by)
     mpos = _member_positions(result, hh) if any(units[i] == "person" for i in items) else None
     program = program_of(rules)
-    order, labels = program.priority_order, program.priority_labels(lang)
-    return {i: _list(result, hh, i, units[i], by, lang, show_names, order, labels, mpos) for i in items}
+    said = _Said(program.priority_order, program.priority_labels(lang), qualifying(rules, lang))  # once, every item
+    return {i: _list(result, hh, i, units[i], by, lang, show_names, said, mpos) for i in items}
+
+
+@dataclass(frozen=True)
+class _Said:
+    """What a list reads of the rules to rank and give reasons, the same for every item: the priority groups highest
+    first, their labels, and what qualifies a household (:func:`qualifying`), in the list's language."""
+
+    order: list[str]
+    labels: dict[str, str]
+    qualify: tuple[dict[str, str], dict[str, str]]
 
 
 def eligibility_counts(result: Any, item: str | None = None, commune: str | None = None,
@@ -304,9 +315,9 @@ def _rows(result: Any, hh: pd.DataFrame, item: str, unit: str, only_eligible: bo
     return pd.concat([out, picked], axis=1)
 
 
-def _list(result: Any, hh: pd.DataFrame, item: str, unit: str, by: str, lang: str, show_names: bool,
-          order: list[str], labels: dict[str, str], mpos=None) -> pd.DataFrame:
-    """One item's list; `order`: the priority groups highest first, `labels`: their labels in `lang`."""
+def _list(result: Any, hh: pd.DataFrame, item: str, unit: str, by: str, lang: str, show_names: bool, said: _Said,
+          mpos=None) -> pd.DataFrame:
+    """One item's list."""
     person = unit == "person"
     rows = _rows(result, hh, item, unit, only_eligible=True, mpos=mpos)
     ids = ["household_id"] + (["member_no"] if person else [])
@@ -319,13 +330,12 @@ def _list(result: Any, hh: pd.DataFrame, item: str, unit: str, by: str, lang: st
     cls = rows["eligibility_class"] if "eligibility_class" in rows.columns else \
         rows.get("household_class", pd.Series(pd.NA, index=rows.index))
     out["eligibility_class"] = cls.astype("string")
-    codes, groups = _groups(rows.get(f"priority_{item}"), len(rows), order)  # per distinct value: few
+    codes, groups = _groups(rows.get(f"priority_{item}"), len(rows), said.order)  # per distinct value: few
     joined = pd.array([";".join(g) for g in groups] + [pd.NA], dtype="string")  # code -1: no column
     out["priority_groups"] = pd.Series(joined[codes], index=rows.index, dtype="string").fillna("")
-    qualify = qualifying(rules_of(result), lang)
-    out["reason"] = _reasons(rows, cls, codes, groups, person, item, lang, _item_reason(result, item, lang), labels,
-                             qualify)
-    out["_prio"] = _priority_position(groups, order)[codes]
+    out["reason"] = _reasons(rows, cls, codes, groups, person, item, lang, _item_reason(result, item, lang),
+                             said.labels, said.qualify)
+    out["_prio"] = _priority_position(groups, said.order)[codes]
     keys = ["commune_code"] + (["village"] if by == "village" else [])
     out = _sorted(out, keys, then=["_prio"], ids=ids)
     out = out.drop(columns="_prio").reset_index(drop=True)

@@ -64,14 +64,16 @@ def area_source(sources: pd.Series) -> str:
     return MIXED if COMMUNES in kinds else SURVEYED
 
 
-def rate_table(classes: pd.Series, codes: pd.Series, communes: pd.DataFrame | None) -> pd.DataFrame:
+def rate_table(classes: pd.Series, codes: pd.Series, communes: pd.DataFrame | None,
+               by: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per scope (``all``, then each commune code with at least one surveyed household) and rate id:
     ``scope``, ``rate_id``, ``numerator``, ``denominator``, ``denominator_source``, ``value`` (a fraction 0–1, NaN
     when the denominator is 0), ``unknown`` (households of unknown class in the scope) and ``surveyed``.
 
-    `classes`: each household's class as text (empty or NA: unknown), aligned with `codes` (its commune code)."""
+    `classes`: each household's class as text (empty or NA: unknown), aligned with `codes` (its commune code);
+    `by`: :func:`commune_denominators` of them, when the caller has it already."""
     cls = classes.astype("string").fillna("").to_numpy(dtype=object)
-    by = commune_denominators(codes, communes)
+    by = commune_denominators(codes, communes) if by is None else by
     code = codes.astype("string").str.strip().reset_index(drop=True)
     group = pd.Categorical(code, categories=[c for c in by.index if not pd.isna(c)])
     pos = np.asarray(group.codes, dtype=np.int64)  # -1: no commune code (the last group of `by`, if any)

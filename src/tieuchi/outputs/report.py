@@ -52,7 +52,7 @@ def rates(result, raw_households: pd.DataFrame | None = None) -> pd.DataFrame:
     table = rate_table(_class(result), _communes_of(result), result.communes)
     rejected = rejected_households(result, raw_households)
     out = table.drop(columns="surveyed")
-    den = out["denominator"].to_numpy(dtype=float)
+    den = out["denominator"].to_numpy(dtype=float)  # percent as 100 × num / den, to the last digit rates.csv had
     out["value"] = np.where(den > 0, 100.0 * out["numerator"].to_numpy(dtype=float) / np.where(den > 0, den, 1), np.nan)
     out["rejected"] = pd.array([rejected.get(scope, 0) if scope == ALL or raw_households is not None else pd.NA
                                 for scope in out["scope"]], dtype="Int64")

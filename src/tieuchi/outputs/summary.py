@@ -12,7 +12,6 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from rich.console import Console, Group
 from rich.table import Table
@@ -125,10 +124,10 @@ def summarize(result: Any) -> Summary:
 
     codes = hh["commune_code"] if "commune_code" in hh.columns else pd.Series(pd.NA, index=hh.index, dtype="string")
     communes = getattr(result, "communes", None)
-    table = rate_table(cls, codes, communes)  # the one rate rule (outputs/rates.py), on the computed class
+    by = commune_denominators(codes, communes)
+    table = rate_table(cls, codes, communes, by)  # the one rate rule (outputs/rates.py), on the computed class
     area = table[table["scope"] == ALL].set_index("rate_id")
     denominator = int(area["denominator"].iloc[0]) if len(area) else 0
-    by = commune_denominators(codes, communes)
     has = by["households_total"].notna().to_numpy()
     with_total = [str(c) for c in by.index[has]]
     fell_back = [str(c) for c in by.index[~has]]
@@ -160,19 +159,18 @@ def _rate(id_: str, num: int, den: int) -> Rate:
 
 
 def _by_commune(table: pd.DataFrame, by: pd.DataFrame) -> pd.DataFrame:
-    """Per commune: surveyed, poor, near_poor, unknown, households_total, denominator, denominator_source and the
-    three rates (fractions), from the rate table."""
-    per = table[table["scope"] != ALL].pivot(index="scope", columns="rate_id", values="numerator")
+    """Per commune: the columns of `by` (surveyed, households_total, denominator, denominator_source), then poor,
+    near_poor, unknown and the three rates (fractions), as the rate table gives them."""
+    per = table[table["scope"] != ALL]
     out = by.reset_index()
     codes = out["commune_code"].astype("string")
+    num = per.pivot(index="scope", columns="rate_id", values="numerator").reindex(columns=list(RATES))
+    value = per.pivot(index="scope", columns="rate_id", values="value").reindex(columns=list(RATES))
     for rid in ("poor", "near_poor"):
-        out[rid] = codes.map(per[rid]).fillna(0).astype("int64").to_numpy() if len(per) else 0
-    unknown = table[(table["scope"] != ALL) & (table["rate_id"] == "poor")].set_index("scope")["unknown"]
-    out["unknown"] = codes.map(unknown).fillna(0).astype("int64").to_numpy() if len(unknown) else 0
+        out[rid] = codes.map(num[rid]).fillna(0).astype("int64")
+    out["unknown"] = codes.map(per.drop_duplicates("scope").set_index("scope")["unknown"]).fillna(0).astype("int64")
     for rid in RATES:
-        num = codes.map(per[rid]).fillna(0).to_numpy(dtype=float) if len(per) else np.zeros(len(out))
-        den = out["denominator"].to_numpy(dtype=float)
-        out[f"{rid}_rate"] = pd.array(np.where(den > 0, num / np.where(den > 0, den, 1), np.nan), dtype="Float64")
+        out[f"{rid}_rate"] = codes.map(value[rid]).astype("Float64")
     return out
 
 
