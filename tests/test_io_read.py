@@ -153,3 +153,41 @@ def test_a_jsonl_file_reads_nested_members_and_reports_a_bad_line(tmp_path):
     assert out.rejects["problem"].tolist() == ["invalid_json"]
     assert out.households["info_devices"].tolist()[0] == "radio;tv"
     assert out.hh_rows.tolist() == [1, 4]  # jsonl rows are line numbers
+
+
+def test_a_csv_survey_records_each_tables_file_header_line_and_headers_as_written(tmp_path):
+    folder = write_csv_folder(tmp_path / "s", hh="Danh sách hộ\n" + HH_CSV)
+    raw = read_survey(folder)
+    hh = raw.source_of("households", 0)
+    assert hh.file == str(folder / "households.csv") and hh.sheet is None
+    assert hh.header_line == 2  # a title line above the header
+    assert hh.headers["household_id"] == "Mã hộ" and hh.headers["area"] == "Khu vực"
+    assert hh.positions["area"] == 2
+    assert raw.source_of("members", 2).headers["sex"] == "Giới tính"
+
+
+def test_a_workbook_survey_records_each_tables_sheet_and_header_row(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Hộ"
+    ws.append(["Phiếu rà soát"])
+    ws.append([])
+    for line in HH_CSV.splitlines():
+        ws.append(line.split(",")[:5])
+    ws2 = wb.create_sheet("Thành viên")
+    for line in MEM_CSV.splitlines():
+        ws2.append(line.split(","))
+    wb.save(tmp_path / "s.xlsx")
+    raw = read_survey(tmp_path / "s.xlsx")
+    hh, mem = raw.source_of("households", 1), raw.source_of("members", 0)
+    assert (hh.sheet, hh.header_line, hh.headers["income_per_capita_month"]) == ("Hộ", 3, "Thu nhập bình quân")
+    assert (mem.sheet, mem.header_line, mem.positions["sex"]) == ("Thành viên", 1, 3)
+
+
+def test_a_jsonl_survey_records_its_keys_as_the_headers(tmp_path):
+    p = tmp_path / "s.jsonl"
+    p.write_text(json.dumps({"household_id": "H1", "commune_code": "X", "area": "rural", "income_per_capita": 1,
+                             "members": [{"member_no": 1, "Giới tính": "Nam"}]}) + "\n", encoding="utf-8")
+    raw = read_survey(p)
+    assert raw.source_of("members", 0).headers["sex"] == "Giới tính"
+    assert raw.source_of("households", 0).header_line == 0

@@ -55,6 +55,28 @@ def _cap(text: str, n: int = VALUE_CAP) -> str:
     return clip(text, n)
 
 
+@dataclass(frozen=True)
+class TableSource:
+    """Where the rows of one table came from in one file, so that a message can point at a row as the user sees it:
+    the file, the sheet (a workbook), the line or sheet row of the header, and each column's header as the user
+    wrote it with its position (0-based) in the file — e.g. for members!D17: sheet 'members', column position 3,
+    header_line 1 and data row 16."""
+    file: str
+    sheet: str | None = None
+    # the 1-based CSV record / sheet row of the header; 0 when the file has no header row (parquet, jsonl)
+    header_line: int = 0
+    headers: dict = field(default_factory=dict)  # canonical column -> the header as written
+    positions: dict = field(default_factory=dict)  # canonical column -> 0-based position in the file / sheet
+
+
+def table_source(file: str | Path, original: Sequence, canonical: Sequence, sheet: str | None = None,
+                 header_line: int = 0) -> TableSource:
+    """The TableSource of a table read with headers `original`, renamed by `canonicalise` to `canonical` (same
+    order: canonicalise renames in place)."""
+    headers = {c: str(o) for o, c in zip(original, canonical)}
+    return TableSource(str(file), sheet, header_line, headers, {c: i for i, c in enumerate(canonical)})
+
+
 @dataclass
 class RawSurvey:
     households: pd.DataFrame
@@ -72,10 +94,22 @@ class RawSurvey:
     # as a placeholder holding only the household id, so that the household is rejected with the row (contract
     # §2.3); `row` is the 1-based position in the table. They replace whatever validation says of the placeholder.
     refused: pd.DataFrame | None = None
+    # where each table came from: one TableSource per file the table was read from (one for a single survey file)
+    sources: dict = field(default_factory=dict)  # table -> list[TableSource]
+    # table -> for each row of the table, the index of its file in sources[table]; None: every row from the first
+    source_index: dict = field(default_factory=dict)
 
     def rows(self, table: str) -> np.ndarray | None:
         return {"households": self.household_rows, "members": self.member_rows,
                 "communes": self.commune_rows}[table]
+
+    def source_of(self, table: str, position: int) -> TableSource | None:
+        """The TableSource of the row at 0-based `position` of `table` (None when the reader recorded none)."""
+        found = self.sources.get(table) or []
+        if not found:
+            return None
+        index = self.source_index.get(table)
+        return found[int(index[position])] if index is not None else found[0]
 
 
 def with_reader_rejects(rejects: pd.DataFrame, raw: RawSurvey) -> pd.DataFrame:
@@ -355,8 +389,9 @@ def _csv_header(opener, table: str) -> tuple[str, int, list[str]] | None:
     return (sep, found[0], list(found[1])) if found is not None else None
 
 
-def _read_csv(p: Path, table: str) -> tuple[pd.DataFrame, np.ndarray | None, list[dict]]:
-    """One CSV table: (frame, user row of each frame row or None for 1..n, rows refused as placeholders)."""
+def _read_csv(p: Path, table: str) -> tuple[pd.DataFrame, np.ndarray | None, list[dict], int]:
+    """One CSV table: (frame, user row of each frame row or None for 1..n, rows refused as placeholders, the 1-based
+    record of the header)."""
     _refuse_folder(p)
     encoding, text = _csv_encoding(p)
 
@@ -401,7 +436,7 @@ def _read_csv(p: Path, table: str) -> tuple[pd.DataFrame, np.ndarray | None, lis
         new_pos[rows] = np.arange(1, len(rows) + 1)
         for r in refused:
             r["row"] = int(new_pos[r["row"]])
-    return df, rows, refused
+    return df, rows, refused, skip + 1
 
 
 def _read_csv_long_rows(p: Path, opener, sep: str, skip: int, names: list[str], table: str):
@@ -513,15 +548,18 @@ def _read_parquet(p: Path) -> pd.DataFrame:
 # ---------------------------------------------------------------- folder
 
 def _read_folder(p: Path) -> RawSurvey:
-    tables, rows, refused = {}, {}, []
+    tables, rows, refused, sources = {}, {}, [], {}
     for table in ("households", "members", "communes"):
         csv_path, parquet = p / f"{table}.csv", p / f"{table}.parquet"
         if csv_path.exists():
-            df, rows[table], bad = _read_csv(csv_path, table)
+            df, rows[table], bad, header_line = _read_csv(csv_path, table)
             tables[table] = canonicalise(df, table, str(csv_path))
+            sources[table] = [table_source(csv_path, df.columns, tables[table].columns, header_line=header_line)]
             refused += bad
         elif parquet.exists():
-            tables[table] = canonicalise(_read_parquet(parquet), table, str(parquet))
+            df = _read_parquet(parquet)
+            tables[table] = canonicalise(df, table, str(parquet))
+            sources[table] = [table_source(parquet, df.columns, tables[table].columns)]
         elif table != "communes":
             raise UsageError(f"Thiếu tệp {table}.csv (hoặc {table}.parquet) trong '{p}' / "
                              f"missing {table}.csv (or {table}.parquet) in '{p}'",
@@ -530,7 +568,7 @@ def _read_folder(p: Path) -> RawSurvey:
     return RawSurvey(tables["households"], tables["members"], tables.get("communes"), str(p),
                      household_rows=rows.get("households"), member_rows=rows.get("members"),
                      commune_rows=rows.get("communes"),
-                     refused=pd.DataFrame(refused, columns=REJECT_COLUMNS) if refused else None)
+                     refused=pd.DataFrame(refused, columns=REJECT_COLUMNS) if refused else None, sources=sources)
 
 
 # ---------------------------------------------------------------- xlsx
@@ -564,7 +602,7 @@ def _read_xlsx(p: Path) -> RawSurvey:
                 raise UsageError(f"'{p}' thiếu trang tính {table} / workbook has no sheet '{table}' "
                                  f"(accepted: {names})",
                                  f"Sheets found: {', '.join(map(str, book.sheet_names))}.", code="survey_table_missing")
-        found, rows = {}, {}
+        found, rows, sources = {}, {}, {}
         for table, (name, ) in by_table.items():
             where = f"{p}[{name}]"
             try:
@@ -575,15 +613,17 @@ def _read_xlsx(p: Path) -> RawSurvey:
             except Exception as exc:
                 raise UsageError(f"Không đọc được '{where}' / cannot read sheet '{where}': {_cap(str(exc))}",
                                  "Save it again as an Excel .xlsx workbook.", code="workbook_unreadable") from None
-            df, rows[table] = _sheet_table(grid, table, where, p, name)
+            df, rows[table], header_line = _sheet_table(grid, table, where, p, name)
             found[table] = canonicalise(df, table, where)
+            sources[table] = [table_source(p, df.columns, found[table].columns, sheet=name, header_line=header_line)]
     return RawSurvey(found["households"], found["members"], found.get("communes"), str(p),
                      household_rows=rows.get("households"), member_rows=rows.get("members"),
-                     commune_rows=rows.get("communes"))
+                     commune_rows=rows.get("communes"), sources=sources)
 
 
 def _sheet_table(grid: pd.DataFrame, table: str, where: str, p: Path, sheet: str):
-    """A sheet's grid (every row, header=None) as (table, user row of each row kept or None for 1..n).
+    """A sheet's grid (every row, header=None) as (table, user row of each row kept or None for 1..n, the 1-based
+    sheet row of the header).
 
     The header is found as in a CSV file (`find_header`): its first non-blank row, or the first of the next rows
     that names the table's required columns (a title above it). Rows are numbered from the header (the row below it
@@ -606,7 +646,7 @@ def _sheet_table(grid: pd.DataFrame, table: str, where: str, p: Path, sheet: str
     if table == "members":
         data = _fill_merged_ids(data, blank, p, sheet, header_row=h + 1)
     data, rows = _drop_blank_rows(data, blank)
-    return data.infer_objects(), rows
+    return data.infer_objects(), rows, h + 1
 
 
 def _fill_merged_ids(data: pd.DataFrame, blank: np.ndarray | None, p: Path, sheet: str, header_row: int):
@@ -731,5 +771,8 @@ def _read_jsonl(p: Path) -> RawSurvey:
             members.append({"household_id": hh_id, **m})
     hh_df = pd.DataFrame(households, dtype="str") if households else pd.DataFrame({"household_id": []}, dtype="str")
     mem_df = pd.DataFrame(members, dtype="str") if members else pd.DataFrame({"household_id": []}, dtype="str")
-    return RawSurvey(canonicalise(hh_df, "households", str(p)), canonicalise(mem_df, "members", str(p)), None,
-                     str(p), pd.DataFrame(problems, columns=REJECT_COLUMNS), np.asarray(rows, dtype=np.int64))
+    hh_can, mem_can = canonicalise(hh_df, "households", str(p)), canonicalise(mem_df, "members", str(p))
+    sources = {"households": [table_source(p, hh_df.columns, hh_can.columns)],
+               "members": [table_source(p, mem_df.columns, mem_can.columns)]}
+    return RawSurvey(hh_can, mem_can, None, str(p), pd.DataFrame(problems, columns=REJECT_COLUMNS),
+                     np.asarray(rows, dtype=np.int64), sources=sources)
