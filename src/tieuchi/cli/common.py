@@ -21,10 +21,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from tieuchi import __version__
+from tieuchi.cli.help import Group, examples
 from tieuchi.errors import DataError, TieuchiError, UsageError
 from tieuchi.i18n import table, text
 
-RULES_HELP = ("An overlay file (a local standard changing parameters of a regime), or a regime folder, instead of the "
+RULES_HELP = ("An overlay (a local standard: a file, or the id of a shipped one) or a regime folder, instead of the "
               "shipped rules / Bộ điều chỉnh của địa phương hoặc thư mục bộ tiêu chí.")
 CHECK_FORMATS = ("text", "json")
 UNITS = ("households", "persons")
@@ -33,8 +34,13 @@ SCREEN_REJECTS = 20
 
 app = typer.Typer(
     name="tieuchi",
+    cls=Group,
     help="Phân loại hộ nghèo đa chiều theo chuẩn nghèo của Việt Nam / Classify Vietnamese households under the "
-         "multidimensional poverty standard.",
+         "multidimensional poverty standard.\n\n"
+         "Mọi lệnh đọc dữ liệu điều tra đều cần ngày tham chiếu: --on NGÀY hoặc --for-year NĂM. / Every command that "
+         "reads a survey needs a reference date: --on DATE or --for-year YEAR. 'tieuchi LỆNH --help' shows a "
+         "command's options and examples.",
+    epilog=examples("tieuchi classify datasets/demo --on 2024-12-01 --out out/", "tieuchi classify --help"),
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -153,15 +159,14 @@ def err_console() -> Console:
 
 SURVEY = typer.Argument(..., help="Survey: a folder with households/members(/communes) .csv or .parquet, an .xlsx "
                                   "workbook, or a .jsonl file / Dữ liệu điều tra.")
-ON = typer.Option(None, "--on", metavar="DATE", help="Reference date YYYY-MM-DD / Ngày tham chiếu.")
+ON = typer.Option(None, "--on", metavar="DATE", help="Reference date, YYYY-MM-DD / Ngày tham chiếu.")
 FOR_YEAR = typer.Option(None, "--for-year", metavar="YEAR",
-                        help="Review for YEAR: same as --on YEAR-01-01 / Rà soát cho năm.")
+                        help="Review for YEAR: the same as --on YEAR-01-01 / Rà soát cho năm.")
 RULES = typer.Option(None, "--rules", metavar="FILE|DIR", help=RULES_HELP)
 RAW_TEXT = typer.Option(False, "--raw-text",
-                        help="CSV: write text exactly as in the data. By default a text cell starting with = + - @, "
-                             "a tab or CR gets a leading ' so that a spreadsheet cannot run it as a formula (xlsx "
-                             "always holds text cells, parquet the raw value) / CSV: ghi nguyên văn; mặc định thêm "
-                             "dấu ' trước ô chữ bắt đầu bằng = + - @ để bảng tính không chạy nó như công thức.")
+                        help="CSV: text exactly as in the data (by default a text starting with =, +, -, @ gets a "
+                             "leading ' so that a spreadsheet cannot run it) / CSV: ghi nguyên văn (mặc định thêm "
+                             "dấu ' trước ô chữ bắt đầu bằng =, +, -, @).")
 
 
 def _version(value: bool) -> None:
