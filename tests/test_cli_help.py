@@ -104,12 +104,14 @@ def test_options_declared_without_a_metavar_come_out_right_too():
     """Another command's options, as other modules declare them: a flag, a repeatable argument, an option with no
     metavar, a pair of flags."""
     demo = typer.Typer(add_completion=False)
+    surveys_arg = typer.Argument(..., help="Survey files.")
+    commune_opt = typer.Option(None, "--commune", help="One commune.")
+    labels_opt = typer.Option(False, "--labels", help="Labels, not codes.")
+    bom_opt = typer.Option(True, "--bom/--no-bom", help="A byte-order mark.")
 
     @demo.command(cls=Command, epilog=examples("tieuchi demo a.xlsx b.xlsx --commune 07213"))
-    def run(surveys: list[Path] = typer.Argument(..., help="Survey files."),
-            commune: Optional[str] = typer.Option(None, "--commune", help="One commune."),
-            labels: bool = typer.Option(False, "--labels", help="Labels, not codes."),
-            bom: bool = typer.Option(True, "--bom/--no-bom", help="A byte-order mark.")) -> None:
+    def run(surveys: list[Path] = surveys_arg, commune: Optional[str] = commune_opt, labels: bool = labels_opt,
+            bom: bool = bom_opt) -> None:
         """Demo."""
 
     r = CliRunner().invoke(demo, ["--help"], env={"COLUMNS": "80"})

@@ -54,6 +54,10 @@ T = table(
                     "đặt TIEUCHI_DEBUG=1 để xem chi tiết.",
         "internal_kept": "Các dòng bị loại đã xác định được vẫn được ghi: {paths}",
         "interrupted": "Đã dừng.",
+        "stale_rules": "Cảnh báo: tieuchi đang dùng bộ quy tắc đã cài đặt ({installed}), khác với thư mục {checkout} "
+                       "của mã nguồn đang mở; các thay đổi trong {checkout} chưa được dùng (kể cả bởi tieuchi test). "
+                       "Cài ở chế độ sửa được để dùng chúng: pip install -e . (trong thư mục {project}), hoặc cài lại "
+                       "bằng pip install . sau mỗi lần sửa.",
         "need_date": "cần đúng một trong hai tuỳ chọn --on NGÀY hoặc --for-year NĂM",
         "need_date_hint": "ví dụ: --on 2025-01-01 hoặc --for-year 2025",
         "both_dates": "chỉ dùng một trong hai: --on hoặc --for-year (--for-year 2025 nghĩa là --on 2025-01-01)",
@@ -100,6 +104,10 @@ T = table(
                     "removed); set TIEUCHI_DEBUG=1 to see the details.",
         "internal_kept": "The rejected rows already decided were written: {paths}",
         "interrupted": "Interrupted.",
+        "stale_rules": "Warning: tieuchi is using the installed rules ({installed}), which differ from this "
+                       "checkout's {checkout}: your edits there are not used (by tieuchi test either). Install in "
+                       "editable mode to use them: pip install -e . (in {project}), or reinstall with pip install . "
+                       "after each edit.",
         "need_date": "give exactly one of --on DATE or --for-year YEAR",
         "need_date_hint": "e.g. --on 2025-01-01 or --for-year 2025",
         "both_dates": "give only one of --on and --for-year (--for-year 2025 means --on 2025-01-01)",
@@ -211,10 +219,13 @@ class Context:
         self.write_rejects = write
 
 
-def run(lang: str, body: Callable[[Context], int]) -> None:
+def run(lang: str, body: Callable[[Context], int], reads_rules: bool = True) -> None:
     """Run a command's `body` (given a fresh `Context`) and exit with its code, or with the code of what went
-    wrong: a TieuchiError is its message and exit code, an interruption 130, a defect of tieuchi `unexpected`."""
+    wrong: a TieuchiError is its message and exit code, an interruption 130, a defect of tieuchi `unexpected`.
+    A command that `reads_rules` first warns when the installed rules are not the checkout's it runs in."""
     context = Context()
+    if reads_rules:
+        warn_stale_rules(lang)
     try:
         code = body(context)
     except TieuchiError as e:
@@ -228,6 +239,21 @@ def run(lang: str, body: Callable[[Context], int]) -> None:
     except Exception as e:  # noqa: BLE001 - a defect of tieuchi: a contract exit code, what was read, what was kept
         code = unexpected(e, lang, context)
     raise typer.Exit(code)
+
+
+def warn_stale_rules(lang: str) -> None:
+    """Once per run, on stderr: tieuchi runs with the rules an install carries from inside a source checkout whose
+    rules/ differ from them (a `pip install .` before a rule edit), naming both folders and the fix."""
+    from tieuchi.rulebook.source import stale_rules  # lazy: keeps --help fast
+
+    try:
+        stale = stale_rules()
+    except OSError:  # an unreadable file: nothing to compare, nothing to say
+        return
+    if stale is not None:
+        installed, checkout = stale
+        err_console().print(text(T, "stale_rules", lang, installed=installed, checkout=checkout,
+                                 project=checkout.parent), style="yellow", markup=False)
 
 
 def unexpected(e: Exception, lang: str, context: Context) -> int:

@@ -33,4 +33,4 @@ def template(
         out_console().print(text(T, "template_done", lg, path=path or out), markup=False)
         return 0
 
-    run(lg, body)
+    run(lg, body, reads_rules=False)
