@@ -370,13 +370,16 @@ def show_rejects(shown, path: Optional[Path], lang: str) -> None:
 
 
 class Progress:
-    """A rich progress bar on stderr, shown only on a terminal; `__call__` is the API's progress callback."""
+    """Progress on stderr: a rich progress bar on a terminal; elsewhere (a log, a pipe, a scheduled job) one line per
+    stage as it starts, so that a long run is never silent. `__call__` is the API's progress callback."""
 
     def __init__(self, lang: str):
         self.lang = lang
         self.progress = None
         self.task = None
         self.start = time.monotonic()
+        self.lines = False  # one line per stage (stderr is not a terminal)
+        self.stage: str | None = None
 
     def __enter__(self):
         if sys.stderr.isatty():
@@ -386,15 +389,25 @@ class Progress:
                                      console=err_console(), transient=True)
             self.progress.__enter__()
             self.task = self.progress.add_task(text(T, "stage_read", self.lang), total=4)
+        else:
+            self.lines = True
+            self.line("stage_read")
         return self
 
+    def line(self, key: str) -> None:
+        if key != self.stage:
+            self.stage = key
+            err_console().print(f"tieuchi: {text(T, key, self.lang)}…", markup=False)
+
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if self.progress is None:
-            return
-        order = ["read", "validate", "classify", "write"]
         key = STAGES.get(stage)
         if key is None:  # "done" and any stage we do not know
             return
+        if self.lines:
+            self.line(key)
+        if self.progress is None:
+            return
+        order = ["read", "validate", "classify", "write"]
         base = {"stage_read": 0, "stage_validate": 1, "stage_classify": 2, "stage_write": 3}[key]
         frac = done / total if total else 0
         self.progress.update(self.task, description=text(T, key, self.lang), completed=min(base + frac, len(order)))
