@@ -7,6 +7,7 @@ user's value, a list of problems and a close name appear in a message, the same 
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import re
 import typing
@@ -163,11 +164,19 @@ def checkout_rules(start: Path) -> Path | None:
 
 
 def tree_digest(root: Path) -> str:
-    """A content hash of every YAML file of a rules tree (cases included: `tieuchi test` reads them), by path."""
+    """A content hash of every YAML file of a rules tree (cases included: `tieuchi test` reads them), by path; kept
+    while no file is added, removed, resized or touched (a process that runs many commands hashes each tree once)."""
+    files = sorted(root.rglob("*.yaml"))
+    stamp = tuple((p.relative_to(root).as_posix(), (st := p.stat()).st_mtime_ns, st.st_size) for p in files)
+    return _digest(root, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _digest(root: Path, stamp: tuple) -> str:
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*.yaml")):
-        h.update(path.relative_to(root).as_posix().encode() + b"\0")
-        h.update(path.read_bytes() + b"\0")
+    for rel, _, _ in stamp:
+        h.update(rel.encode() + b"\0")
+        h.update((root / rel).read_bytes() + b"\0")
     return h.hexdigest()
 
 
