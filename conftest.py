@@ -7,6 +7,7 @@ durable_rules backend. The durable items skip when durable-rules is not importab
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,21 @@ def require_durable() -> None:
         if os.environ.get("TIEUCHI_REQUIRE_DURABLE") == "1":
             pytest.fail(f"{why} (TIEUCHI_REQUIRE_DURABLE=1)", pytrace=False)
         pytest.skip(why)
+
+
+def pytest_sessionstart(session):
+    """Said first (with -q too) when the tieuchi that runs is an install whose rules differ from this checkout's
+    rules/ (a `pip install .` before a rule edit): the YAML cases still run against the rules beside them, but tests/
+    import the installed copy."""
+    from tieuchi.rulebook.source import stale_rules
+
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")  # None in an xdist worker
+    stale = stale_rules(Path(str(session.config.rootpath))) if terminal is not None else None
+    if stale is not None:
+        installed, checkout = stale
+        terminal.write_line(f"tieuchi: the installed rules ({installed}) differ from this checkout's {checkout}: the "
+                            f"YAML cases run against {checkout}, tests/ against the installed copy; pip install -e . "
+                            "tests your edits everywhere", yellow=True)
 
 
 def pytest_collect_file(parent, file_path):

@@ -318,3 +318,12 @@ def test_a_date_no_regime_covers_is_explained_in_vietnamese_by_default_and_in_en
     assert "không có bộ tiêu chí nào áp dụng cho ngày 2019-06-01" in vi.output
     assert "vn_2022_2026: 2022-01-01 → 2026-12-31" in vi.output
     assert "no regime covers 2019-06-01" in en.output
+
+
+def test_a_run_whose_stderr_is_not_a_terminal_says_each_stage_once_on_a_line_of_its_own(tmp_path):
+    r = run("classify", TINY, "--on", "2025-01-01", "--out", tmp_path / "out")
+    stages = [x for x in r.stderr.splitlines() if x.startswith("tieuchi: ")]
+    assert stages == ["tieuchi: đọc dữ liệu…", "tieuchi: kiểm tra…", "tieuchi: phân loại…", "tieuchi: ghi kết quả…"]
+    r = run("eligible", TINY, "--on", "2025-01-01", "--out", tmp_path / "lists", "--lang", "en")
+    stages = [x for x in r.stderr.splitlines() if x.startswith("tieuchi: ")]
+    assert stages == ["tieuchi: reading…", "tieuchi: checking…", "tieuchi: classifying…", "tieuchi: writing results…"]

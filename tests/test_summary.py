@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -95,3 +96,18 @@ def test_the_class_labels_are_the_rules_own_in_each_language():
             assert getattr(c.label, lang) in text
         assert getattr(regime.classification.unknown, lang) in text
     assert "Poor household" in render_text(s, "en", width=160)  # was "Poor", a copy that had drifted
+
+
+def test_the_summary_names_the_local_overlay_the_rules_were_changed_by_and_none_without_one():
+    import tieuchi
+
+    tiny = Path(__file__).resolve().parents[1] / "datasets" / "examples" / "tiny"
+    survey = tieuchi.read_survey(tiny)
+    with_overlay = tieuchi.classify_survey(survey, on="2024-12-01", rules="example_higher_rural_line")
+    s = summarize(with_overlay)
+    assert s.overlay == "example_higher_rural_line"
+    vi, en = render_text(s, "vi"), render_text(s, "en")
+    assert "Bộ điều chỉnh của địa phương: example_higher_rural_line — Ví dụ minh hoạ" in " ".join(vi.split())
+    assert "Local overlay: example_higher_rural_line — Example only" in " ".join(en.split())
+    plain = summarize(tieuchi.classify_survey(survey, on="2024-12-01"))
+    assert plain.overlay is None and "Bộ điều chỉnh" not in render_text(plain, "vi")

@@ -38,7 +38,7 @@ from tieuchi.contract.read import document_tables as tables  # the case househol
 from tieuchi.errors import RulesError, TieuchiError, clip
 from tieuchi.i18n import LANGS, table, text
 from tieuchi.rulebook.folders import discover_regimes, load_regime
-from tieuchi.rulebook.source import listed, shown
+from tieuchi.rulebook.source import listed, rules_root, shown, tree_of
 from tieuchi.rulebook.yaml_lines import read_yaml
 
 HINT_EXAMPLE = "rules/poverty/vn_2022_2026/cases/housing_area.yaml"
@@ -537,9 +537,26 @@ def compare(case: Case, hh_row: dict, members: dict[int, dict]) -> list[str]:
     return [d.sentence() for d in differences(case, Outcome(hh_row, members))]
 
 
+@functools.lru_cache(maxsize=8)
+def _regime_folders(tree: Path) -> list[tuple[Path, Any]]:
+    return [(folder, load_regime(folder).ruleset.validity) for folder in discover_regimes(tree)]
+
+
+def rules_beside(case: Case) -> Path | None:
+    """The rules a case pins down: those beside it. When its file is in another rules tree than the one tieuchi
+    loads by default (a source checkout's rules/ while the installed copy is loaded), the regime folder of that tree
+    in force on the case's date; None for the default rules. So `python -m pytest rules` and `tieuchi test PATH` in a
+    checkout test the checkout's rules, whatever copy is installed."""
+    tree = tree_of(case.path) if case.path is not None else None
+    if tree is None or tree == rules_root().resolve():
+        return None
+    return next((folder for folder, validity in _regime_folders(tree) if validity.covers(case.on)), None)
+
+
 def outcome(case: Case, engine: str = "vectorized", rules=None) -> Outcome:
-    """Run one case with a backend (`engine`: "vectorized" or "durable") against `rules` (None: the shipped rules in
-    force on the case's date; else a regime folder, an overlay file or a loaded RulesAt, as `tieuchi.classify`)."""
+    """Run one case with a backend (`engine`: "vectorized" or "durable") against `rules` (None: the rules beside the
+    case, see `rules_beside`; else a regime folder, an overlay file or a loaded RulesAt, as `tieuchi.classify`)."""
+    rules = rules if rules is not None else rules_beside(case)
     hh, mem = tables([case.household])
     result = classify(hh, mem, on=case.on, rules=rules, lang="en", engine=engine)
     if len(result.rejects):
@@ -565,9 +582,10 @@ def outcomes(cases: list[Case], rules=None, engine: str = "vectorized") -> list[
     for i, case in enumerate(cases):
         hh_keys = tuple(sorted(k for k in case.household if k != "members"))
         mem_keys = tuple(sorted({k for mb in case.household.get("members") or [] for k in mb}))
-        groups.setdefault((case.on, hh_keys, mem_keys), []).append(i)
+        beside = rules_beside(case) if rules is None else None  # a path: the group's rules when none are given
+        groups.setdefault((case.on, hh_keys, mem_keys, beside), []).append(i)
     out: list[Outcome | None] = [None] * len(cases)
-    for (on, _, _), idx in groups.items():
+    for (on, _, _, beside), idx in groups.items():
         docs = []
         for k, i in enumerate(idx):
             doc = copy.deepcopy(cases[i].household)
@@ -575,7 +593,7 @@ def outcomes(cases: list[Case], rules=None, engine: str = "vectorized") -> list[
             docs.append(doc)
         try:
             hh, mem = tables(docs)
-            result = classify(hh, mem, on=on, rules=rules, lang="en", engine=engine)
+            result = classify(hh, mem, on=on, rules=rules if rules is not None else beside, lang="en", engine=engine)
         except TieuchiError:
             for i in idx:
                 try:

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tieuchi.casework.cases import Case, Difference, case_files, differences, load_case_file, observed, outcomes
+from tieuchi.casework.cases import (Case, Difference, case_files, differences, load_case_file, observed, outcomes,
+                                    rules_beside)
 from tieuchi.errors import UsageError
 from tieuchi.i18n import table, text
 from tieuchi.rulebook.regime import Regime
 from tieuchi.rulebook.load import load_candidate
-from tieuchi.rulebook.source import rules_root
+from tieuchi.rulebook.source import packaged_rules, rules_root, tree_of
 
 
 T = table(
@@ -91,6 +92,7 @@ class SuiteResult:
     versions: list[str] = field(default_factory=list)  # rules_version of the rules the cases ran under
     candidate: str | None = None  # the --rules given
     base_versions: list[str] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)  # rules trees other than the default the cases ran under
 
     @property
     def passed(self) -> int:
@@ -155,7 +157,8 @@ def run(paths: list[Path] | None = None, rules: str | Path | None = None) -> Sui
     if candidate is None:
         outs = outcomes(cases)
         failures = [(c, d) for c, o in zip(cases, outs) if (d := differences(c, o))]
-        return SuiteResult(cases, failures, versions=_versions(outs))
+        folders = sorted({shown_path(tree_of(c.path)) for c in cases if rules_beside(c) is not None})
+        return SuiteResult(cases, failures, versions=_versions(outs), folders=folders)
     window = candidate.ruleset.validity
     not_run = [(c, f"{c.on.isoformat()} is outside {candidate.id} ({window})") for c in cases
                if not window.covers(c.on)]
@@ -183,15 +186,28 @@ def _versions(outs) -> list[str]:
 # ----------------------------------------------------------------------------------------------------------------
 # output
 
-def _where(case: Case) -> str:
-    path = case.path
-    if path is None:
-        return "?"
+def shown_path(path: Path) -> str:
+    """A case file as the user has it: relative to the current folder when it is under it, else relative to its
+    rules tree, named `rules/` for the copy an install carries (the checkout's rules/ it was built from) — never a
+    path into site-packages."""
+    p = Path(path).resolve()
     try:
-        shown = path.resolve().relative_to(Path.cwd().resolve())
+        return p.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
-        shown = path
-    return f"{shown}:{case.line}"
+        pass
+    tree = tree_of(p)
+    if tree is None:
+        return Path(path).as_posix()
+    packaged = packaged_rules()
+    name = "rules" if packaged is not None and tree == packaged.resolve() else tree.name
+    inside = p.relative_to(tree).as_posix()
+    return name if inside == "." else f"{name}/{inside}"
+
+
+def _where(case: Case) -> str:
+    if case.path is None:
+        return "?"
+    return f"{shown_path(case.path)}:{case.line}"
 
 
 def _v(value: Any) -> str:
@@ -220,7 +236,8 @@ def _difference(d: Difference, lang: str) -> str:
 def render_text(res: SuiteResult, lang: str = "vi") -> str:
     lines = [text(T, "head", lang, n=len(res.cases))]
     if res.candidate is None:
-        lines.append(f"{text(T, 'rules', lang)}: {text(T, 'shipped', lang)} ({', '.join(res.versions)})")
+        which = ", ".join(res.folders) or text(T, "shipped", lang)
+        lines.append(f"{text(T, 'rules', lang)}: {which} ({', '.join(res.versions)})")
     else:
         lines.append(f"{text(T, 'candidate', lang)}: {res.candidate} ({', '.join(res.versions)}; "
                      f"{text(T, 'base', lang)} {', '.join(res.base_versions)})")
@@ -267,8 +284,8 @@ def _json_value(value: Any) -> Any:
 
 
 def _case_json(case: Case) -> dict:
-    return {"file": str(case.path) if case.path else None, "line": case.line, "case": case.name, "rule": case.rule,
-            "on": case.on.isoformat()}
+    return {"file": shown_path(case.path) if case.path else None, "line": case.line, "case": case.name,
+            "rule": case.rule, "on": case.on.isoformat()}
 
 
 def to_json(res: SuiteResult) -> dict:

@@ -9,11 +9,14 @@ from typing import Optional
 import typer
 
 from tieuchi.cli.common import CHECK_FORMATS, FOR_YEAR, ON, RULES, T, Context, app, choice, reference_date, run
+from tieuchi.cli.help import Command, examples
 from tieuchi.errors import DataError, UsageError, clip
 from tieuchi.i18n import LANGS, lang_or_default
 
 
-@app.command()
+@app.command(cls=Command, epilog=examples(
+    "tieuchi check datasets/examples/one_poor_household.json --on 2024-12-01",
+    "cat household.json | tieuchi check - --for-year 2025 --format json"))
 def check(
     household: str = typer.Argument(..., metavar="HOUSEHOLD.json",
                                     help="One household as JSON (data contract §1.4); '-' reads standard input."),

@@ -9,10 +9,13 @@ import typer
 from tieuchi.cli.common import (FOR_YEAR, ON, RAW_TEXT, RULES, SURVEY, T, Context, Progress, app, choice, err_console,
                                 guard_out, out_console, print_error, print_written, reference_date, rejected, run,
                                 show_rejects)
+from tieuchi.cli.help import Command, examples
 from tieuchi.i18n import LANGS, lang_or_default, text
 
 
-@app.command()
+@app.command(cls=Command, epilog=examples(
+    "tieuchi classify datasets/demo --on 2024-12-01 --out out/",
+    "tieuchi classify survey.xlsx --for-year 2025 --out out/ --format xlsx"))
 def classify(
     survey: Path = SURVEY,
     on: Optional[str] = ON,

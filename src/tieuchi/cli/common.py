@@ -21,10 +21,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from tieuchi import __version__
+from tieuchi.cli.help import Group, examples
 from tieuchi.errors import DataError, TieuchiError, UsageError
 from tieuchi.i18n import table, text
 
-RULES_HELP = ("An overlay file (a local standard changing parameters of a regime), or a regime folder, instead of the "
+RULES_HELP = ("An overlay (a local standard: a file, or the id of a shipped one) or a regime folder, instead of the "
               "shipped rules / Bộ điều chỉnh của địa phương hoặc thư mục bộ tiêu chí.")
 CHECK_FORMATS = ("text", "json")
 UNITS = ("households", "persons")
@@ -33,8 +34,13 @@ SCREEN_REJECTS = 20
 
 app = typer.Typer(
     name="tieuchi",
+    cls=Group,
     help="Phân loại hộ nghèo đa chiều theo chuẩn nghèo của Việt Nam / Classify Vietnamese households under the "
-         "multidimensional poverty standard.",
+         "multidimensional poverty standard.\n\n"
+         "Mọi lệnh đọc dữ liệu điều tra đều cần ngày tham chiếu: --on NGÀY hoặc --for-year NĂM. / Every command that "
+         "reads a survey needs a reference date: --on DATE or --for-year YEAR. 'tieuchi LỆNH --help' shows a "
+         "command's options and examples.",
+    epilog=examples("tieuchi classify datasets/demo --on 2024-12-01 --out out/", "tieuchi classify --help"),
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -48,6 +54,10 @@ T = table(
                     "đặt TIEUCHI_DEBUG=1 để xem chi tiết.",
         "internal_kept": "Các dòng bị loại đã xác định được vẫn được ghi: {paths}",
         "interrupted": "Đã dừng.",
+        "stale_rules": "Cảnh báo: tieuchi đang dùng bộ quy tắc đã cài đặt ({installed}), khác với thư mục {checkout} "
+                       "của mã nguồn đang mở; các thay đổi trong {checkout} chưa được dùng (kể cả bởi tieuchi test). "
+                       "Cài ở chế độ sửa được để dùng chúng: pip install -e . (trong thư mục {project}), hoặc cài lại "
+                       "bằng pip install . sau mỗi lần sửa.",
         "need_date": "cần đúng một trong hai tuỳ chọn --on NGÀY hoặc --for-year NĂM",
         "need_date_hint": "ví dụ: --on 2025-01-01 hoặc --for-year 2025",
         "both_dates": "chỉ dùng một trong hai: --on hoặc --for-year (--for-year 2025 nghĩa là --on 2025-01-01)",
@@ -94,6 +104,10 @@ T = table(
                     "removed); set TIEUCHI_DEBUG=1 to see the details.",
         "internal_kept": "The rejected rows already decided were written: {paths}",
         "interrupted": "Interrupted.",
+        "stale_rules": "Warning: tieuchi is using the installed rules ({installed}), which differ from this "
+                       "checkout's {checkout}: your edits there are not used (by tieuchi test either). Install in "
+                       "editable mode to use them: pip install -e . (in {project}), or reinstall with pip install . "
+                       "after each edit.",
         "need_date": "give exactly one of --on DATE or --for-year YEAR",
         "need_date_hint": "e.g. --on 2025-01-01 or --for-year 2025",
         "both_dates": "give only one of --on and --for-year (--for-year 2025 means --on 2025-01-01)",
@@ -153,15 +167,14 @@ def err_console() -> Console:
 
 SURVEY = typer.Argument(..., help="Survey: a folder with households/members(/communes) .csv or .parquet, an .xlsx "
                                   "workbook, or a .jsonl file / Dữ liệu điều tra.")
-ON = typer.Option(None, "--on", metavar="DATE", help="Reference date YYYY-MM-DD / Ngày tham chiếu.")
+ON = typer.Option(None, "--on", metavar="DATE", help="Reference date, YYYY-MM-DD / Ngày tham chiếu.")
 FOR_YEAR = typer.Option(None, "--for-year", metavar="YEAR",
-                        help="Review for YEAR: same as --on YEAR-01-01 / Rà soát cho năm.")
+                        help="Review for YEAR: the same as --on YEAR-01-01 / Rà soát cho năm.")
 RULES = typer.Option(None, "--rules", metavar="FILE|DIR", help=RULES_HELP)
 RAW_TEXT = typer.Option(False, "--raw-text",
-                        help="CSV: write text exactly as in the data. By default a text cell starting with = + - @, "
-                             "a tab or CR gets a leading ' so that a spreadsheet cannot run it as a formula (xlsx "
-                             "always holds text cells, parquet the raw value) / CSV: ghi nguyên văn; mặc định thêm "
-                             "dấu ' trước ô chữ bắt đầu bằng = + - @ để bảng tính không chạy nó như công thức.")
+                        help="CSV: text exactly as in the data (by default a text starting with =, +, -, @ gets a "
+                             "leading ' so that a spreadsheet cannot run it) / CSV: ghi nguyên văn (mặc định thêm "
+                             "dấu ' trước ô chữ bắt đầu bằng =, +, -, @).")
 
 
 def _version(value: bool) -> None:
@@ -206,10 +219,13 @@ class Context:
         self.write_rejects = write
 
 
-def run(lang: str, body: Callable[[Context], int]) -> None:
+def run(lang: str, body: Callable[[Context], int], reads_rules: bool = True) -> None:
     """Run a command's `body` (given a fresh `Context`) and exit with its code, or with the code of what went
-    wrong: a TieuchiError is its message and exit code, an interruption 130, a defect of tieuchi `unexpected`."""
+    wrong: a TieuchiError is its message and exit code, an interruption 130, a defect of tieuchi `unexpected`.
+    A command that `reads_rules` first warns when the installed rules are not the checkout's it runs in."""
     context = Context()
+    if reads_rules:
+        warn_stale_rules(lang)
     try:
         code = body(context)
     except TieuchiError as e:
@@ -223,6 +239,21 @@ def run(lang: str, body: Callable[[Context], int]) -> None:
     except Exception as e:  # noqa: BLE001 - a defect of tieuchi: a contract exit code, what was read, what was kept
         code = unexpected(e, lang, context)
     raise typer.Exit(code)
+
+
+def warn_stale_rules(lang: str) -> None:
+    """Once per run, on stderr: tieuchi runs with the rules an install carries from inside a source checkout whose
+    rules/ differ from them (a `pip install .` before a rule edit), naming both folders and the fix."""
+    from tieuchi.rulebook.source import stale_rules  # lazy: keeps --help fast
+
+    try:
+        stale = stale_rules()
+    except OSError:  # an unreadable file: nothing to compare, nothing to say
+        return
+    if stale is not None:
+        installed, checkout = stale
+        err_console().print(text(T, "stale_rules", lang, installed=installed, checkout=checkout,
+                                 project=checkout.parent), style="yellow", markup=False)
 
 
 def unexpected(e: Exception, lang: str, context: Context) -> int:
@@ -339,13 +370,16 @@ def show_rejects(shown, path: Optional[Path], lang: str) -> None:
 
 
 class Progress:
-    """A rich progress bar on stderr, shown only on a terminal; `__call__` is the API's progress callback."""
+    """Progress on stderr: a rich progress bar on a terminal; elsewhere (a log, a pipe, a scheduled job) one line per
+    stage as it starts, so that a long run is never silent. `__call__` is the API's progress callback."""
 
     def __init__(self, lang: str):
         self.lang = lang
         self.progress = None
         self.task = None
         self.start = time.monotonic()
+        self.lines = False  # one line per stage (stderr is not a terminal)
+        self.stage: str | None = None
 
     def __enter__(self):
         if sys.stderr.isatty():
@@ -355,15 +389,25 @@ class Progress:
                                      console=err_console(), transient=True)
             self.progress.__enter__()
             self.task = self.progress.add_task(text(T, "stage_read", self.lang), total=4)
+        else:
+            self.lines = True
+            self.line("stage_read")
         return self
 
+    def line(self, key: str) -> None:
+        if key != self.stage:
+            self.stage = key
+            err_console().print(f"tieuchi: {text(T, key, self.lang)}…", markup=False)
+
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if self.progress is None:
-            return
-        order = ["read", "validate", "classify", "write"]
         key = STAGES.get(stage)
         if key is None:  # "done" and any stage we do not know
             return
+        if self.lines:
+            self.line(key)
+        if self.progress is None:
+            return
+        order = ["read", "validate", "classify", "write"]
         base = {"stage_read": 0, "stage_validate": 1, "stage_classify": 2, "stage_write": 3}[key]
         frac = done / total if total else 0
         self.progress.update(self.task, description=text(T, key, self.lang), completed=min(base + frac, len(order)))

@@ -10,11 +10,14 @@ import typer
 
 from tieuchi.cli.common import (CHECK_FORMATS, RAW_TEXT, SURVEY, T, Context, Progress, app, choice, guard_out,
                                 out_console, print_written, reference_date, rejected, run)
+from tieuchi.cli.help import Command, examples
 from tieuchi.errors import UsageError
 from tieuchi.i18n import LANGS, lang_or_default
 
 
-@app.command()
+@app.command(cls=Command, epilog=examples(
+    "tieuchi diff datasets/demo --on 2026-06-30 --vs-on 2027-06-30",
+    "tieuchi diff survey/ --for-year 2025 --vs-for-year 2025 --vs-rules tinh.yaml"))
 def diff(
     survey: Path = SURVEY,
     on: Optional[str] = typer.Option(None, "--on", metavar="DATE", help="First reference date / Ngày tham chiếu 1."),

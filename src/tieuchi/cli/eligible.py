@@ -8,10 +8,13 @@ import typer
 
 from tieuchi.cli.common import (FOR_YEAR, ON, RAW_TEXT, RULES, SURVEY, Context, Progress, app, choice, guard_out,
                                 out_console, print_written, reference_date, rejected, run)
+from tieuchi.cli.help import Command, examples
 from tieuchi.i18n import LANGS, lang_or_default
 
 
-@app.command()
+@app.command(cls=Command, epilog=examples(
+    "tieuchi eligible datasets/demo --on 2025-06-30 --out lists/",
+    "tieuchi eligible survey.xlsx --for-year 2025 --out lists/ --by village"))
 def eligible(
     survey: Path = SURVEY,
     on: Optional[str] = ON,

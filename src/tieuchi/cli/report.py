@@ -8,11 +8,14 @@ import typer
 
 from tieuchi.cli.common import (FOR_YEAR, ON, RAW_TEXT, RULES, SURVEY, UNITS, T, Context, Progress, app, choice,
                                 guard_out, out_console, print_written, reference_date, rejected, run)
+from tieuchi.cli.help import Command, examples
 from tieuchi.errors import UsageError
 from tieuchi.i18n import LANGS, lang_or_default
 
 
-@app.command()
+@app.command(cls=Command, epilog=examples(
+    "tieuchi report datasets/demo --plan tan_yen_2024 --on 2024-12-01 --out report/",
+    "tieuchi report survey.xlsx --plan my_plan.yaml --for-year 2025 --out report/"))
 def report(
     survey: Path = SURVEY,
     plan: str = typer.Option(..., "--plan", metavar="PLAN",

@@ -6,10 +6,12 @@ from pathlib import Path
 import typer
 
 from tieuchi.cli.common import T, app, choice, out_console, run
+from tieuchi.cli.help import Command, examples
 from tieuchi.i18n import LANGS, lang_or_default, text
 
 
-@app.command()
+@app.command(cls=Command, epilog=examples(
+    "tieuchi template --out phieu-ra-soat.xlsx"))
 def template(
     out: Path = typer.Option(..., "--out", metavar="FILE.xlsx", help="Where to write the workbook."),
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages."),
@@ -31,4 +33,4 @@ def template(
         out_console().print(text(T, "template_done", lg, path=path or out), markup=False)
         return 0
 
-    run(lg, body)
+    run(lg, body, reads_rules=False)

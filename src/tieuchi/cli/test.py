@@ -10,10 +10,13 @@ from typing import Optional
 import typer
 
 from tieuchi.cli.common import CHECK_FORMATS, EXIT_CASES_FAILED, Context, app, choice, run
+from tieuchi.cli.help import Command, examples
 from tieuchi.i18n import LANGS, lang_or_default
 
 
-@app.command("test")
+@app.command("test", cls=Command, epilog=examples(
+    "tieuchi test",
+    "tieuchi test rules/poverty/vn_2022_2026/cases/water.yaml --lang en"))
 def run_tests(
     paths: Optional[list[Path]] = typer.Argument(None, metavar="PATH",
                                                  help="Case files or folders to run (default: every case of the rules, "

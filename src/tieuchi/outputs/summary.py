@@ -39,6 +39,7 @@ LABELS = {
         "rate": "Tỷ lệ",
         "beside": "Chưa xác định / bị loại",
         "regime": "Bộ tiêu chí",
+        "overlay": "Bộ điều chỉnh của địa phương",
         "date": "Ngày tham chiếu",
         "src_communes": "tổng số hộ cư trú của {n} xã (bảng xã, cột households_total)",
         "src_surveyed": "số hộ được điều tra và phân loại — không có tổng số hộ của xã, nên tỷ lệ này có thể "
@@ -62,6 +63,7 @@ LABELS = {
         "rate": "Rate",
         "beside": "Unknown / rejected",
         "regime": "Regime",
+        "overlay": "Local overlay",
         "date": "Reference date",
         "src_communes": "all resident households of {n} commune(s) (communes table, households_total)",
         "src_surveyed": "surveyed and classified households — no commune totals were given, so the rates "
@@ -99,11 +101,14 @@ class Summary:
     reference_date: dt.date | None = None
     by_commune: pd.DataFrame | None = None
     class_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # lang -> class id -> label (the rules')
+    overlay: str | None = None  # the id of the overlay the rules were changed by, if any
+    overlay_labels: dict[str, str] = field(default_factory=dict)  # lang -> its label
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("by_commune")
         d.pop("class_labels")
+        d.pop("overlay_labels")
         if self.reference_date is not None:
             d["reference_date"] = self.reference_date.isoformat()
         return d
@@ -141,7 +146,15 @@ def summarize(result: Any) -> Summary:
                    communes_with_total=with_total, communes_surveyed_denominator=fell_back, communes_over_total=over,
                    rates=rates, regime=getattr(result, "regime", None),
                    reference_date=getattr(result, "reference_date", None), by_commune=by_commune,
-                   class_labels=labels)
+                   class_labels=labels, **_overlay(result))
+
+
+def _overlay(result: Any) -> dict[str, Any]:
+    """The overlay (a local standard) the result's rules were changed by: its id and labels; empty when none."""
+    overlay = getattr(getattr(rules_of(result), "regime", None), "overlay", None)
+    if overlay is None:
+        return {}
+    return {"overlay": overlay.id, "overlay_labels": {lang: getattr(overlay.label, lang) for lang in LANGS}}
 
 
 def _classes(result: Any, seen) -> tuple[list[str], dict[str, dict[str, str]]]:
@@ -208,6 +221,9 @@ def render(s: Summary, lang: str = "vi"):
     if s.regime or s.reference_date:
         when = s.reference_date.isoformat() if s.reference_date else "?"
         head.append(f"\n{L['regime']}: {s.regime or '?'} · {L['date']}: {when}", style="not bold")
+    if s.overlay:
+        label = s.overlay_labels.get(lang) or s.overlay_labels.get("vi") or ""
+        head.append(f"\n{L['overlay']}: {s.overlay}" + (f" — {label}" if label else ""), style="not bold")
     classes = Table()
     classes.add_column(L["class"])
     classes.add_column(L["households"], justify="right")

@@ -7,6 +7,8 @@ user's value, a list of problems and a close name appear in a message, the same 
 from __future__ import annotations
 
 import difflib
+import functools
+import hashlib
 import re
 import typing
 from importlib import resources
@@ -121,15 +123,73 @@ def model_in(annotation: Any) -> type[BaseModel] | None:
 
 def rules_root() -> Path:
     """The rules shipped in the package (wheel: tieuchi/_rules), or the source tree's rules/ (editable/dev)."""
-    packaged = resources.files("tieuchi") / "_rules"
-    if packaged.is_dir():
-        return Path(str(packaged))
+    packaged = packaged_rules()
+    if packaged is not None:
+        return packaged
     source = Path(__file__).resolve().parents[3] / "rules"
     if source.is_dir():
         return source
     raise UsageError("the rules shipped with tieuchi were not found",
                      "reinstall tieuchi (pip install .); the wheel carries them as tieuchi/_rules",
                      code='rules_not_shipped')
+
+
+def packaged_rules() -> Path | None:
+    """The rules a (non-editable) install carries as tieuchi/_rules; None when tieuchi runs from a source tree."""
+    packaged = resources.files("tieuchi") / "_rules"
+    return Path(str(packaged)) if packaged.is_dir() else None
+
+
+def tree_of(path: Path) -> Path | None:
+    """The rules tree (the folder holding instruments.yaml and poverty/) that `path` is in, or None."""
+    for folder in [Path(path).resolve(), *Path(path).resolve().parents]:
+        if (folder / "instruments.yaml").is_file() and (folder / "poverty").is_dir():
+            return folder
+    return None
+
+
+def checkout_rules(start: Path) -> Path | None:
+    """The rules/ folder of the tieuchi source checkout that `start` is in (a folder whose pyproject.toml names
+    the project tieuchi and that holds rules/instruments.yaml), or None."""
+    for folder in [Path(start).resolve(), *Path(start).resolve().parents]:
+        project, rules = folder / "pyproject.toml", folder / "rules"
+        if project.is_file() and (rules / "instruments.yaml").is_file():
+            try:
+                named = re.search(r'(?m)^name\s*=\s*"tieuchi"\s*$', project.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                named = None
+            if named:
+                return rules
+    return None
+
+
+def tree_digest(root: Path) -> str:
+    """A content hash of every YAML file of a rules tree (cases included: `tieuchi test` reads them), by path; kept
+    while no file is added, removed, resized or touched (a process that runs many commands hashes each tree once)."""
+    files = sorted(root.rglob("*.yaml"))
+    stamp = tuple((p.relative_to(root).as_posix(), (st := p.stat()).st_mtime_ns, st.st_size) for p in files)
+    return _digest(root, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _digest(root: Path, stamp: tuple) -> str:
+    h = hashlib.sha256()
+    for rel, _, _ in stamp:
+        h.update(rel.encode() + b"\0")
+        h.update((root / rel).read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def stale_rules(start: Path | None = None) -> tuple[Path, Path] | None:
+    """(installed rules, checkout rules) when tieuchi runs with the rules an install carries from inside a source
+    checkout (`start`, default the current folder) whose rules/ differ from them: edits there are not used."""
+    installed = packaged_rules()
+    if installed is None:
+        return None
+    checkout = checkout_rules(Path.cwd() if start is None else start)
+    if checkout is None or checkout.resolve() == installed.resolve():
+        return None
+    return None if tree_digest(installed) == tree_digest(checkout) else (installed, checkout)
 
 
 SHIPPED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # an id of a shipped overlay or plan: no '/', no '.', no '..'
