@@ -10,6 +10,7 @@ import pandas as pd
 
 from tieuchi.contract.ages import parse_day
 from tieuchi.contract.household import document, parse_household
+from tieuchi.contract.locate import locate
 from tieuchi.contract.parse import to_text
 from tieuchi.contract.problems import problem_text
 from tieuchi.contract.read import RawSurvey, document_tables, read_survey, with_reader_rejects
@@ -205,15 +206,17 @@ def classify_survey(survey, on, rules=None, lang: str = "vi", strict: bool = Fal
 
     Unlike `classify` on the tables, the rows the reader itself refused (a JSON line that cannot be read, a CSV row
     with more cells than the header) are in the rejects with their own problem and counted in, and every reject's
-    `row` is the user's: the line of a JSONL file, the row below the header with blank rows counted. With `strict`,
+    `row` is the user's: the line of a JSONL file, the row below the header with blank rows counted; each reject
+    also has the header its column has in the user's file (`header`) and, for a workbook, its `cell`
+    (`tieuchi.contract.locate`). With `strict`,
     any reject refuses the survey (`StrictRefusal`, its `rejects` mapped the same way)."""
     raw = survey if isinstance(survey, RawSurvey) else read_survey(survey)
     try:
         result = classify(raw.households, raw.members, on, rules=rules, communes=raw.communes, lang=lang,
                           strict=strict, progress=progress, engine=engine, isolate_failures=isolate_failures)
     except StrictRefusal as refusal:
-        raise StrictRefusal(with_reader_rejects(refusal.rejects, raw), lang) from None
-    rejects = with_reader_rejects(result.rejects, raw)
+        raise StrictRefusal(locate(with_reader_rejects(refusal.rejects, raw), raw), lang) from None
+    rejects = locate(with_reader_rejects(result.rejects, raw), raw)  # + each reject's cell and header as written
     if strict and len(rejects):  # the reader's own rejects refuse the survey too
         raise StrictRefusal(rejects, lang)
     unread = raw.problems

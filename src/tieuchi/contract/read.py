@@ -38,6 +38,9 @@ from tieuchi.contract.columns import canonical_header, canonical_sheet, column_t
 from tieuchi.contract.parse import to_text
 
 REJECT_COLUMNS = ["table", "row", "household_id", "member_no", "column", "value", "problem"]
+# where a reject is in the user's files, when known: written right after REJECT_COLUMNS in this order, and only when
+# the rejects have them — `cell` for a workbook (`tieuchi.contract.locate`); a several-file run's `file` goes here too
+REJECT_WHERE = ["cell"]
 TABLE_ORDER = {"households": 0, "members": 1, "communes": 2}
 ENCODING_HINT = (
     "Mở tệp bằng Excel hoặc LibreOffice và lưu lại dưới dạng 'CSV UTF-8' (Save As → CSV UTF-8); "

@@ -16,6 +16,7 @@ from pandas.core.arrays.masked import BaseMaskedArray
 
 from tieuchi.errors import UsageError, clip
 from tieuchi.contract.columns import ColumnSpec, columns
+from tieuchi.contract.locate import locate
 from tieuchi.contract.parse import INVALID_PROBLEM, PARSERS, factorize, to_text
 from tieuchi.contract.problems import problem_text  # noqa: F401  (re-exported)
 from tieuchi.contract.read import (HEADER_SEARCH_ROWS, REJECT_COLUMNS, VALUE_CAP, RawSurvey, sort_rejects,
@@ -359,9 +360,10 @@ def normalize(households: pd.DataFrame, members: pd.DataFrame, communes: pd.Data
 
 def normalize_survey(raw: RawSurvey, on: dt.date | None = None) -> Normalized:
     """`normalize` a `read_survey` result: rows are the user's (jsonl line numbers, blank rows counted), and the rows
-    the reader refused (a broken JSON line, a CSV row with too many cells) join the rejects."""
+    the reader refused (a broken JSON line, a CSV row with too many cells) join the rejects, each reject with its
+    header as written and, in a workbook, its cell (`tieuchi.contract.locate`)."""
     out = normalize(raw.households, raw.members, raw.communes, on)
-    out.rejects = with_reader_rejects(out.rejects, raw)
+    out.rejects = locate(with_reader_rejects(out.rejects, raw), raw)
     if raw.household_rows is not None:
         out.hh_rows = np.asarray(raw.household_rows, dtype=np.int64)[out.hh_rows - 1]
     if raw.member_rows is not None:
