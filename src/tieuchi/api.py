@@ -31,12 +31,11 @@ class StrictRefusal(DataError):
     code = "strict_refused"
 
     def __init__(self, rejects: pd.DataFrame, lang: str = "vi"):
-        n = len(rejects)
-        msg = (f"chế độ nghiêm ngặt (--strict): {n} lỗi dữ liệu, không phân loại hộ nào" if lang == "vi"
-               else f"strict mode: {n} data problem(s); nothing was classified")
-        hint = ("sửa các dòng trong rejects rồi chạy lại" if lang == "vi"
-                else "fix the rows listed in rejects and run again")
-        super().__init__(msg, hint)
+        n = len(rejects)  # said in both languages, so that `in_lang` gives one language whatever `lang` was
+        super().__init__(f"strict mode: {n} data problem(s); nothing was classified",
+                         "fix the rows listed in rejects and run again",
+                         vi=f"chế độ nghiêm ngặt (--strict): {n} lỗi dữ liệu, không phân loại hộ nào",
+                         vi_hint="sửa các dòng trong rejects rồi chạy lại")
         self.rejects = rejects
 
 
@@ -180,7 +179,9 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
     sets it. Without it the exception propagates.
     """
     if lang not in LANGS:
-        raise UsageError(f"unknown language '{lang}'", "use vi or en", code="lang_unknown")
+        raise UsageError(f"unknown language '{lang}'", f"use one of: {', '.join(LANGS)}",
+                         vi=f"không có ngôn ngữ '{lang}'", vi_hint=f"dùng một trong: {', '.join(LANGS)}",
+                         code="lang_unknown")
     classify_tables = backend(engine)
     day, rules_at = _day_and_rules(on, rules)
     try:

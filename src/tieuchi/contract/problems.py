@@ -185,7 +185,7 @@ def cell_text(code: str, lang: str = "vi", table_name: str | None = None, column
         if code == "invalid_code" and spec.type in ("code", "codes"):
             key = "invalid_codes" if spec.type == "codes" else "invalid_code"
             return text(CELL_TEXT, key, lang, allowed=", ".join(allowed_values(spec, lang)))
-        if code == "invalid_bool":
+        if code == "invalid_bool" and spec.type == "bool":
             yes, no = allowed_values(spec, lang)
             return text(CELL_TEXT, "invalid_bool", lang, yes=yes, no=no)
         if code == "invalid_number" and spec.type == "int":

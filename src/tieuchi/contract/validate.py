@@ -76,23 +76,29 @@ class _Problems:
 
 def _require_columns(df: pd.DataFrame, table: str) -> None:
     specs = columns(table)
+    found = clip(', '.join(map(str, df.columns)), VALUE_CAP * 4)
     for spec in specs.values():
         if spec.required and spec.name not in df.columns:
             raise UsageError(
-                f"Bảng {table} thiếu cột bắt buộc '{spec.name}' (tiêu đề tiếng Việt: '{spec.header}') / "
-                f"table {table} has no required column '{spec.name}'",
+                f"table {table} has no required column '{spec.name}' ('{spec.header}')",
                 f"Add a column '{spec.name}' or '{spec.header}'; in a CSV file or a sheet the headers are read from "
                 f"row 1 (or from the first of its first {HEADER_SEARCH_ROWS} rows that names the required columns, "
-                f"below a title). Columns found: {clip(', '.join(map(str, df.columns)), VALUE_CAP * 4)}.",
+                f"below a title). Columns found: {found}.",
+                vi=f"bảng {table} thiếu cột bắt buộc '{spec.header}' ({spec.name})",
+                vi_hint=f"Thêm cột có tiêu đề '{spec.header}' (hoặc '{spec.name}'); trong tệp CSV hay trang tính, "
+                        f"tiêu đề được đọc ở dòng 1 (hoặc ở dòng đầu tiên trong {HEADER_SEARCH_ROWS} dòng đầu có "
+                        f"tên các cột bắt buộc, bên dưới một dòng tiêu đề chung). Các cột đang có: {found}.",
                 code="column_required_missing")
     groups = {s.one_of for s in specs.values() if s.one_of}
     for g in groups:
         names = [s for s in specs.values() if s.one_of == g]
         if not any(s.name in df.columns for s in names):
             raise UsageError(
-                f"Bảng {table} cần một trong các cột " + " / ".join(f"'{s.name}' ('{s.header}')" for s in names)
-                + f" / table {table} needs one of the columns " + ", ".join(s.name for s in names),
-                "Add a birth_date (Ngày sinh) or birth_year (Năm sinh) column.", code="column_required_missing")
+                f"table {table} needs one of the columns " + ", ".join(f"'{s.name}' ('{s.header}')" for s in names),
+                "Add one of them: " + " or ".join(f"'{s.name}'" for s in names) + ".",
+                vi=f"bảng {table} cần một trong các cột " + ", ".join(f"'{s.header}' ({s.name})" for s in names),
+                vi_hint="Thêm một trong các cột: " + " hoặc ".join(f"'{s.header}'" for s in names) + ".",
+                code="column_required_missing")
 
 
 def _type_table(df: pd.DataFrame, table: str, probs: _Problems, ref_year: int,
