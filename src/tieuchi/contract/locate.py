@@ -49,12 +49,13 @@ def locate(rejects: pd.DataFrame, raw: RawSurvey) -> pd.DataFrame:
     n = len(rejects)
     header = np.full(n, None, dtype=object)
     cell = np.full(n, None, dtype=object)
-    tables = rejects["table"].to_numpy(dtype=object)
-    column = rejects["column"].astype(object).where(rejects["column"].notna(), None)
-    row = pd.to_numeric(rejects["row"], errors="coerce")
-    for table in pd.unique(tables):
+    table_codes, table_names = pd.factorize(rejects["table"])
+    col_codes, col_names = pd.factorize(rejects["column"])  # -1: no column (a whole row's problem)
+    col_names = [str(c) for c in col_names]
+    row = pd.to_numeric(rejects["row"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    for t, table in enumerate(table_names):
         found = raw.sources.get(table) or []
-        at = tables == table
+        at = table_codes == t
         which = _which_source(rejects, at, found) if found else None
         if which is None:
             continue
@@ -63,26 +64,24 @@ def locate(rejects: pd.DataFrame, raw: RawSurvey) -> pd.DataFrame:
             sel = where[which == i]
             if not len(sel):
                 continue
-            cols = column.iloc[sel]
-            header[sel] = cols.map(source.headers).to_numpy(dtype=object)
+            codes = col_codes[sel]
+            # per distinct column, then indexed by each row's column code (the last entry serves code -1)
+            headers = np.array([source.headers.get(c) for c in col_names] + [None], dtype=object)
+            header[sel] = headers[codes]
             if source.sheet is None:
                 continue
-            positions = cols.map(source.positions)
-            id_pos = source.positions.get(ID_COLUMN.get(table, ""))
-            if id_pos is not None:
-                positions = positions.fillna(id_pos)
-            rows = row.iloc[sel]
-            ok = (positions.notna() & rows.notna()).to_numpy()
+            id_pos = source.positions.get(ID_COLUMN.get(table, ""), -1)
+            positions = np.array([source.positions.get(c, id_pos) for c in col_names] + [id_pos], dtype=np.int64)
+            pos, rows = positions[codes], row[sel]
+            ok = (pos >= 0) & ~np.isnan(rows)
             if not ok.any():
                 continue
-            pos = positions[ok].astype(np.int64).to_numpy()
-            uniq, inv = np.unique(pos, return_inverse=True)
-            letters = np.array([source.sheet + "!" + column_letter(int(p)) for p in uniq],
-                               dtype=object)[inv]
-            numbers = (rows[ok].astype(np.int64) + source.header_line).astype(str).to_numpy(dtype=object)
-            cell[sel[ok]] = letters + numbers
+            prefix = np.array([f"{source.sheet}!{column_letter(int(p))}" if p >= 0 else "" for p in positions],
+                              dtype=object)
+            numbers = (rows[ok].astype(np.int64) + source.header_line).astype(str).astype(object)
+            cell[sel[ok]] = prefix[codes[ok]] + numbers
     out = rejects.copy(deep=False)
     if np.not_equal(cell, None).any():  # a workbook: CSV, Parquet and JSONL rejects have no cell column
-        out["cell"] = pd.array(cell, dtype="string")
+        out["cell"] = cell
     out["header"] = header
     return out

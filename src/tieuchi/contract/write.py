@@ -200,21 +200,20 @@ def _whole_numbers(s: pd.Series) -> pd.Series:
 def messages(problems: pd.Series, lang: str = "vi", tables: pd.Series | None = None,
              columns: pd.Series | None = None, headers: pd.Series | None = None) -> pd.Series:
     """The message of each reject in ``lang`` (:func:`tieuchi.contract.problems.reject_message`), rendered once per
-    distinct (problem, table, column, header) — there are few of them and maybe millions of rows — and mapped onto
-    the rows with integer codes."""
+    distinct (problem, table, column, header) — there are few of them and maybe millions of rows — and taken onto the
+    rows by integer codes."""
     parts = [s for s in (problems, tables, columns, headers) if s is not None]
-    if not len(problems):
-        return pd.Series([], dtype="string", index=problems.index)
     key = np.zeros(len(problems), dtype=np.int64)
-    for s in parts:  # one integer per distinct combination (mixed radix over each part's codes)
-        codes, values = pd.factorize(s.astype(object).where(s.notna(), None), use_na_sentinel=True)
-        key = key * (len(values) + 1) + (codes + 1)
+    values = []
+    for s in parts:  # one integer per distinct combination (mixed radix over each part's codes; -1 = missing)
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        key = key * (len(uniques) + 1) + (codes + 1)
+        values.append((codes, uniques))
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     said = []
     for i in first:
-        args = [s.iloc[i] for s in parts]
-        args = [None if _isna(a) else a for a in args] + [None] * (4 - len(args))
-        code, table, column, header = args
+        args = [uniques[codes[i]] if codes[i] >= 0 else None for codes, uniques in values]
+        code, table, column, header = args + [None] * (4 - len(args))
         if code is None:
             said.append(None)
             continue
@@ -222,7 +221,9 @@ def messages(problems: pd.Series, lang: str = "vi", tables: pd.Series | None = N
             said.append(reject_message(str(code), lang, table, column, header))
         except Exception:  # an unknown code or column: show the code rather than fail the whole write
             said.append(str(code))
-    return pd.Series(pd.array(np.asarray(said, dtype=object)[inverse], dtype="string"), index=problems.index)
+    texts = np.asarray(said + [None], dtype=object)
+    return pd.Series(pd.array(texts[inverse.reshape(-1)] if len(problems) else [], dtype="string"),
+                     index=problems.index)
 
 
 def _as_text(s: pd.Series) -> pd.Series:
