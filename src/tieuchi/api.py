@@ -12,7 +12,7 @@ from tieuchi.contract.ages import parse_day
 from tieuchi.contract.household import document, parse_household
 from tieuchi.contract.locate import locate
 from tieuchi.contract.parse import to_text
-from tieuchi.contract.problems import problem_text
+from tieuchi.contract.problems import CONSEQUENCES, reject_message
 from tieuchi.contract.read import RawSurvey, document_tables, read_survey, with_reader_rejects
 from tieuchi.contract.validate import normalize
 from tieuchi.engine import vectorized
@@ -253,13 +253,12 @@ def _household_refused(rejects: pd.DataFrame, lang: str) -> DataError:
     """The household was refused by the survey validation (e.g. two members with the same number): its problems,
     one a line, in `lang`."""
     lines = []
-    for r in rejects.itertuples(index=False):
-        if r.problem in ("household_rejected", "member_rejected"):
+    for r in rejects.itertuples(index=False):  # one household: a few rows
+        if r.problem in CONSEQUENCES:
             continue
-        who = "" if r.table == "households" else text(_REFUSED, "member", lang, no=to_text(r.member_no))
-        col = to_text(r.column) or ""
-        where = ".".join(x for x in (who, col) if x) or text(_REFUSED, "household", lang)
-        lines.append(f"  {where}: {problem_text(r.problem, lang)}")
+        who = text(_REFUSED, "household", lang) if r.table == "households" else \
+            text(_REFUSED, "member", lang, no=to_text(r.member_no))
+        lines.append(f"  {who}: {reject_message(r.problem, lang, r.table, to_text(r.column))}")
     return DataError.from_table(_REFUSED, "refused", hint="refused_hint", code="household_rejected",
                                 body="\n".join(lines))
 
