@@ -44,7 +44,7 @@ T = table(
     vi={
         "error": "Lỗi",
         "internal": "Lỗi: tieuchi không xử lý hết được {inputs} ({what}). Đây là lỗi của chương trình, không phải "
-                    "của dữ liệu — vui lòng báo lại (please report) kèm lệnh đã chạy và tệp dữ liệu (bỏ họ tên); "
+                    "của dữ liệu — vui lòng báo lại kèm lệnh đã chạy và tệp dữ liệu (bỏ họ tên); "
                     "đặt TIEUCHI_DEBUG=1 để xem chi tiết.",
         "internal_kept": "Các dòng bị loại đã xác định được vẫn được ghi: {paths}",
         "interrupted": "Đã dừng.",
@@ -65,7 +65,6 @@ T = table(
         "consequence_members": "{n} thành viên bị loại theo hộ của mình",
         "consequence_households": "{n} hộ bị loại vì có thành viên bị lỗi",
         "and": ", ",
-        "t_households": "Hộ", "t_members": "Thành viên", "t_communes": "Xã",
         "cell": "Ô",
         "rejects_no_file": "Dùng --out THƯ_MỤC để ghi danh sách đầy đủ (rejects.csv).",
         "rejected_diff": "{n} dòng dữ liệu bị loại ({h} hộ), không được so sánh. Các hộ khác vẫn được so sánh.",
@@ -117,7 +116,6 @@ T = table(
         "consequence_members": "{n} member(s) rejected with their household",
         "consequence_households": "{n} household(s) rejected because of a member's row",
         "and": ", ",
-        "t_households": "households", "t_members": "members", "t_communes": "communes",
         "cell": "Cell",
         "rejects_no_file": "Use --out DIR to write the full list (rejects.csv).",
         "rejected_diff": "{n} data row(s) rejected ({h} household(s)), left out of the comparison. The other "
@@ -332,7 +330,7 @@ def show_rejects(shown, path: Optional[Path], lang: str) -> None:
     The table shows each reject's cell when the survey is a workbook; the message names the column as written."""
     import numpy as np  # lazy: keeps --help fast
     import pandas as pd  # lazy: keeps --help fast
-    from tieuchi.contract.problems import CONSEQUENCES  # lazy: keeps --help fast
+    from tieuchi.contract.problems import CONSEQUENCES, table_label  # lazy: keeps --help fast
 
     def cell(v) -> str:
         return "" if v is None or (not isinstance(v, (list, tuple)) and pd.isna(v)) else str(v)
@@ -353,7 +351,7 @@ def show_rejects(shown, path: Optional[Path], lang: str) -> None:
         member = cell(rec.member_no)
         who = cell(rec.household_id) + (f" #{member}" if member else "")
         at = [cell(rec.row) if w == "row" else cell(rec.cell) for w in where]  # a workbook's cell holds its row
-        table_name = text(T, f"t_{rec.table}", lang) if f"t_{rec.table}" in T[lang] else cell(rec.table)
+        table_name = table_label(cell(rec.table), lang)
         rows.add_row(table_name, *at, who, cell(rec.value),
                      cell(rec.message) or cell(rec.problem))
     console.print(rows)

@@ -140,6 +140,15 @@ CELL_TEXT = table(
 BOOL_EN = ("true", "false")  # what an English message asks for; the Vietnamese labels are columns.yaml's
 
 
+def table_label(table_name: str, lang: str = "vi") -> str:
+    """A survey table as a message names it: in Vietnamese its sheet name of columns.yaml ("Hộ", "Thành viên", "Xã"),
+    in English its name ("households"); anything else as it is."""
+    names = column_table().sheet_names.get(table_name)
+    if lang == "vi" and names and len(names) > 1:
+        return names[1]
+    return table_name
+
+
 def _spec(table_name: str | None, column: str | None) -> ColumnSpec | None:
     if table_name not in ("households", "members", "communes") or not isinstance(column, str):
         return None

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from tieuchi.errors import UsageError, clip
 from tieuchi.contract.columns import canonical_header, canonical_sheet, column_table, columns
 from tieuchi.contract.parse import to_text
+from tieuchi.contract.problems import table_label
 
 REJECT_COLUMNS = ["table", "row", "household_id", "member_no", "column", "value", "problem"]
 # where a reject is in the user's files, when known: written right after REJECT_COLUMNS in this order, and only when
@@ -56,12 +57,6 @@ VALUE_CAP = 120  # characters of an input value or parser message echoed in a re
 
 def _cap(text: str, n: int = VALUE_CAP) -> str:
     return clip(text, n)
-
-
-def _table_vi(table: str) -> str:
-    """A table as a Vietnamese message names it: its Vietnamese sheet name of columns.yaml ("Hộ", "Thành viên")."""
-    names = column_table().sheet_names.get(table) or (table,)
-    return f"'{names[1] if len(names) > 1 else names[0]}' ({table})"
 
 
 def _header_vi(table: str, name: str) -> str:
@@ -624,8 +619,8 @@ def _read_xlsx(p: Path) -> RawSurvey:
                 found_names = ", ".join(f"'{n}'" for n in book.sheet_names)
                 raise UsageError(f"workbook '{p}' has no sheet '{table}' (accepted names: {names})",
                                  f"Name the sheet of the {table} table one of those. Sheets found: {found_names}.",
-                                 vi=f"tệp Excel '{p}' thiếu trang tính của bảng {_table_vi(table)} (tên được chấp "
-                                    f"nhận: {names})",
+                                 vi=f"tệp Excel '{p}' thiếu trang tính của bảng '{table_label(table)}' ({table}) "
+                                    f"(tên được chấp nhận: {names})",
                                  vi_hint=f"Đặt tên trang tính của bảng này bằng một trong các tên trên. Các trang "
                                          f"tính có trong tệp: {found_names}.", code="survey_table_missing")
         found, rows, sources = {}, {}, {}

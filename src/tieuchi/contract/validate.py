@@ -19,6 +19,7 @@ from tieuchi.contract.columns import ColumnSpec, columns
 from tieuchi.contract.locate import locate
 from tieuchi.contract.parse import INVALID_PROBLEM, PARSERS, factorize, to_text
 from tieuchi.contract.problems import problem_text  # noqa: F401  (re-exported)
+from tieuchi.contract.problems import table_label
 from tieuchi.contract.read import (HEADER_SEARCH_ROWS, REJECT_COLUMNS, VALUE_CAP, RawSurvey, sort_rejects,
                              with_reader_rejects)
 
@@ -84,7 +85,7 @@ def _require_columns(df: pd.DataFrame, table: str) -> None:
                 f"Add a column '{spec.name}' or '{spec.header}'; in a CSV file or a sheet the headers are read from "
                 f"row 1 (or from the first of its first {HEADER_SEARCH_ROWS} rows that names the required columns, "
                 f"below a title). Columns found: {found}.",
-                vi=f"bảng {table} thiếu cột bắt buộc '{spec.header}' ({spec.name})",
+                vi=f"bảng {table_label(table)} ({table}) thiếu cột bắt buộc '{spec.header}' ({spec.name})",
                 vi_hint=f"Thêm cột có tiêu đề '{spec.header}' (hoặc '{spec.name}'); trong tệp CSV hay trang tính, "
                         f"tiêu đề được đọc ở dòng 1 (hoặc ở dòng đầu tiên trong {HEADER_SEARCH_ROWS} dòng đầu có "
                         f"tên các cột bắt buộc, bên dưới một dòng tiêu đề chung). Các cột đang có: {found}.",
@@ -96,7 +97,8 @@ def _require_columns(df: pd.DataFrame, table: str) -> None:
             raise UsageError(
                 f"table {table} needs one of the columns " + ", ".join(f"'{s.name}' ('{s.header}')" for s in names),
                 "Add one of them: " + " or ".join(f"'{s.name}'" for s in names) + ".",
-                vi=f"bảng {table} cần một trong các cột " + ", ".join(f"'{s.header}' ({s.name})" for s in names),
+                vi=f"bảng {table_label(table)} ({table}) cần một trong các cột "
+                   + ", ".join(f"'{s.header}' ({s.name})" for s in names),
                 vi_hint="Thêm một trong các cột: " + " hoặc ".join(f"'{s.header}'" for s in names) + ".",
                 code="column_required_missing")
 
