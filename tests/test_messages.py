@@ -176,3 +176,36 @@ def test_the_reasons_of_an_undecided_household_name_its_missing_inputs_by_their_
     assert inputs_named(["has_dwelling", "sex", "member_count"], "vi") == \
         "Có nhà ở (has_dwelling), Giới tính (sex), member_count"
     assert inputs_named(["has_dwelling"], "en") == "has_dwelling"
+
+
+def _shown(n_roots: int, n_members: int) -> pd.DataFrame:
+    rows = [{"table": "members", "row": i + 1, "household_id": f"H{i}", "member_no": 1, "column": "sex",
+             "value": "X", "problem": "invalid_code"} for i in range(n_roots)]
+    rows += [{"table": "members", "row": n_roots + i + 1, "household_id": "H0", "member_no": i + 2, "column": None,
+              "value": None, "problem": "household_rejected"} for i in range(n_members)]
+    return w.prepare_rejects(pd.DataFrame(rows), "vi")
+
+
+def test_past_twenty_root_problems_the_screen_says_how_many_are_left_and_still_lists_no_consequence(capsys):
+    from tieuchi.cli.common import SCREEN_REJECTS, show_rejects
+
+    show_rejects(_shown(25, 30), None, "vi")
+    err = capsys.readouterr().err
+    assert f"{SCREEN_REJECTS} trong 25 lỗi cần sửa (tất cả 55 dòng lỗi):" in err
+    assert "H19" in err and "H20 " not in err and "Thành viên không lỗi" not in err
+    assert "… và 30 thành viên bị loại theo hộ của mình:" in err
+
+
+def test_without_consequences_the_screen_has_no_count_line(capsys):
+    from tieuchi.cli.common import show_rejects
+
+    show_rejects(_shown(2, 0), None, "en")
+    err = capsys.readouterr().err
+    assert "2 of 2 problems to fix (all 2 rejected rows):" in err and "rejected with their household" not in err
+
+
+def test_an_empty_birth_date_and_year_name_both_columns():
+    assert reject_message("required", "vi", "members", "birth_date", "Ngày sinh") == \
+        "Cột 'Ngày sinh' hoặc 'Năm sinh': cả hai ô đều trống: điền một trong hai."
+    assert reject_message("required", "en", "members", "birth_date") == \
+        "Column 'birth_date' or 'birth_year': both cells are empty: fill in one of them."
