@@ -173,10 +173,10 @@ def test_vietnamese_values_and_headers_in_the_document_are_accepted():
 # ------------------------------------------------------------------ bad documents: exit 1, the field named
 
 
-def bad(change) -> str:
+def bad(change, *options: str) -> str:
     doc = json.loads(POOR.read_text(encoding="utf-8"))
     change(doc)
-    r = run("check", "-", "--on", ON, input=json.dumps(doc))
+    r = run("check", "-", "--on", ON, *options, input=json.dumps(doc))
     assert r.exit_code == 1, r.output
     assert "Traceback" not in r.output
     return r.output
@@ -187,9 +187,11 @@ def test_an_unknown_key_is_refused_with_the_nearest_column_name():
     assert "members[1].has_helth_insurance" in out and "has_health_insurance" in out.split("has_helth_insurance")[-1]
 
 
-def test_a_wrong_code_is_refused_naming_the_field_and_the_allowed_codes():
+def test_a_wrong_code_is_refused_naming_the_field_and_the_allowed_values_in_the_language_of_the_run():
     out = bad(lambda d: d["members"][2].update(sex="X"))
-    assert "members[2].sex" in out and "male, female" in out
+    assert "members[2].sex" in out and "dùng một trong: Nam, Nữ" in out and "male" not in out
+    out = bad(lambda d: d["members"][2].update(sex="X"), "--lang", "en")
+    assert "members[2].sex" in out and "use one of: male, female" in out and "Nữ" not in out
 
 
 def test_a_missing_sex_is_refused_naming_the_member():

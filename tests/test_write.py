@@ -89,10 +89,10 @@ def test_full_name_is_left_out_unless_names_are_asked_for(tmp_path):
 
 
 def test_rejects_get_a_message_column_in_the_chosen_language(tmp_path, monkeypatch):
-    monkeypatch.setattr(w, "problem_text", lambda code, lang: f"{lang}:{code}")
+    monkeypatch.setattr(w, "reject_message", lambda code, lang, table, column, header: f"{lang}:{code}:{column}")
     write_results(_result(rejects=_rejects()), tmp_path, lang="en")
     rej = pd.read_csv(tmp_path / "rejects.csv", dtype=str)
-    assert list(rej["message"]) == ["en:too_long", "en:invalid_code"]
+    assert list(rej["message"]) == ["en:too_long:full_name", "en:invalid_code:sex"]
 
 
 def test_an_empty_rejects_table_is_still_written_with_its_header(tmp_path):

@@ -10,8 +10,9 @@ import pandas as pd
 
 from tieuchi.contract.ages import parse_day
 from tieuchi.contract.household import document, parse_household
+from tieuchi.contract.locate import locate
 from tieuchi.contract.parse import to_text
-from tieuchi.contract.problems import problem_text
+from tieuchi.contract.problems import CONSEQUENCES, reject_message
 from tieuchi.contract.read import RawSurvey, document_tables, read_survey, with_reader_rejects
 from tieuchi.contract.validate import normalize
 from tieuchi.engine import vectorized
@@ -30,12 +31,11 @@ class StrictRefusal(DataError):
     code = "strict_refused"
 
     def __init__(self, rejects: pd.DataFrame, lang: str = "vi"):
-        n = len(rejects)
-        msg = (f"chế độ nghiêm ngặt (--strict): {n} lỗi dữ liệu, không phân loại hộ nào" if lang == "vi"
-               else f"strict mode: {n} data problem(s); nothing was classified")
-        hint = ("sửa các dòng trong rejects rồi chạy lại" if lang == "vi"
-                else "fix the rows listed in rejects and run again")
-        super().__init__(msg, hint)
+        n = len(rejects)  # said in both languages, so that `in_lang` gives one language whatever `lang` was
+        super().__init__(f"strict mode: {n} data problem(s); nothing was classified",
+                         "fix the rows listed in rejects and run again",
+                         vi=f"chế độ nghiêm ngặt (--strict): {n} lỗi dữ liệu, không phân loại hộ nào",
+                         vi_hint="sửa các dòng trong rejects rồi chạy lại")
         self.rejects = rejects
 
 
@@ -179,7 +179,9 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
     sets it. Without it the exception propagates.
     """
     if lang not in LANGS:
-        raise UsageError(f"unknown language '{lang}'", "use vi or en", code="lang_unknown")
+        raise UsageError(f"unknown language '{lang}'", f"use one of: {', '.join(LANGS)}",
+                         vi=f"không có ngôn ngữ '{lang}'", vi_hint=f"dùng một trong: {', '.join(LANGS)}",
+                         code="lang_unknown")
     classify_tables = backend(engine)
     day, rules_at = _day_and_rules(on, rules)
     try:
@@ -205,15 +207,17 @@ def classify_survey(survey, on, rules=None, lang: str = "vi", strict: bool = Fal
 
     Unlike `classify` on the tables, the rows the reader itself refused (a JSON line that cannot be read, a CSV row
     with more cells than the header) are in the rejects with their own problem and counted in, and every reject's
-    `row` is the user's: the line of a JSONL file, the row below the header with blank rows counted. With `strict`,
+    `row` is the user's: the line of a JSONL file, the row below the header with blank rows counted; each reject
+    also has the header its column has in the user's file (`header`) and, for a workbook, its `cell`
+    (`tieuchi.contract.locate`). With `strict`,
     any reject refuses the survey (`StrictRefusal`, its `rejects` mapped the same way)."""
     raw = survey if isinstance(survey, RawSurvey) else read_survey(survey)
     try:
         result = classify(raw.households, raw.members, on, rules=rules, communes=raw.communes, lang=lang,
                           strict=strict, progress=progress, engine=engine, isolate_failures=isolate_failures)
     except StrictRefusal as refusal:
-        raise StrictRefusal(with_reader_rejects(refusal.rejects, raw), lang) from None
-    rejects = with_reader_rejects(result.rejects, raw)
+        raise StrictRefusal(locate(with_reader_rejects(refusal.rejects, raw), raw), lang) from None
+    rejects = locate(with_reader_rejects(result.rejects, raw), raw)  # + each reject's cell and header as written
     if strict and len(rejects):  # the reader's own rejects refuse the survey too
         raise StrictRefusal(rejects, lang)
     unread = raw.problems
@@ -249,13 +253,12 @@ def _household_refused(rejects: pd.DataFrame, lang: str) -> DataError:
     """The household was refused by the survey validation (e.g. two members with the same number): its problems,
     one a line, in `lang`."""
     lines = []
-    for r in rejects.itertuples(index=False):
-        if r.problem in ("household_rejected", "member_rejected"):
+    for r in rejects.itertuples(index=False):  # one household: a few rows
+        if r.problem in CONSEQUENCES:
             continue
-        who = "" if r.table == "households" else text(_REFUSED, "member", lang, no=to_text(r.member_no))
-        col = to_text(r.column) or ""
-        where = ".".join(x for x in (who, col) if x) or text(_REFUSED, "household", lang)
-        lines.append(f"  {where}: {problem_text(r.problem, lang)}")
+        who = text(_REFUSED, "household", lang) if r.table == "households" else \
+            text(_REFUSED, "member", lang, no=to_text(r.member_no))
+        lines.append(f"  {who}: {reject_message(r.problem, lang, r.table, to_text(r.column))}")
     return DataError.from_table(_REFUSED, "refused", hint="refused_hint", code="household_rejected",
                                 body="\n".join(lines))
 

@@ -50,7 +50,7 @@ T = table(
     vi={
         "error": "Lỗi",
         "internal": "Lỗi: tieuchi không xử lý hết được {inputs} ({what}). Đây là lỗi của chương trình, không phải "
-                    "của dữ liệu — vui lòng báo lại (please report) kèm lệnh đã chạy và tệp dữ liệu (bỏ họ tên); "
+                    "của dữ liệu — vui lòng báo lại kèm lệnh đã chạy và tệp dữ liệu (bỏ họ tên); "
                     "đặt TIEUCHI_DEBUG=1 để xem chi tiết.",
         "internal_kept": "Các dòng bị loại đã xác định được vẫn được ghi: {paths}",
         "interrupted": "Đã dừng.",
@@ -68,9 +68,14 @@ T = table(
         "bad_choice_hint": "dùng một trong: {choices}",
         "written": "Đã ghi",
         "rejected": "{n} dòng dữ liệu bị loại ({h} hộ). Các hộ khác vẫn được phân loại.",
-        "rejects_first": "{k} lỗi đầu tiên (tất cả {n} lỗi trong {path}):",
+        "rejects_first": "{k} trong {r} lỗi cần sửa (tất cả {n} dòng lỗi trong {path}):",
         "rejects_file": "Danh sách đầy đủ: {path}",
-        "rejects_first_screen": "{k} lỗi đầu tiên (tất cả {n} lỗi):",
+        "rejects_first_screen": "{k} trong {r} lỗi cần sửa (tất cả {n} dòng lỗi):",
+        "consequences": "… và {what}: không liệt kê, các dòng này hết bị loại khi sửa các lỗi cần sửa.",
+        "consequence_members": "{n} thành viên bị loại theo hộ của mình",
+        "consequence_households": "{n} hộ bị loại vì có thành viên bị lỗi",
+        "and": ", ",
+        "cell": "Ô",
         "rejects_no_file": "Dùng --out THƯ_MỤC để ghi danh sách đầy đủ (rejects.csv).",
         "rejected_diff": "{n} dòng dữ liệu bị loại ({h} hộ), không được so sánh. Các hộ khác vẫn được so sánh.",
         "strict_written": "Không phân loại hộ nào (--strict). Danh sách lỗi: {path}",
@@ -118,9 +123,14 @@ T = table(
         "bad_choice_hint": "use one of: {choices}",
         "written": "Written",
         "rejected": "{n} data row(s) rejected ({h} household(s)). The other households were classified.",
-        "rejects_first": "First {k} problems (all {n} in {path}):",
+        "rejects_first": "{k} of {r} problems to fix (all {n} rejected rows in {path}):",
         "rejects_file": "Full list: {path}",
-        "rejects_first_screen": "First {k} problems (all {n}):",
+        "rejects_first_screen": "{k} of {r} problems to fix (all {n} rejected rows):",
+        "consequences": "… and {what}: not listed; they are no longer rejected once the problems to fix are fixed.",
+        "consequence_members": "{n} member(s) rejected with their household",
+        "consequence_households": "{n} household(s) rejected because of a member's row",
+        "and": ", ",
+        "cell": "Cell",
         "rejects_no_file": "Use --out DIR to write the full list (rejects.csv).",
         "rejected_diff": "{n} data row(s) rejected ({h} household(s)), left out of the comparison. The other "
                          "households were compared.",
@@ -345,26 +355,42 @@ def rejected(rejects, n_households: int, path: Optional[Path], lang: str, show_n
 
 
 def show_rejects(shown, path: Optional[Path], lang: str) -> None:
-    """The first SCREEN_REJECTS rejects (as `prepare_rejects` gave them) as a table on stderr, and where the full
-    list is (`path`; None: nowhere)."""
+    """The rejects (as `prepare_rejects` gave them) on stderr: the first SCREEN_REJECTS root problems — the rows to
+    fix, in file order — as a table, the rows rejected only because of another row (members of a rejected household,
+    households of a rejected member) counted in one line, and where the full list is (`path`; None: nowhere).
+    The table shows each reject's cell when the survey is a workbook; the message names the column as written."""
+    import numpy as np  # lazy: keeps --help fast
     import pandas as pd  # lazy: keeps --help fast
+    from tieuchi.contract.problems import CONSEQUENCES, table_label  # lazy: keeps --help fast
 
     def cell(v) -> str:
         return "" if v is None or (not isinstance(v, (list, tuple)) and pd.isna(v)) else str(v)
 
     console = err_console()
-    k = min(SCREEN_REJECTS, len(shown))
-    title = text(T, "rejects_first", lang, k=k, n=len(shown), path=path) if path is not None else \
-        text(T, "rejects_first_screen", lang, k=k, n=len(shown))
+    follows = shown["problem"].isin(CONSEQUENCES).to_numpy(dtype=bool) if len(shown) else None
+    roots = shown[~follows] if follows is not None and not follows.all() else shown
+    k = min(SCREEN_REJECTS, len(roots))
+    title = text(T, "rejects_first", lang, k=k, r=len(roots), n=len(shown), path=path) if path is not None else \
+        text(T, "rejects_first_screen", lang, k=k, r=len(roots), n=len(shown))
+    head = roots.head(SCREEN_REJECTS)
+    found = head["cell"].notna().to_numpy(dtype=bool) if "cell" in head.columns else np.zeros(len(head), dtype=bool)
+    where = (("row",) if not found.all() or not len(head) else ()) + (("cell",) if found.any() else ())
     rows = Table(title=title, title_justify="left")
-    for key in ("table", "row", "household", "column", "value", "problem"):
+    for key in ("table", *where, "household", "value", "problem"):
         rows.add_column(text(T, key, lang), overflow="fold")
-    for rec in shown.head(SCREEN_REJECTS).itertuples(index=False):
+    for rec in head.itertuples(index=False):
         member = cell(rec.member_no)
         who = cell(rec.household_id) + (f" #{member}" if member else "")
-        rows.add_row(cell(rec.table), cell(rec.row), who, cell(rec.column), cell(rec.value),
+        at = [cell(rec.row) if w == "row" else cell(rec.cell) for w in where]  # a workbook's cell holds its row
+        table_name = table_label(cell(rec.table), lang)
+        rows.add_row(table_name, *at, who, cell(rec.value),
                      cell(rec.message) or cell(rec.problem))
     console.print(rows)
+    if roots is not shown:
+        counted = shown["problem"][follows].value_counts()
+        what = [text(T, f"consequence_{t}", lang, n=int(counted[p]))
+                for t, p in (("members", "household_rejected"), ("households", "member_rejected")) if p in counted]
+        console.print(text(T, "consequences", lang, what=text(T, "and", lang).join(what)), markup=False)
     console.print(text(T, "rejects_file", lang, path=path) if path is not None else text(T, "rejects_no_file", lang),
                   markup=False)
 

@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from tieuchi.contract.columns import canonical_header, column_table, columns, lookup
 from tieuchi.contract.parse import date_of_text
+from tieuchi.contract.problems import allowed_values
 from tieuchi.errors import DataError
 
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:([., ])\d{3})(?:\1\d{3})*")
@@ -48,7 +49,7 @@ def _text(v: Any) -> str | None:
 
 
 def _code(spec):
-    allowed = ", ".join(spec.codes)
+    allowed, allowed_vi = ", ".join(allowed_values(spec, "en")), ", ".join(allowed_values(spec, "vi"))
 
     def check(v):
         t = _text(v)
@@ -58,7 +59,7 @@ def _code(spec):
             t = str(v)
         hit = lookup(spec.value_map, t)
         if hit is None:
-            raise _err("invalid_code", f"'{t}' không nằm trong danh mục; dùng một trong: {allowed}",
+            raise _err("invalid_code", f"'{t}' không nằm trong danh mục; dùng một trong: {allowed_vi}",
                        f"'{t}' is not allowed; use one of: {allowed}")
         return hit
 
@@ -66,7 +67,7 @@ def _code(spec):
 
 
 def _codes(spec):
-    allowed = ", ".join(spec.codes)
+    allowed, allowed_vi = ", ".join(allowed_values(spec, "en")), ", ".join(allowed_values(spec, "vi"))
 
     def check(v):
         if isinstance(v, list):
@@ -82,11 +83,11 @@ def _codes(spec):
         found = [lookup(spec.value_map, p) for p in parts]
         bad = [p for p, f in zip(parts, found) if f is None]
         if bad:
-            raise _err("invalid_code", f"'{bad[0]}' không nằm trong danh mục; dùng các giá trị: {allowed} "
+            raise _err("invalid_code", f"'{bad[0]}' không nằm trong danh mục; dùng các giá trị: {allowed_vi} "
                                        "(cách nhau bằng dấu ;)",
                        f"'{bad[0]}' is not allowed; use any of: {allowed} (separated by ';')")
         if "none" in found and len(set(found)) > 1:
-            raise _err("invalid_code", "'none' (không có thiết bị nào) không đi cùng thiết bị khác",
+            raise _err("invalid_code", f"'{spec.labels.get('none', 'none')}' không đi cùng giá trị khác",
                        "'none' cannot be listed with other values")
         return ";".join(sorted(set(found))) if found else None
 
@@ -102,7 +103,8 @@ def _bool(spec):
             return None
         hit = lookup(column_table().bool_map, t)
         if hit is None:
-            raise _err("invalid_bool", f"'{t}' không phải Có/Không; ghi true/false (hoặc Có/Không), null nếu chưa biết",
+            raise _err("invalid_bool", f"'{t}' không phải Có/Không; ghi Có hoặc Không (trong JSON: true/false), null "
+                                       "nếu chưa biết",
                        f"'{t}' is not yes/no; write true or false (or Có/Không), null when unknown")
         return hit
 
@@ -225,7 +227,8 @@ def models() -> tuple[type[BaseModel], type[BaseModel]]:
     def one_of(self):
         for names in groups.values():
             if all(getattr(self, n) is None for n in names):
-                raise _err("required", "cần một trong: " + ", ".join(names),
+                raise _err("required", "cần một trong các trường: "
+                           + ", ".join(f"{n} ({columns('members')[n].header})" for n in names),
                            "give one of: " + ", ".join(names))
         return self
 

@@ -36,14 +36,18 @@ import pyarrow.parquet as pq
 from tieuchi.errors import UsageError, clip
 from tieuchi.contract.columns import canonical_header, canonical_sheet, column_table, columns
 from tieuchi.contract.parse import to_text
+from tieuchi.contract.problems import table_label
 
 REJECT_COLUMNS = ["table", "row", "household_id", "member_no", "column", "value", "problem"]
+# where a reject is in the user's files, when known: written right after REJECT_COLUMNS in this order, and only when
+# the rejects have them — `cell` for a workbook (`tieuchi.contract.locate`); a several-file run's `file` goes here too
+REJECT_WHERE = ["cell"]
 TABLE_ORDER = {"households": 0, "members": 1, "communes": 2}
-ENCODING_HINT = (
-    "Mở tệp bằng Excel hoặc LibreOffice và lưu lại dưới dạng 'CSV UTF-8' (Save As → CSV UTF-8); "
-    "với dữ liệu TCVN3/VNI, chuyển mã sang Unicode bằng Unikey (Công cụ chuyển mã) trước. / "
-    "Re-save the file as 'CSV UTF-8' (Excel: Save As → CSV UTF-8); convert TCVN3/VNI text to Unicode first."
+ENCODING_HINT_VI = (
+    "Mở tệp bằng Excel hoặc LibreOffice và lưu lại dưới dạng 'CSV UTF-8' (Lưu Như / Save As → CSV UTF-8); "
+    "với dữ liệu TCVN3/VNI, chuyển mã sang Unicode bằng Unikey (Công cụ chuyển mã) trước."
 )
+ENCODING_HINT = "Re-save the file as 'CSV UTF-8' (Excel: Save As → CSV UTF-8); convert TCVN3/VNI text to Unicode first."
 # when row 1 does not hold a table's required headers, the header is the first of this many rows (blank rows counted,
 # as a spreadsheet numbers them) that does: the same rule for a CSV file and a sheet (`find_header`)
 HEADER_SEARCH_ROWS = 10
@@ -53,6 +57,12 @@ VALUE_CAP = 120  # characters of an input value or parser message echoed in a re
 
 def _cap(text: str, n: int = VALUE_CAP) -> str:
     return clip(text, n)
+
+
+def _header_vi(table: str, name: str) -> str:
+    """A known column as a Vietnamese message names it: its Vietnamese header ("Giới tính"); else the name."""
+    spec = columns(table).get(name) if table in column_table().columns else None
+    return f"'{spec.header}'" if spec is not None else f"'{name}'"
 
 
 @dataclass(frozen=True)
@@ -158,9 +168,11 @@ def read_survey(path: str | Path) -> RawSurvey:
     """Read SURVEY: a folder (households/members[/communes] .csv or .parquet), an .xlsx workbook or a .jsonl file."""
     p = Path(path)
     if not p.exists():
-        raise UsageError(f"Không tìm thấy '{p}' / survey not found: '{p}'",
+        raise UsageError(f"survey not found: '{p}'",
                          "Give a folder with households.csv and members.csv, an .xlsx workbook or a .jsonl file.",
-                         code="survey_not_found")
+                         vi=f"không tìm thấy dữ liệu điều tra '{p}'",
+                         vi_hint="Cho một thư mục có households.csv và members.csv, một tệp Excel .xlsx hoặc một tệp "
+                                 ".jsonl.", code="survey_not_found")
     if p.is_dir():
         return _read_folder(p)
     suffix = p.suffix.lower()
@@ -168,9 +180,11 @@ def read_survey(path: str | Path) -> RawSurvey:
         return _read_xlsx(p)
     if suffix in (".jsonl", ".ndjson"):
         return _read_jsonl(p)
-    raise UsageError(f"Không đọc được '{p}': định dạng không hỗ trợ / unsupported survey format '{suffix}'",
+    raise UsageError(f"cannot read '{p}': unsupported survey format '{suffix}'",
                      "Use a folder of .csv or .parquet files, an .xlsx workbook or a .jsonl file.",
-                     code="survey_format_unsupported")
+                     vi=f"không đọc được '{p}': định dạng '{suffix}' không được hỗ trợ",
+                     vi_hint="Dùng một thư mục chứa các tệp .csv hoặc .parquet, một tệp Excel .xlsx hoặc một tệp "
+                             ".jsonl.", code="survey_format_unsupported")
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -199,9 +213,9 @@ def canonicalise(df: pd.DataFrame, table: str, where: str) -> pd.DataFrame:
         name = canonical_header(table, header) or header
         if name in seen:
             raise UsageError(
-                f"{where}: hai cột '{seen[name]}' và '{col}' cùng là cột '{name}' / "
-                f"columns '{seen[name]}' and '{col}' both mean '{name}'", "Keep one of them.",
-                code="columns_same_meaning")
+                f"{where}: columns '{seen[name]}' and '{col}' both mean '{name}'", "Keep one of them.",
+                vi=f"{where}: hai cột '{seen[name]}' và '{col}' cùng là một cột ({_header_vi(table, name)})",
+                vi_hint="Giữ một trong hai cột.", code="columns_same_meaning")
         seen[name] = col
         names.append(name)
     df = df.set_axis(names, axis=1)
@@ -337,7 +351,7 @@ def _csv_encoding(p: Path) -> tuple[str, str | None]:
                 raise UsageError(
                     f"'{p}' starts as {codec.upper()} but holds invalid bytes at position {exc.start}; it was not read",
                     ENCODING_HINT, vi=f"'{p}' bắt đầu như tệp {codec.upper()} nhưng có byte lỗi ở vị trí {exc.start}; "
-                                      "tệp không được đọc", vi_hint=ENCODING_HINT,
+                                      "tệp không được đọc", vi_hint=ENCODING_HINT_VI,
                     code="survey_encoding_invalid") from None
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
@@ -350,16 +364,17 @@ def _csv_encoding(p: Path) -> tuple[str, str | None]:
                         f"'{p}' holds a NUL byte at position {offset + nul}: it looks like UTF-16 without a "
                         "byte-order mark, or not a text file; it was not read", ENCODING_HINT,
                         vi=f"'{p}' có byte NUL ở vị trí {offset + nul}: có thể là UTF-16 không có BOM, hoặc không "
-                           "phải tệp văn bản; tệp không được đọc", vi_hint=ENCODING_HINT,
+                           "phải tệp văn bản; tệp không được đọc", vi_hint=ENCODING_HINT_VI,
                         code="survey_encoding_invalid")
                 decoder.decode(chunk)
                 offset += len(chunk)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         raise UsageError(
-            f"'{p}' không phải UTF-8 (có thể là Windows-1258 hoặc TCVN3), byte lỗi ở vị trí {exc.start} / "
-            f"'{p}' is not UTF-8: it looks like another encoding (Windows-1258 or TCVN3); it was not read",
-            ENCODING_HINT, code="survey_not_utf8") from None
+            f"'{p}' is not UTF-8: it looks like another encoding (Windows-1258 or TCVN3), invalid byte at position "
+            f"{exc.start}; it was not read", ENCODING_HINT,
+            vi=f"'{p}' không phải UTF-8 (có thể là Windows-1258 hoặc TCVN3), byte lỗi ở vị trí {exc.start}; tệp không "
+               "được đọc", vi_hint=ENCODING_HINT_VI, code="survey_not_utf8") from None
     except OSError as exc:
         raise _unreadable(p, exc, "Check that the file exists and can be read.",
                           "Kiểm tra tệp có tồn tại và đọc được không.") from None
@@ -561,10 +576,11 @@ def _read_folder(p: Path) -> RawSurvey:
             tables[table] = canonicalise(df, table, str(parquet))
             sources[table] = [table_source(parquet, df.columns, tables[table].columns)]
         elif table != "communes":
-            raise UsageError(f"Thiếu tệp {table}.csv (hoặc {table}.parquet) trong '{p}' / "
-                             f"missing {table}.csv (or {table}.parquet) in '{p}'",
+            raise UsageError(f"missing {table}.csv (or {table}.parquet) in '{p}'",
                              "A survey folder holds households.csv and members.csv (and optionally communes.csv).",
-                             code="survey_table_missing")
+                             vi=f"thiếu tệp {table}.csv (hoặc {table}.parquet) trong '{p}'",
+                             vi_hint="Thư mục dữ liệu điều tra chứa households.csv và members.csv (và communes.csv "
+                                     "nếu có).", code="survey_table_missing")
     return RawSurvey(tables["households"], tables["members"], tables.get("communes"), str(p),
                      household_rows=rows.get("households"), member_rows=rows.get("members"),
                      commune_rows=rows.get("communes"),
@@ -577,8 +593,9 @@ def _read_xlsx(p: Path) -> RawSurvey:
     try:
         book = pd.ExcelFile(p, engine="openpyxl")
     except Exception as exc:  # a corrupt or non-xlsx file
-        raise UsageError(f"Không đọc được '{p}' / cannot read workbook '{p}': {_cap(str(exc))}",
-                         "Save it again as an Excel .xlsx workbook.", code="workbook_unreadable") from None
+        raise UsageError(f"cannot read workbook '{p}': {_cap(str(exc))}", "Save it again as an Excel .xlsx workbook.",
+                         vi=f"không đọc được tệp Excel '{p}': {_cap(str(exc))}",
+                         vi_hint="Lưu lại tệp dưới dạng Excel .xlsx.", code="workbook_unreadable") from None
     with book:
         by_table: dict[str, list[str]] = {}
         for name in book.sheet_names:
@@ -599,9 +616,13 @@ def _read_xlsx(p: Path) -> RawSurvey:
         for table in ("households", "members"):
             if table not in by_table:
                 names = ", ".join(f"'{n}'" for n in column_table().sheet_names[table])
-                raise UsageError(f"'{p}' thiếu trang tính {table} / workbook has no sheet '{table}' "
-                                 f"(accepted: {names})",
-                                 f"Sheets found: {', '.join(map(str, book.sheet_names))}.", code="survey_table_missing")
+                found_names = ", ".join(f"'{n}'" for n in book.sheet_names)
+                raise UsageError(f"workbook '{p}' has no sheet '{table}' (accepted names: {names})",
+                                 f"Name the sheet of the {table} table one of those. Sheets found: {found_names}.",
+                                 vi=f"tệp Excel '{p}' thiếu trang tính của bảng '{table_label(table)}' ({table}) "
+                                    f"(tên được chấp nhận: {names})",
+                                 vi_hint=f"Đặt tên trang tính của bảng này bằng một trong các tên trên. Các trang "
+                                         f"tính có trong tệp: {found_names}.", code="survey_table_missing")
         found, rows, sources = {}, {}, {}
         for table, (name, ) in by_table.items():
             where = f"{p}[{name}]"
@@ -611,8 +632,10 @@ def _read_xlsx(p: Path) -> RawSurvey:
                 grid = pd.read_excel(book, sheet_name=name, header=None, keep_default_na=False, na_values=[""],
                                      dtype=object)
             except Exception as exc:
-                raise UsageError(f"Không đọc được '{where}' / cannot read sheet '{where}': {_cap(str(exc))}",
-                                 "Save it again as an Excel .xlsx workbook.", code="workbook_unreadable") from None
+                raise UsageError(f"cannot read sheet '{where}': {_cap(str(exc))}",
+                                 "Save it again as an Excel .xlsx workbook.",
+                                 vi=f"không đọc được trang tính '{where}': {_cap(str(exc))}",
+                                 vi_hint="Lưu lại tệp dưới dạng Excel .xlsx.", code="workbook_unreadable") from None
             df, rows[table], header_line = _sheet_table(grid, table, where, p, name)
             found[table] = canonicalise(df, table, where)
             sources[table] = [table_source(p, df.columns, found[table].columns, sheet=name, header_line=header_line)]
@@ -742,7 +765,8 @@ def _read_jsonl(p: Path) -> RawSurvey:
         text = p.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UsageError(f"'{p}' is not UTF-8 (it looks like Windows-1258 or TCVN3); it was not read",
-                         ENCODING_HINT, code="survey_not_utf8") from None
+                         ENCODING_HINT, vi=f"'{p}' không phải UTF-8 (có thể là Windows-1258 hoặc TCVN3); tệp không "
+                                           "được đọc", vi_hint=ENCODING_HINT_VI, code="survey_not_utf8") from None
     except OSError as exc:
         raise _unreadable(p, exc, "Check that the file exists and can be read.",
                           "Kiểm tra tệp có tồn tại và đọc được không.") from None

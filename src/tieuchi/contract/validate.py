@@ -16,8 +16,10 @@ from pandas.core.arrays.masked import BaseMaskedArray
 
 from tieuchi.errors import UsageError, clip
 from tieuchi.contract.columns import ColumnSpec, columns
+from tieuchi.contract.locate import locate
 from tieuchi.contract.parse import INVALID_PROBLEM, PARSERS, factorize, to_text
 from tieuchi.contract.problems import problem_text  # noqa: F401  (re-exported)
+from tieuchi.contract.problems import table_label
 from tieuchi.contract.read import (HEADER_SEARCH_ROWS, REJECT_COLUMNS, VALUE_CAP, RawSurvey, sort_rejects,
                              with_reader_rejects)
 
@@ -75,23 +77,30 @@ class _Problems:
 
 def _require_columns(df: pd.DataFrame, table: str) -> None:
     specs = columns(table)
+    found = clip(', '.join(map(str, df.columns)), VALUE_CAP * 4)
     for spec in specs.values():
         if spec.required and spec.name not in df.columns:
             raise UsageError(
-                f"Bảng {table} thiếu cột bắt buộc '{spec.name}' (tiêu đề tiếng Việt: '{spec.header}') / "
-                f"table {table} has no required column '{spec.name}'",
+                f"table {table} has no required column '{spec.name}' ('{spec.header}')",
                 f"Add a column '{spec.name}' or '{spec.header}'; in a CSV file or a sheet the headers are read from "
                 f"row 1 (or from the first of its first {HEADER_SEARCH_ROWS} rows that names the required columns, "
-                f"below a title). Columns found: {clip(', '.join(map(str, df.columns)), VALUE_CAP * 4)}.",
+                f"below a title). Columns found: {found}.",
+                vi=f"bảng {table_label(table)} ({table}) thiếu cột bắt buộc '{spec.header}' ({spec.name})",
+                vi_hint=f"Thêm cột có tiêu đề '{spec.header}' (hoặc '{spec.name}'); trong tệp CSV hay trang tính, "
+                        f"tiêu đề được đọc ở dòng 1 (hoặc ở dòng đầu tiên trong {HEADER_SEARCH_ROWS} dòng đầu có "
+                        f"tên các cột bắt buộc, bên dưới một dòng tiêu đề chung). Các cột đang có: {found}.",
                 code="column_required_missing")
     groups = {s.one_of for s in specs.values() if s.one_of}
     for g in groups:
         names = [s for s in specs.values() if s.one_of == g]
         if not any(s.name in df.columns for s in names):
             raise UsageError(
-                f"Bảng {table} cần một trong các cột " + " / ".join(f"'{s.name}' ('{s.header}')" for s in names)
-                + f" / table {table} needs one of the columns " + ", ".join(s.name for s in names),
-                "Add a birth_date (Ngày sinh) or birth_year (Năm sinh) column.", code="column_required_missing")
+                f"table {table} needs one of the columns " + ", ".join(f"'{s.name}' ('{s.header}')" for s in names),
+                "Add one of them: " + " or ".join(f"'{s.name}'" for s in names) + ".",
+                vi=f"bảng {table_label(table)} ({table}) cần một trong các cột "
+                   + ", ".join(f"'{s.header}' ({s.name})" for s in names),
+                vi_hint="Thêm một trong các cột: " + " hoặc ".join(f"'{s.header}'" for s in names) + ".",
+                code="column_required_missing")
 
 
 def _type_table(df: pd.DataFrame, table: str, probs: _Problems, ref_year: int,
@@ -359,9 +368,10 @@ def normalize(households: pd.DataFrame, members: pd.DataFrame, communes: pd.Data
 
 def normalize_survey(raw: RawSurvey, on: dt.date | None = None) -> Normalized:
     """`normalize` a `read_survey` result: rows are the user's (jsonl line numbers, blank rows counted), and the rows
-    the reader refused (a broken JSON line, a CSV row with too many cells) join the rejects."""
+    the reader refused (a broken JSON line, a CSV row with too many cells) join the rejects, each reject with its
+    header as written and, in a workbook, its cell (`tieuchi.contract.locate`)."""
     out = normalize(raw.households, raw.members, raw.communes, on)
-    out.rejects = with_reader_rejects(out.rejects, raw)
+    out.rejects = locate(with_reader_rejects(out.rejects, raw), raw)
     if raw.household_rows is not None:
         out.hh_rows = np.asarray(raw.household_rows, dtype=np.int64)[out.hh_rows - 1]
     if raw.member_rows is not None:

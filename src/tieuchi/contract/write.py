@@ -38,8 +38,9 @@ import pyarrow.parquet as pq
 
 from tieuchi.contract.columns import TABLES as SURVEY_TABLES
 from tieuchi.contract.columns import known_personal_columns, personal_columns
-from tieuchi.contract.problems import problem_text
+from tieuchi.contract.problems import reject_message
 from tieuchi.contract.read import REJECT_COLUMNS  # noqa: F401 - the contract's reject columns, one owner (re-exported)
+from tieuchi.contract.read import REJECT_WHERE
 from tieuchi.errors import UsageError
 
 FORMATS = ("csv", "parquet", "xlsx")
@@ -159,7 +160,10 @@ def contract_order(columns: list[str], head: list[str]) -> list[str]:
 
 
 def prepare_rejects(rejects: pd.DataFrame | None, lang: str = "vi", show_names: bool = False) -> pd.DataFrame:
-    """Rejects with the contract columns first, then ``message`` (the problem in ``lang``), then anything else."""
+    """Rejects as written: the contract columns first, then where each is (``REJECT_WHERE``: the ``cell`` of a
+    workbook, when known), then ``message`` (the problem in ``lang``, naming the column by the header the user wrote:
+    :func:`tieuchi.contract.problems.reject_message`), then anything else. The ``header`` column
+    (:func:`tieuchi.contract.locate.locate`) is read into the message and not written."""
     if rejects is None:
         rejects = pd.DataFrame(columns=REJECT_COLUMNS)
     df = rejects.copy()
@@ -176,9 +180,11 @@ def prepare_rejects(rejects: pd.DataFrame | None, lang: str = "vi", show_names: 
     # a rejected member's own number may be anything the user typed (1.5, 1e20, inf): it stays in `value` of that
     # reject; the member_no column holds it only when it is a whole number
     df["member_no"] = _whole_numbers(df["member_no"])
-    df["message"] = messages(df["problem"], lang)
-    rest = [c for c in df.columns if c not in REJECT_COLUMNS and c != "message"]
-    return df[REJECT_COLUMNS + ["message"] + rest].reset_index(drop=True)
+    df["message"] = messages(df["problem"], lang, df["table"], df["column"],
+                             df["header"] if "header" in df.columns else None)
+    where = [c for c in REJECT_WHERE if c in df.columns]
+    rest = [c for c in df.columns if c not in REJECT_COLUMNS and c not in where and c not in ("message", "header")]
+    return df[REJECT_COLUMNS + where + ["message"] + rest].reset_index(drop=True)
 
 
 _EXACT_INT = 2 ** 53  # beyond this a number read as float is no longer the whole number the user typed
@@ -191,16 +197,33 @@ def _whole_numbers(s: pd.Series) -> pd.Series:
     return x.where(ok).astype("Int64")
 
 
-def messages(problems: pd.Series, lang: str = "vi") -> pd.Series:
-    """Render each distinct problem code once (there are few codes and maybe millions of rows)."""
-    codes = problems.dropna().unique()
-    table = {}
-    for code in codes:
+def messages(problems: pd.Series, lang: str = "vi", tables: pd.Series | None = None,
+             columns: pd.Series | None = None, headers: pd.Series | None = None) -> pd.Series:
+    """The message of each reject in ``lang`` (:func:`tieuchi.contract.problems.reject_message`), rendered once per
+    distinct (problem, table, column, header) — there are few of them and maybe millions of rows — and taken onto the
+    rows by integer codes."""
+    parts = [s for s in (problems, tables, columns, headers) if s is not None]
+    key = np.zeros(len(problems), dtype=np.int64)
+    values = []
+    for s in parts:  # one integer per distinct combination (mixed radix over each part's codes; -1 = missing)
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        key = key * (len(uniques) + 1) + (codes + 1)
+        values.append((codes, uniques))
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    said = []
+    for i in first:
+        args = [uniques[codes[i]] if codes[i] >= 0 else None for codes, uniques in values]
+        code, table, column, header = args + [None] * (4 - len(args))
+        if code is None:
+            said.append(None)
+            continue
         try:
-            table[code] = problem_text(str(code), lang)
-        except Exception:  # an unknown code: show the code rather than fail the whole write
-            table[code] = str(code)
-    return problems.map(table).astype("string")
+            said.append(reject_message(str(code), lang, table, column, header))
+        except Exception:  # an unknown code or column: show the code rather than fail the whole write
+            said.append(str(code))
+    texts = np.asarray(said + [None], dtype=object)
+    return pd.Series(pd.array(texts[inverse.reshape(-1)] if len(problems) else [], dtype="string"),
+                     index=problems.index)
 
 
 def _as_text(s: pd.Series) -> pd.Series:

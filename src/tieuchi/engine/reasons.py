@@ -5,6 +5,7 @@ with a few hundred distinct situations cost a few hundred renderings.
 """
 from __future__ import annotations
 
+from tieuchi.contract.columns import columns
 from tieuchi.rulebook import vocabulary as m
 
 AREA_LABELS = {"rural": {"vi": "nông thôn", "en": "rural"}, "urban": {"vi": "thành thị", "en": "urban"}}
@@ -49,6 +50,18 @@ def citation_text(c: m.Citation, instruments: dict[str, m.Instrument], lang: str
             where += (" and " if where else ", ") + "Appendix" + (f" item {c.item}" if c.item else "")
         text = name + where
     return text
+
+
+def inputs_named(names: list[str], lang: str) -> str:
+    """Survey columns named for the reader: in Vietnamese by the header of columns.yaml with the column's name
+    ("Có nhà ở (has_dwelling)"), in English by the name; a name that is no survey column as it is."""
+    if lang != "vi":
+        return ", ".join(names)
+    out = []
+    for n in names:
+        spec = columns("households").get(n) or columns("members").get(n)
+        out.append(f"{spec.header} ({n})" if spec is not None else n)
+    return ", ".join(out)
 
 
 _LABELS: dict[tuple[int, str], dict[str, str]] = {}
@@ -106,7 +119,7 @@ def household_reason(*, regime, class_id: str, area: str | None, line: float | N
         head = getattr(cl.unknown, lang)
         need = ""
         if undecided:
-            need = ("; cần bổ sung: " if vi else "; would be decided by: ") + ", ".join(undecided)
+            need = ("; cần bổ sung: " if vi else "; would be decided by: ") + inputs_named(undecided, lang)
         return f"{head} ({income}): {dep}{unk}{need}."
     rule = next(c for c in cl.classes if c.id == class_id)
     cite = _class_citation(regime, class_id, lang)
