@@ -65,7 +65,7 @@ T = table(
         "rejected_diff": "{n} dòng dữ liệu bị loại ({h} hộ), không được so sánh. Các hộ khác vẫn được so sánh.",
         "strict_written": "Không phân loại hộ nào (--strict). Danh sách lỗi: {path}",
         "row": "Dòng", "household": "Hộ", "column": "Cột", "value": "Giá trị", "problem": "Lỗi",
-        "table": "Bảng",
+        "table": "Bảng", "file": "Tệp",
         "read_notes": "Lưu ý khi đọc dữ liệu",
         "template_done": "Đã ghi mẫu nhập liệu: {path}",
         "withheld": "Cột '{c}' có vẻ là họ tên nên không được ghi ra; dùng --show-names để ghi.",
@@ -112,7 +112,7 @@ T = table(
                          "households were compared.",
         "strict_written": "Nothing was classified (--strict). Problems: {path}",
         "row": "Row", "household": "Household", "column": "Column", "value": "Value", "problem": "Problem",
-        "table": "Table",
+        "table": "Table", "file": "File",
         "read_notes": "Notes from reading",
         "template_done": "Data-entry template written: {path}",
         "withheld": "Column '{c}' looks like a name, so it was not written; use --show-names to write it.",
@@ -151,8 +151,11 @@ def err_console() -> Console:
 # --------------------------------------------------------------------------------------------------------------
 # the options several commands share, declared once
 
-SURVEY = typer.Argument(..., help="Survey: a folder with households/members(/communes) .csv or .parquet, an .xlsx "
-                                  "workbook, or a .jsonl file / Dữ liệu điều tra.")
+SURVEY = typer.Argument(..., metavar="SURVEY...",
+                        help="Survey: a folder with households/members(/communes) .csv or .parquet, an .xlsx "
+                             "workbook, or a .jsonl file; several of them, or a folder of them (one per commune), are "
+                             "read in order of their paths as one survey / Dữ liệu điều tra: một hoặc nhiều tệp, hoặc "
+                             "một thư mục chứa tệp của từng xã.")
 ON = typer.Option(None, "--on", metavar="DATE", help="Reference date YYYY-MM-DD / Ngày tham chiếu.")
 FOR_YEAR = typer.Option(None, "--for-year", metavar="YEAR",
                         help="Review for YEAR: same as --on YEAR-01-01 / Rà soát cho năm.")
@@ -284,9 +287,9 @@ def reference_date(on: Optional[str], for_year: Optional[int]) -> dt.date:
     raise UsageError.from_table(T, "bad_date", hint="bad_date_hint", code="date_invalid", v=on)
 
 
-def guard_out(out: Path, names, survey: Path, **inputs: Optional[Path]) -> None:
-    """Before a long read: the output folder can take the files `names`, none of which is an input of this run
-    (`inputs`: keys of tieuchi.contract.write.INPUT_LABELS)."""
+def guard_out(out: Path, names, survey, **inputs: Optional[Path]) -> None:
+    """Before a long read: every survey path exists, and the output folder can take the files `names`, none of which
+    is an input of this run (`survey`: one path or several; `inputs`: keys of tieuchi.contract.write.INPUT_LABELS)."""
     from tieuchi.contract.write import check_out, survey_inputs  # lazy: keeps --help fast
 
     check_out(out, names, survey_inputs(survey) + [(p, what) for what, p in inputs.items() if p is not None])
@@ -326,13 +329,14 @@ def show_rejects(shown, path: Optional[Path], lang: str) -> None:
     title = text(T, "rejects_first", lang, k=k, n=len(shown), path=path) if path is not None else \
         text(T, "rejects_first_screen", lang, k=k, n=len(shown))
     rows = Table(title=title, title_justify="left")
-    for key in ("table", "row", "household", "column", "value", "problem"):
+    by_file = "file" in shown.columns  # several survey files: a row number is the row in its file
+    for key in (("file",) if by_file else ()) + ("table", "row", "household", "column", "value", "problem"):
         rows.add_column(text(T, key, lang), overflow="fold")
     for rec in shown.head(SCREEN_REJECTS).itertuples(index=False):
         member = cell(rec.member_no)
         who = cell(rec.household_id) + (f" #{member}" if member else "")
-        rows.add_row(cell(rec.table), cell(rec.row), who, cell(rec.column), cell(rec.value),
-                     cell(rec.message) or cell(rec.problem))
+        rows.add_row(*([cell(rec.file)] if by_file else []), cell(rec.table), cell(rec.row), who, cell(rec.column),
+                     cell(rec.value), cell(rec.message) or cell(rec.problem))
     console.print(rows)
     console.print(text(T, "rejects_file", lang, path=path) if path is not None else text(T, "rejects_no_file", lang),
                   markup=False)
