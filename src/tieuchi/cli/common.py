@@ -151,7 +151,7 @@ def err_console() -> Console:
 # --------------------------------------------------------------------------------------------------------------
 # the options several commands share, declared once
 
-SURVEY = typer.Argument(..., metavar="SURVEY...",
+SURVEY = typer.Argument(..., metavar="SURVEY",
                         help="Survey: a folder with households/members(/communes) .csv or .parquet, an .xlsx "
                              "workbook, or a .jsonl file; several of them, or a folder of them (one per commune), are "
                              "read in order of their paths as one survey / Dữ liệu điều tra: một hoặc nhiều tệp, hoặc "
@@ -332,14 +332,34 @@ def show_rejects(shown, path: Optional[Path], lang: str) -> None:
     by_file = "file" in shown.columns  # several survey files: a row number is the row in its file
     for key in (("file",) if by_file else ()) + ("table", "row", "household", "column", "value", "problem"):
         rows.add_column(text(T, key, lang), overflow="fold")
+    files = short_names(shown["file"].dropna().unique()) if by_file else {}
     for rec in shown.head(SCREEN_REJECTS).itertuples(index=False):
         member = cell(rec.member_no)
         who = cell(rec.household_id) + (f" #{member}" if member else "")
-        rows.add_row(*([cell(rec.file)] if by_file else []), cell(rec.table), cell(rec.row), who, cell(rec.column),
-                     cell(rec.value), cell(rec.message) or cell(rec.problem))
+        value = cell(rec.value)
+        if by_file and rec.problem == "household_id_in_several_files":  # the value names the files: shown short
+            value = "; ".join(files.get(f, f) for f in value.split("; "))
+        rows.add_row(*([files.get(rec.file, cell(rec.file))] if by_file else []), cell(rec.table), cell(rec.row),
+                     who, cell(rec.column), value, cell(rec.message) or cell(rec.problem))
     console.print(rows)
     console.print(text(T, "rejects_file", lang, path=path) if path is not None else text(T, "rejects_no_file", lang),
                   markup=False)
+
+
+def short_names(files) -> dict[str, str]:
+    """Each survey file as the screen shows it: its path below the folder all the surveys share ("xa_a.xlsx",
+    "xa_b/members.csv"); the rejects file has the path as given."""
+    files = [str(f) for f in files]
+    tables = {f"{t}.{ext}" for t in ("households", "members", "communes") for ext in ("csv", "parquet")}
+
+    def survey(f: str) -> str:  # a table of a CSV / Parquet folder stands for its folder
+        return os.path.dirname(f) if os.path.basename(f) in tables else f
+
+    try:
+        base = os.path.commonpath([os.path.dirname(survey(f)) or "." for f in files]) if files else ""
+    except ValueError:  # absolute and relative paths mixed
+        return {f: f for f in files}
+    return {f: os.path.relpath(f, base) if base else f for f in files}
 
 
 class Progress:
