@@ -286,3 +286,14 @@ def test_an_out_folder_inside_a_folder_of_surveys_is_refused(tmp_path):
     r = _run("classify", district, tmp_path / "pairs", "--on", ON, "--out", tmp_path / "ok")
     assert r.exit_code == 0, r.output
     assert len(pd.read_csv(tmp_path / "ok" / "households.csv", encoding="utf-8-sig")) == 3
+
+
+def test_an_id_in_three_files_is_rejected_in_all_three_and_its_members_are_of_their_own_files(tmp_path):
+    files = [_workbook(tmp_path / f"{n}.xlsx", *_small(["H1", f"{n.upper()}1"])) for n in ("a", "b", "c")]
+    rej = tieuchi.classify_survey(files, on=ON).rejects
+    hh = rej[rej["table"] == "households"]
+    assert hh["problem"].tolist() == ["household_id_in_several_files"] * 3
+    assert hh["value"].tolist() == ["; ".join(map(str, files))] * 3
+    members = rej[rej["table"] == "members"]
+    assert members["problem"].tolist() == ["household_rejected"] * 3  # none an orphan of its file
+    assert members["file"].tolist() == [str(f) for f in files]

@@ -983,12 +983,36 @@ def _refuse_missing_columns(raw: RawSurvey) -> None:
                 code="column_required_missing")
 
 
+def _id_texts(values) -> pd.Index:
+    """Distinct id values as the text `to_text` gives them (None: blank), whole columns at a time for the usual
+    kinds (all text, all whole numbers); other mixtures one value at a time."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "empty"):
+        text = pd.Series(values, dtype="string").str.strip()  # NFC already (canonicalise)
+        return pd.Index(text.where(text != "", None).astype(object).to_numpy(), dtype=object)
+    if kind == "integer":
+        return pd.Index(np.asarray(values, dtype=np.int64).astype(str).astype(object), dtype=object)
+    return pd.Index([to_text(v) or None for v in values], dtype=object)
+
+
 def _id_keys(*parts: pd.Series) -> list[np.ndarray]:
     """The household ids of several columns as integer codes over them all (-1: blank), ids compared as their text
-    (an integer id in one workbook equals the same id written as text in another). One hash pass per column and
-    one text conversion per distinct id."""
-    factorized = [pd.factorize(s.astype(object).to_numpy(), use_na_sentinel=True) for s in parts]
-    texts = [pd.Index([to_text(v) or None for v in values], dtype=object) for _, values in factorized]
+    (an integer id in one workbook equals the same id written as text in another): one hash pass per column, and
+    the distinct ids converted to text as whole columns (`_id_texts`)."""
+    lengths = np.cumsum([len(s) for s in parts])[:-1]
+    if all(pd.api.types.is_integer_dtype(s.dtype) for s in parts):  # Parquet / typed ids: the numbers themselves
+        codes, _ = pd.factorize(pd.concat([s.astype("Int64") for s in parts], ignore_index=True).array,
+                                use_na_sentinel=True)
+        return np.split(codes.astype(np.int64), lengths)
+    if all(pd.api.types.is_string_dtype(s.dtype) and s.dtype != object and getattr(s.array, "_pa_array", None)
+           is not None for s in parts):  # CSV text: trimmed and encoded in arrow (C++), no Python per id
+        text = pc.utf8_trim_whitespace(pa.chunked_array([c.cast(pa.large_string()) for s in parts
+                                                         for c in s.array._pa_array.chunks], type=pa.large_string()))
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
+        codes = pc.fill_null(pc.dictionary_encode(text).combine_chunks().indices, -1)
+        return np.split(codes.to_numpy(zero_copy_only=False).astype(np.int64), lengths)
+    factorized = [pd.factorize(s.to_numpy(), use_na_sentinel=True) for s in parts]
+    texts = [_id_texts(np.asarray(values, dtype=object)) for _, values in factorized]
     every = pd.Index(np.concatenate([t.to_numpy(dtype=object) for t in texts]), dtype=object).unique()
     every = every[pd.notna(every)]
     out = []
@@ -1005,17 +1029,25 @@ def _members_of_other_files(members: pd.DataFrame, mem_file: np.ndarray, mem_key
     of them its problem: `unknown_household` for an id that is a household of another file only (an orphan of its
     own file), `household_id_blank` for a blank id with no member row above it in its own file (validation would
     give the row to the last household of the previous file)."""
-    n_files = int(max(hh_file.max(initial=0), mem_file.max(initial=0))) + 1
-    own = pd.Index(hh_key[hh_key >= 0] * n_files + hh_file[hh_key >= 0]).unique()
-    known = pd.Index(np.unique(hh_key[hh_key >= 0]))
+    # ids are dense codes: the first and last file holding each id as households, looked up by array indexing
+    n_ids = int(max(hh_key.max(initial=-1), mem_key.max(initial=-1))) + 1
+    none = np.iinfo(np.int64).max
+    lo, hi = np.full(n_ids + 1, none, dtype=np.int64), np.full(n_ids + 1, -1, dtype=np.int64)
+    valid = hh_key >= 0
+    np.minimum.at(lo, hh_key[valid], hh_file[valid])
+    np.maximum.at(hi, hh_key[valid], hh_file[valid])
+    key = np.where(mem_key >= 0, mem_key, n_ids)  # n_ids: no id, found nowhere
     has_id = mem_key >= 0
-    in_own = np.zeros(len(mem_key), dtype=bool)
-    in_own[has_id] = own.get_indexer(mem_key[has_id] * n_files + mem_file[has_id]) >= 0
-    elsewhere = np.zeros(len(mem_key), dtype=bool)
-    elsewhere[has_id] = known.get_indexer(mem_key[has_id]) >= 0
-    orphan = has_id & ~in_own & elsewhere
-    blank = _blank_cells(members["household_id"]) if "household_id" in members.columns else ~has_id
-    blank &= ~has_id
+    first, last = lo[key], hi[key]
+    elsewhere = has_id & (last >= 0)
+    in_own = (first == mem_file) | (last == mem_file)
+    between = elsewhere & ~in_own & (first < mem_file) & (mem_file < last)  # an id in three files or more: rare
+    if between.any():
+        own = pd.MultiIndex.from_arrays([hh_key[valid], hh_file[valid]]).unique()
+        at = np.flatnonzero(between)
+        in_own[at] = own.get_indexer(pd.MultiIndex.from_arrays([mem_key[at], mem_file[at]])) >= 0
+    orphan = elsewhere & ~in_own
+    blank = (_blank_cells(members["household_id"]) if "household_id" in members.columns else True) & ~has_id
     # a blank id belongs to the nearest member row above it with an id (validation's rule), within its own file
     above = np.where(blank, -1, np.arange(len(mem_key), dtype=np.int64))
     np.maximum.accumulate(above, out=above)
