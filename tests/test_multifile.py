@@ -297,3 +297,15 @@ def test_an_id_in_three_files_is_rejected_in_all_three_and_its_members_are_of_th
     members = rej[rej["table"] == "members"]
     assert members["problem"].tolist() == ["household_rejected"] * 3  # none an orphan of its file
     assert members["file"].tolist() == [str(f) for f in files]
+
+
+def test_a_broken_line_of_the_second_jsonl_file_is_a_reject_of_that_files_line(tmp_path):
+    line = '{{"household_id": "{h}", "commune_code": "X1", "area": "rural", "members": [{{"member_no": 1, ' \
+           '"sex": "male", "birth_date": "1980-01-01"}}]}}\n'
+    (tmp_path / "a.jsonl").write_text(line.format(h="A1") + line.format(h="A2"), encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text(line.format(h="B1") + "{not json\n" + line.format(h="B2"), encoding="utf-8")
+    result = tieuchi.classify_survey(tmp_path, on=ON)  # a folder of .jsonl files
+    assert sorted(result.households["household_id"]) == ["A1", "A2", "B1", "B2"]
+    assert result.rejects[["file", "row", "problem"]].astype(str).values.tolist() == [
+        [str(tmp_path / "b.jsonl"), "2", "invalid_json"]]
+    assert result.n_households_in == 5
