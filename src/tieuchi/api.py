@@ -56,7 +56,8 @@ class Result:
     render_reasons: Callable | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)  # why expected columns are absent (items outside their window …)
     # classify_survey: the survey's households as read, laid out by the user's row (position = row - 1, gaps empty),
-    # so that a rejected household's commune can be found from its reject row (reports count them per commune)
+    # so that a rejected household's commune can be found from its reject row (reports count them per commune);
+    # read from several files: indexed by (file, row) instead, as the rejects' `file` and `row` say
     households_by_row: pd.DataFrame | None = field(default=None, repr=False)
 
     def reasons(self, lang: str | None = None) -> pd.Series:
@@ -202,8 +203,8 @@ def classify(households: pd.DataFrame, members: pd.DataFrame, on, rules=None, co
 def classify_survey(survey, on, rules=None, lang: str = "vi", strict: bool = False,
                     progress: Callable[[str, int, int], None] | None = None, engine: str = "vectorized",
                     isolate_failures: bool = False) -> Result:
-    """Read and classify a survey: `survey` is a path (as `tieuchi.contract.read.read_survey` takes) or what it
-    returned.
+    """Read and classify a survey: `survey` is a path or a list of paths (as `tieuchi.contract.read.read_survey`
+    takes: several files are combined into one survey) or what it returned.
 
     Unlike `classify` on the tables, the rows the reader itself refused (a JSON line that cannot be read, a CSV row
     with more cells than the header) are in the rejects with their own problem and counted in, and every reject's
@@ -264,6 +265,10 @@ def _household_refused(rejects: pd.DataFrame, lang: str) -> DataError:
 
 
 def _by_user_row(raw) -> pd.DataFrame:
+    if raw.several_files:  # rows are numbered within each file: indexed by (file, row) instead, as rejects say
+        rows = np.asarray(raw.household_rows, dtype=np.int64)
+        files = raw.files_of("households", np.arange(len(raw.households)))
+        return raw.households.set_axis(pd.MultiIndex.from_arrays([files, rows], names=["file", "row"]))
     rows = raw.household_rows
     if rows is None or not len(raw.households):
         return raw.households

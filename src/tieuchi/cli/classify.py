@@ -17,7 +17,7 @@ from tieuchi.i18n import LANGS, lang_or_default, text
     "tieuchi classify datasets/demo --on 2024-12-01 --out out/",
     "tieuchi classify survey.xlsx --for-year 2025 --out out/ --format xlsx"))
 def classify(
-    survey: Path = SURVEY,
+    survey: list[Path] = SURVEY,
     on: Optional[str] = ON,
     for_year: Optional[int] = FOR_YEAR,
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for the results / Thư mục kết quả."),
@@ -40,9 +40,9 @@ def classify(
                                                         show_names, rules, engine, raw_text))
 
 
-def _classify(context: Context, survey: Path, on: Optional[str], for_year: Optional[int], out: Path, lang_opt: str,
-              fmt_opt: str, strict: bool, show_names: bool, rules: Optional[Path], engine_opt: str = "vectorized",
-              raw_text: bool = False) -> int:
+def _classify(context: Context, survey: list[Path], on: Optional[str], for_year: Optional[int], out: Path,
+              lang_opt: str, fmt_opt: str, strict: bool, show_names: bool, rules: Optional[Path],
+              engine_opt: str = "vectorized", raw_text: bool = False) -> int:
     import tieuchi  # lazy: keeps --help fast
     from tieuchi.api import ENGINES, StrictRefusal, backend  # lazy: keeps --help fast
     from tieuchi.contract.write import (FORMATS, output_paths, prepare_rejects, rejects_path,  # lazy: keeps --help fast
@@ -62,7 +62,7 @@ def _classify(context: Context, survey: Path, on: Optional[str], for_year: Optio
     refusal = None
     with Progress(lang) as progress:
         progress("read", 0, 1)
-        context.reading(survey)
+        context.reading(*survey)
         raw = tieuchi.read_survey(survey)
         progress("read", 1, 1)
         try:

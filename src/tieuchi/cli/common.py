@@ -80,7 +80,7 @@ T = table(
         "rejected_diff": "{n} dòng dữ liệu bị loại ({h} hộ), không được so sánh. Các hộ khác vẫn được so sánh.",
         "strict_written": "Không phân loại hộ nào (--strict). Danh sách lỗi: {path}",
         "row": "Dòng", "household": "Hộ", "column": "Cột", "value": "Giá trị", "problem": "Lỗi",
-        "table": "Bảng",
+        "table": "Bảng", "file": "Tệp",
         "read_notes": "Lưu ý khi đọc dữ liệu",
         "template_done": "Đã ghi mẫu nhập liệu: {path}",
         "withheld": "Cột '{c}' có vẻ là họ tên nên không được ghi ra; dùng --show-names để ghi.",
@@ -136,7 +136,7 @@ T = table(
                          "households were compared.",
         "strict_written": "Nothing was classified (--strict). Problems: {path}",
         "row": "Row", "household": "Household", "column": "Column", "value": "Value", "problem": "Problem",
-        "table": "Table",
+        "table": "Table", "file": "File",
         "read_notes": "Notes from reading",
         "template_done": "Data-entry template written: {path}",
         "withheld": "Column '{c}' looks like a name, so it was not written; use --show-names to write it.",
@@ -175,8 +175,11 @@ def err_console() -> Console:
 # --------------------------------------------------------------------------------------------------------------
 # the options several commands share, declared once
 
-SURVEY = typer.Argument(..., help="Survey: a folder with households/members(/communes) .csv or .parquet, an .xlsx "
-                                  "workbook, or a .jsonl file / Dữ liệu điều tra.")
+SURVEY = typer.Argument(..., metavar="SURVEY",
+                        help="Survey: a folder with households/members(/communes) .csv or .parquet, an .xlsx "
+                             "workbook, or a .jsonl file; several of them, or a folder of them (one per commune), are "
+                             "read in order of their paths as one survey / Dữ liệu điều tra: một hoặc nhiều tệp, hoặc "
+                             "một thư mục chứa tệp của từng xã.")
 ON = typer.Option(None, "--on", metavar="DATE", help="Reference date, YYYY-MM-DD / Ngày tham chiếu.")
 FOR_YEAR = typer.Option(None, "--for-year", metavar="YEAR",
                         help="Review for YEAR: the same as --on YEAR-01-01 / Rà soát cho năm.")
@@ -325,9 +328,9 @@ def reference_date(on: Optional[str], for_year: Optional[int]) -> dt.date:
     raise UsageError.from_table(T, "bad_date", hint="bad_date_hint", code="date_invalid", v=on)
 
 
-def guard_out(out: Path, names, survey: Path, **inputs: Optional[Path]) -> None:
-    """Before a long read: the output folder can take the files `names`, none of which is an input of this run
-    (`inputs`: keys of tieuchi.contract.write.INPUT_LABELS)."""
+def guard_out(out: Path, names, survey, **inputs: Optional[Path]) -> None:
+    """Before a long read: every survey path exists, and the output folder can take the files `names`, none of which
+    is an input of this run (`survey`: one path or several; `inputs`: keys of tieuchi.contract.write.INPUT_LABELS)."""
     from tieuchi.contract.write import check_out, survey_inputs  # lazy: keeps --help fast
 
     check_out(out, names, survey_inputs(survey) + [(p, what) for what, p in inputs.items() if p is not None])
@@ -376,14 +379,19 @@ def show_rejects(shown, path: Optional[Path], lang: str) -> None:
     found = head["cell"].notna().to_numpy(dtype=bool) if "cell" in head.columns else np.zeros(len(head), dtype=bool)
     where = (("row",) if not found.all() or not len(head) else ()) + (("cell",) if found.any() else ())
     rows = Table(title=title, title_justify="left")
-    for key in ("table", *where, "household", "value", "problem"):
+    by_file = "file" in shown.columns  # several survey files: a row number is the row in its file
+    files = short_names(shown["file"].dropna().unique()) if by_file else {}
+    for key in (("file",) if by_file else ()) + ("table", *where, "household", "value", "problem"):
         rows.add_column(text(T, key, lang), overflow="fold")
     for rec in head.itertuples(index=False):
         member = cell(rec.member_no)
         who = cell(rec.household_id) + (f" #{member}" if member else "")
         at = [cell(rec.row) if w == "row" else cell(rec.cell) for w in where]  # a workbook's cell holds its row
         table_name = table_label(cell(rec.table), lang)
-        rows.add_row(table_name, *at, who, cell(rec.value),
+        value = cell(rec.value)
+        if by_file and rec.problem == "household_id_in_several_files":  # the value names the files: shown short
+            value = "; ".join(files.get(f, f) for f in value.split("; "))
+        rows.add_row(*([files.get(rec.file, cell(rec.file))] if by_file else []), table_name, *at, who, value,
                      cell(rec.message) or cell(rec.problem))
     console.print(rows)
     if roots is not shown:
@@ -393,6 +401,22 @@ def show_rejects(shown, path: Optional[Path], lang: str) -> None:
         console.print(text(T, "consequences", lang, what=text(T, "and", lang).join(what)), markup=False)
     console.print(text(T, "rejects_file", lang, path=path) if path is not None else text(T, "rejects_no_file", lang),
                   markup=False)
+
+
+def short_names(files) -> dict[str, str]:
+    """Each survey file as the screen shows it: its path below the folder all the surveys share ("xa_a.xlsx",
+    "xa_b/members.csv"); the rejects file has the path as given."""
+    files = [str(f) for f in files]
+    tables = {f"{t}.{ext}" for t in ("households", "members", "communes") for ext in ("csv", "parquet")}
+
+    def survey(f: str) -> str:  # a table of a CSV / Parquet folder stands for its folder
+        return os.path.dirname(f) if os.path.basename(f) in tables else f
+
+    try:
+        base = os.path.commonpath([os.path.dirname(survey(f)) or "." for f in files]) if files else ""
+    except ValueError:  # absolute and relative paths mixed
+        return {f: f for f in files}
+    return {f: os.path.relpath(f, base) if base else f for f in files}
 
 
 class Progress:

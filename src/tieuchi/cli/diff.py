@@ -19,7 +19,7 @@ from tieuchi.i18n import LANGS, lang_or_default
     "tieuchi diff datasets/demo --on 2026-06-30 --vs-on 2027-06-30",
     "tieuchi diff survey/ --for-year 2025 --vs-for-year 2025 --vs-rules tinh.yaml"))
 def diff(
-    survey: Path = SURVEY,
+    survey: list[Path] = SURVEY,
     on: Optional[str] = typer.Option(None, "--on", metavar="DATE", help="First reference date / Ngày tham chiếu 1."),
     for_year: Optional[int] = typer.Option(None, "--for-year", metavar="YEAR", help="First: review for YEAR."),
     rules: Optional[Path] = typer.Option(None, "--rules", metavar="FILE",
@@ -45,8 +45,8 @@ def diff(
                                                     plan, out, fmt, lang, raw_text))
 
 
-def _diff(context: Context, survey: Path, on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_opt, out, fmt_opt,
-          lang_opt, raw_text: bool = False) -> int:
+def _diff(context: Context, survey: list[Path], on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_opt, out,
+          fmt_opt, lang_opt, raw_text: bool = False) -> int:
     import tieuchi  # lazy: keeps --help fast
     from tieuchi.contract.write import rejects_path, write_rejects  # lazy: keeps --help fast
     from tieuchi.outputs import diff as df  # lazy: keeps --help fast
@@ -70,7 +70,7 @@ def _diff(context: Context, survey: Path, on, for_year, rules, vs_on, vs_for_yea
     if out is not None:
         guard_out(out, df.OUTPUTS, survey, rules=rules, vs_rules=vs_rules, plan=plan_file)
     with Progress(lang) as progress:
-        context.reading(survey)
+        context.reading(*survey)
         raw = tieuchi.read_survey(survey)
         before = tieuchi.classify_survey(raw, on=day, rules=rules_a, lang=lang, progress=progress,
                                          isolate_failures=True)

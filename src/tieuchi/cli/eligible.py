@@ -16,7 +16,7 @@ from tieuchi.i18n import LANGS, lang_or_default
     "tieuchi eligible datasets/demo --on 2025-06-30 --out lists/",
     "tieuchi eligible survey.xlsx --for-year 2025 --out lists/ --by village"))
 def eligible(
-    survey: Path = SURVEY,
+    survey: list[Path] = SURVEY,
     on: Optional[str] = ON,
     for_year: Optional[int] = FOR_YEAR,
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for the lists / Thư mục ghi danh sách."),
@@ -42,7 +42,7 @@ def eligible(
                                                         lang, show_names, rules, raw_text))
 
 
-def _eligible(context: Context, survey: Path, on: Optional[str], for_year: Optional[int], out: Path,
+def _eligible(context: Context, survey: list[Path], on: Optional[str], for_year: Optional[int], out: Path,
               item_opt: Optional[str], commune: Optional[str], by_opt: str, fmt_opt: str, lang_opt: str,
               show_names: bool, rules: Optional[Path] = None, raw_text: bool = False) -> int:
     import tieuchi  # lazy: keeps --help fast
@@ -61,7 +61,7 @@ def _eligible(context: Context, survey: Path, on: Optional[str], for_year: Optio
     refuse_outside(rules_at, day)  # outside the program's window: exit 2 before a long read
     guard_out(out, output_names(item, fmt, rules_at), survey, rules=rules)
     with Progress(lang) as progress:
-        context.reading(survey)
+        context.reading(*survey)
         result = tieuchi.classify_survey(tieuchi.read_survey(survey), on=day, rules=rules_at, lang=lang,
                                          progress=progress, isolate_failures=True)
         context.decided(result.rejects, out, "csv", lang, show_names, raw_text)

@@ -17,7 +17,7 @@ from tieuchi.i18n import LANGS, lang_or_default
     "tieuchi report datasets/demo --plan tan_yen_2024 --on 2024-12-01 --out report/",
     "tieuchi report survey.xlsx --plan my_plan.yaml --for-year 2025 --out report/"))
 def report(
-    survey: Path = SURVEY,
+    survey: list[Path] = SURVEY,
     plan: str = typer.Option(..., "--plan", metavar="PLAN",
                              help="Plan file (.yaml) or the id of a shipped plan, e.g. tan_yen_2024 / Kế hoạch."),
     on: Optional[str] = ON,
@@ -69,7 +69,7 @@ def weights_option(given: Optional[str], k: float) -> Optional[dict[str, float]]
     return out
 
 
-def _report(context: Context, survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[int], out: Path,
+def _report(context: Context, survey: list[Path], plan_opt: str, on: Optional[str], for_year: Optional[int], out: Path,
             support: Optional[Path], program_data: Optional[Path], allocation: Optional[Path], unit_opt: str,
             lang_opt: str, k: float = 0.25, weights_opt: Optional[str] = None, rules: Optional[Path] = None,
             raw_text: bool = False) -> int:
@@ -99,13 +99,13 @@ def _report(context: Context, survey: Path, plan_opt: str, on: Optional[str], fo
               (("support", support, "--support"), ("program_data", program_data, "--program-data"),
                ("allocation", allocation, "--allocation")) if p is not None}
     with Progress(lang) as progress:
-        context.reading(survey)
+        context.reading(*survey)
         result = tieuchi.classify_survey(tieuchi.read_survey(survey), on=day, rules=rules_at, lang=lang,
                                          progress=progress, isolate_failures=True)
         context.decided(result.rejects, out, "csv", lang, raw_text=raw_text)
         progress("write", 0, 1)
-        report_ = rep.build(result, plan, survey_name=str(survey), raw_households=result.households_by_row, unit=unit,
-                            k=k, weights=weights, **tables)
+        report_ = rep.build(result, plan, survey_name=", ".join(map(str, survey)),
+                            raw_households=result.households_by_row, unit=unit, k=k, weights=weights, **tables)
         paths = rep.write(report_, out, lang, raw_text)
         paths += write_rejects(result.rejects, out, "csv", lang, False, raw_text)
         progress("write", 1, 1)

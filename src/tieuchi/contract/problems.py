@@ -23,6 +23,8 @@ PROBLEM_TEXT = table(
         "out_of_range": "Giá trị nằm ngoài khoảng cho phép (ví dụ số âm, STT nhỏ hơn 1, năm sinh hoặc ngày sinh trước "
                         "năm 1900, năm sinh sau năm tham chiếu): kiểm tra lại.",
         "duplicate_household_id": "Mã hộ bị trùng: mỗi hộ phải có một mã riêng; sửa mã hoặc xóa dòng thừa.",
+        "household_id_in_several_files": "Mã hộ này có ở nhiều tệp (cột Giá trị ghi tên các tệp có mã này): mỗi hộ "
+                                         "chỉ được khai ở một tệp; xóa hộ ở tệp thừa hoặc sửa lại mã.",
         "duplicate_member_no": "STT thành viên bị trùng trong cùng một hộ: đánh số lại thành viên.",
         "duplicate_commune_code": "Mã xã bị trùng trong bảng xã: giữ một dòng cho mỗi xã.",
         "no_members": "Hộ không có thành viên nào: thêm các thành viên của hộ vào bảng thành viên.",
@@ -55,6 +57,9 @@ PROBLEM_TEXT = table(
                         "before 1900, birth year after the reference year): check it.",
         "duplicate_household_id": "The household id is duplicated: give each household its own id or remove the extra "
                                   "row.",
+        "household_id_in_several_files": "The household id is in several files (the value column names the files "
+                                         "that have it): a household belongs in one file only; remove it from the "
+                                         "extra file or correct the id.",
         "duplicate_member_no": "The member number appears twice in the household: renumber the members.",
         "duplicate_commune_code": "The commune code appears twice in the communes table: keep one row per commune.",
         "no_members": "The household has no members: add its members to the members table.",

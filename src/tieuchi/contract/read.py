@@ -1,4 +1,5 @@
-"""Read a survey (data contract §1): a folder of CSV or Parquet files, an .xlsx workbook, or a .jsonl file.
+"""Read a survey (data contract §1): a folder of CSV or Parquet files, an .xlsx workbook, or a .jsonl file — or
+several of them at once (one per commune), combined into one survey (`read_surveys`, "several files" below).
 
 Reading finds the tables (and the header row), maps header aliases to canonical names and normalises text to NFC;
 values stay as the user gave them (CSV: all strings, only the empty cell missing), with three exceptions, each a
@@ -23,6 +24,7 @@ import json
 import sys
 import unicodedata
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -40,8 +42,9 @@ from tieuchi.contract.problems import table_label
 
 REJECT_COLUMNS = ["table", "row", "household_id", "member_no", "column", "value", "problem"]
 # where a reject is in the user's files, when known: written right after REJECT_COLUMNS in this order, and only when
-# the rejects have them — `cell` for a workbook (`tieuchi.contract.locate`); a several-file run's `file` goes here too
-REJECT_WHERE = ["cell"]
+# the rejects have them — `file` (the file the row is in) when the survey was read from several files, `cell` for a
+# workbook (`tieuchi.contract.locate`)
+REJECT_WHERE = ["file", "cell"]
 TABLE_ORDER = {"households": 0, "members": 1, "communes": 2}
 ENCODING_HINT_VI = (
     "Mở tệp bằng Excel hoặc LibreOffice và lưu lại dưới dạng 'CSV UTF-8' (Lưu Như / Save As → CSV UTF-8); "
@@ -113,6 +116,29 @@ class RawSurvey:
         return {"households": self.household_rows, "members": self.member_rows,
                 "communes": self.commune_rows}[table]
 
+    @property
+    def several_files(self) -> bool:
+        """Read from several survey files (`read_surveys`): rows are numbered within each file, and every reject
+        names its file (`file`)."""
+        return len(self.sources.get("households") or []) > 1
+
+    def files_of(self, table: str, positions: np.ndarray) -> np.ndarray:
+        """The file (`TableSource.file`) of the rows at 0-based `positions` of `table`; None where not known."""
+        found = self.sources.get(table) or []
+        positions = np.asarray(positions, dtype=np.int64)
+        out = np.full(len(positions), None, dtype=object)
+        if not found:
+            return out
+        index = self.source_index.get(table)
+        files = np.asarray([s.file for s in found] + [None], dtype=object)
+        if index is None:
+            out[:] = files[0]
+            return out
+        index = np.asarray(index, dtype=np.int64)
+        ok = (positions >= 0) & (positions < len(index))
+        out[ok] = files[index[positions[ok]]]
+        return out
+
     def source_of(self, table: str, position: int) -> TableSource | None:
         """The TableSource of the row at 0-based `position` of `table` (None when the reader recorded none)."""
         found = self.sources.get(table) or []
@@ -134,6 +160,9 @@ def with_reader_rejects(rejects: pd.DataFrame, raw: RawSurvey) -> pd.DataFrame:
         for table, part in refused.groupby("table", sort=False):
             drop |= ((rej["table"] == table) & rej["row"].isin(part["row"])).to_numpy()
         rej = pd.concat([rej[~drop], refused], ignore_index=True) if len(rej) else refused.copy()
+    if raw.several_files and len(rej):  # the file of each row, while `row` is still its position in the table
+        rej = rej.copy() if rej is rejects else rej
+        rej["file"] = _files_at(rej, raw)
     if any(raw.rows(t) is not None for t in TABLE_ORDER) and len(rej):
         rej = rej.copy() if rej is rejects else rej
         row = rej["row"].astype("int64").to_numpy(copy=True)
@@ -152,27 +181,95 @@ def with_reader_rejects(rejects: pd.DataFrame, raw: RawSurvey) -> pd.DataFrame:
     problems = raw.problems if raw.problems is not None and len(raw.problems) else None
     if problems is not None:
         rej = pd.concat([problems.astype({"row": "int64"}), rej], ignore_index=True) if len(rej) else problems
+    if raw.several_files and len(rej):
+        rej = duplicates_across_files(rej)
     if rej is rejects:
         return rejects
     return sort_rejects(rej)
 
 
+def _files_at(rej: pd.DataFrame, raw: RawSurvey) -> np.ndarray:
+    """The file of each reject whose `row` is the 1-based position in its table (validation's rows)."""
+    out = rej["file"].to_numpy(dtype=object, copy=True) if "file" in rej.columns else \
+        np.full(len(rej), None, dtype=object)
+    tables = rej["table"].to_numpy(dtype=object)
+    row = pd.to_numeric(rej["row"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+    for table in TABLE_ORDER:
+        at = (tables == table) & pd.isna(out)
+        if at.any():
+            out[at] = raw.files_of(table, row[at] - 1)
+    return out
+
+
+def duplicates_across_files(rej: pd.DataFrame) -> pd.DataFrame:
+    """A household id given in several files: its rows are rejected as duplicates (contract §2.3, every row with
+    that id) with problem `household_id_in_several_files`, and `value` naming every file that has it ("a.xlsx;
+    b.xlsx"), so that each file's officer sees where the other household is. Ids duplicated within one file only
+    keep `duplicate_household_id`."""
+    dup = ((rej["table"] == "households") & (rej["problem"] == "duplicate_household_id")).to_numpy()
+    if not dup.any() or "file" not in rej.columns:
+        return rej
+    part = rej.loc[dup, ["household_id", "file"]].astype({"household_id": "string"})
+    files = part.drop_duplicates()
+    several = files.groupby("household_id", sort=False)["file"].agg(lambda f: "; ".join(f.astype(str)))
+    several = several[files.groupby("household_id", sort=False).size() > 1]
+    if not len(several):
+        return rej
+    named = part["household_id"].map(several)
+    hit = named.notna().to_numpy()
+    rej = rej.copy()
+    where = np.flatnonzero(dup)[hit]
+    rej.loc[rej.index[where], "problem"] = "household_id_in_several_files"
+    rej["value"] = rej["value"].astype(object)
+    rej.loc[rej.index[where], "value"] = named[hit].to_numpy(dtype=object)
+    return rej
+
+
 def sort_rejects(rej: pd.DataFrame) -> pd.DataFrame:
-    """Rejects in the order they are written: by table (households, members, communes), then row (stable)."""
+    """Rejects in the order they are written: by file (several files: in the order they were read), then table
+    (households, members, communes), then row (stable)."""
     rej = rej.astype({"row": "int64"})
     order = rej["table"].map(TABLE_ORDER).to_numpy()
-    return rej.iloc[np.lexsort((rej["row"].to_numpy(), order))].reset_index(drop=True)
+    keys = [rej["row"].to_numpy(), order]
+    if "file" in rej.columns:  # files are read sorted by path, so their names sort in the order they were read
+        keys.append(pd.factorize(rej["file"].astype(object).where(rej["file"].notna(), None), sort=True)[0])
+    return rej.iloc[np.lexsort(keys)].reset_index(drop=True)
 
 
-def read_survey(path: str | Path) -> RawSurvey:
-    """Read SURVEY: a folder (households/members[/communes] .csv or .parquet), an .xlsx workbook or a .jsonl file."""
-    p = Path(path)
+def read_survey(path) -> RawSurvey:
+    """Read SURVEY: a folder (households/members[/communes] .csv or .parquet), an .xlsx workbook or a .jsonl file;
+    or several surveys at once — a list of such paths, or a folder of them — combined into one (`read_surveys`)."""
+    return read_surveys(path)
+
+
+def read_surveys(paths) -> RawSurvey:
+    """Read one survey or several (`paths`: a path or a list of paths), combined into one survey.
+
+    Each path is a survey (a folder holding households.csv / members.csv or the .parquet pair, an .xlsx workbook,
+    a .jsonl file) or a folder of surveys, one per commune: its .xlsx / .jsonl files and its subfolders holding a
+    CSV or Parquet pair (`survey_files`). Files are read in a stable order, sorted by path. A file that cannot be
+    read fails the whole run naming that file. One file gives exactly what reading it alone gives; several are
+    combined by `combine_surveys`."""
+    files = survey_files(paths)
+    if len(files) == 1:
+        return _read_one(files[0])
+    return combine_surveys([_read_one(f) for f in files])
+
+
+SURVEY_FILES = (".xlsx", ".xlsm", ".jsonl", ".ndjson")  # the survey files a folder of surveys is read for
+
+
+def _not_found(p: Path) -> UsageError:
+    return UsageError(f"survey not found: '{p}'",
+                      "Give a folder with households.csv and members.csv, an .xlsx workbook or a .jsonl file.",
+                      vi=f"không tìm thấy dữ liệu điều tra '{p}'",
+                      vi_hint="Cho một thư mục có households.csv và members.csv, một tệp Excel .xlsx hoặc một tệp "
+                              ".jsonl.", code="survey_not_found")
+
+
+def _read_one(p: Path) -> RawSurvey:
     if not p.exists():
-        raise UsageError(f"survey not found: '{p}'",
-                         "Give a folder with households.csv and members.csv, an .xlsx workbook or a .jsonl file.",
-                         vi=f"không tìm thấy dữ liệu điều tra '{p}'",
-                         vi_hint="Cho một thư mục có households.csv và members.csv, một tệp Excel .xlsx hoặc một tệp "
-                                 ".jsonl.", code="survey_not_found")
+        raise _not_found(p)
     if p.is_dir():
         return _read_folder(p)
     suffix = p.suffix.lower()
@@ -180,11 +277,87 @@ def read_survey(path: str | Path) -> RawSurvey:
         return _read_xlsx(p)
     if suffix in (".jsonl", ".ndjson"):
         return _read_jsonl(p)
-    raise UsageError(f"cannot read '{p}': unsupported survey format '{suffix}'",
-                     "Use a folder of .csv or .parquet files, an .xlsx workbook or a .jsonl file.",
-                     vi=f"không đọc được '{p}': định dạng '{suffix}' không được hỗ trợ",
-                     vi_hint="Dùng một thư mục chứa các tệp .csv hoặc .parquet, một tệp Excel .xlsx hoặc một tệp "
-                             ".jsonl.", code="survey_format_unsupported")
+    raise _unsupported(p)
+
+
+def _unsupported(p: Path) -> UsageError:
+    suffix = p.suffix.lower()
+    return UsageError(f"cannot read '{p}': unsupported survey format '{suffix}'",
+                      "Use a folder of .csv or .parquet files, an .xlsx workbook or a .jsonl file.",
+                      vi=f"không đọc được '{p}': định dạng '{suffix}' không được hỗ trợ",
+                      vi_hint="Dùng một thư mục chứa các tệp .csv hoặc .parquet, một tệp Excel .xlsx hoặc một tệp "
+                              ".jsonl.", code="survey_format_unsupported")
+
+
+def table_folder(p: Path) -> bool:
+    """Whether folder `p` is one survey of CSV or Parquet tables (it holds a households or members table), rather
+    than a folder of surveys."""
+    return any((p / f"{t}.{ext}").exists() for t in ("households", "members") for ext in ("csv", "parquet"))
+
+
+def _folder_surveys(p: Path) -> list[Path]:
+    """The surveys in a folder of surveys: its .xlsx / .jsonl files (not Excel's '~$' lock files nor hidden files)
+    and its subfolders that hold a CSV or Parquet pair; anything else in it is not read."""
+    found = []
+    for entry in p.iterdir():
+        if entry.name.startswith((".", "~$")):
+            continue
+        if entry.is_dir() and table_folder(entry):
+            found.append(entry)
+        elif entry.is_file() and entry.suffix.lower() in SURVEY_FILES:
+            found.append(entry)
+    if not found:
+        raise UsageError(
+            f"'{p}' holds no survey: neither households.csv and members.csv (or the .parquet pair), nor workbooks "
+            "(.xlsx), .jsonl files or folders of CSV files, one per commune",
+            "Give a folder with households.csv and members.csv, an .xlsx workbook or a .jsonl file, or a folder of "
+            "them (one per commune).",
+            vi=f"'{p}' không chứa dữ liệu điều tra nào: không có households.csv và members.csv (hoặc cặp .parquet), "
+               "cũng không có sổ Excel (.xlsx), tệp .jsonl hay thư mục CSV của từng xã",
+            vi_hint="Cho một thư mục có households.csv và members.csv, một sổ .xlsx hoặc một tệp .jsonl, hoặc một thư "
+                    "mục chứa các tệp đó (mỗi xã một tệp).", code="survey_table_missing")
+    return found
+
+
+def survey_files(paths) -> list[Path]:
+    """The surveys `paths` (a path or a list of them) stand for, sorted by path: a folder of surveys gives each
+    survey in it (one level). Refused before anything is read: a path that does not exist, a file that is not a
+    survey format, and a survey given twice (its households would all be duplicates)."""
+    given = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not given:
+        raise UsageError("no survey given", "Give a survey: a folder, an .xlsx workbook or a .jsonl file.",
+                         vi="chưa cho dữ liệu điều tra",
+                         vi_hint="Cho dữ liệu điều tra: một thư mục, một sổ .xlsx hoặc một tệp .jsonl.",
+                         code="survey_not_found")
+    found: list[Path] = []
+    for g in given:
+        p = Path(g)
+        if not p.exists():
+            raise _not_found(p)
+        if p.is_dir():
+            found += [p] if table_folder(p) else _folder_surveys(p)
+        elif p.suffix.lower() in SURVEY_FILES:
+            found.append(p)
+        else:
+            raise _unsupported(p)
+    for p in found:  # a damaged workbook among many fails now, naming it, rather than after the others were read
+        if p.suffix.lower() in (".xlsx", ".xlsm") and not zipfile.is_zipfile(p):
+            raise UsageError(f"cannot read workbook '{p}': not an Excel .xlsx file (it is damaged, or another "
+                             "format renamed)", "Save it again as an Excel .xlsx workbook.",
+                             vi=f"không đọc được sổ Excel '{p}': đây không phải là tệp .xlsx (tệp bị hỏng, hoặc là "
+                                "một định dạng khác bị đổi tên)", vi_hint="Lưu lại tệp dưới dạng sổ Excel .xlsx.",
+                             code="workbook_unreadable")
+    seen: dict[str, Path] = {}
+    for f in found:
+        key = str(f.resolve())
+        if key in seen:
+            raise UsageError(
+                f"the survey '{f}' is given twice (as '{seen[key]}' and '{f}'): every household would be a duplicate",
+                "Give each survey once.",
+                vi=f"dữ liệu '{f}' được cho hai lần ('{seen[key]}' và '{f}'): mọi hộ sẽ bị trùng",
+                vi_hint="Mỗi tệp dữ liệu chỉ cho một lần.", code="survey_given_twice")
+        seen[key] = f
+    return sorted(found, key=str)
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -800,3 +973,185 @@ def _read_jsonl(p: Path) -> RawSurvey:
                "members": [table_source(p, mem_df.columns, mem_can.columns)]}
     return RawSurvey(hh_can, mem_can, None, str(p), pd.DataFrame(problems, columns=REJECT_COLUMNS),
                      np.asarray(rows, dtype=np.int64), sources=sources)
+
+
+# ---------------------------------------------------------------- several files
+
+def _missing_required(table: str, names) -> list[str]:
+    """The required columns of `table` (and one-of groups, as 'a|b') that canonical column `names` lack."""
+    names = set(names)
+    specs = columns(table).values()
+    missing = [s.name for s in specs if s.required and s.name not in names]
+    for g in dict.fromkeys(s.one_of for s in specs if s.one_of):
+        group = [s.name for s in specs if s.one_of == g]
+        if not names.intersection(group):
+            missing.append("|".join(group))
+    return missing
+
+
+def _refuse_missing_columns(raw: RawSurvey) -> None:
+    """Each file must have its tables' required columns, as one survey must (a usage error, exit 2): combined with
+    the other files, the missing column would otherwise only be blank for this file's rows."""
+    for table in TABLE_ORDER:
+        df = getattr(raw, table)
+        if df is None:
+            continue
+        missing = _missing_required(table, df.columns)
+        if missing:
+            where = raw.sources[table][0].file if raw.sources.get(table) else raw.source
+            names = ", ".join(f"'{m}'" for m in missing)
+            raise UsageError(
+                f"'{where}': table {table} has no required column {names}",
+                "Add the column (the headers of `tieuchi template`), or leave this file out of the run.",
+                vi=f"'{where}': bảng {table} thiếu cột bắt buộc {names}",
+                vi_hint="Thêm cột đó (xem các tiêu đề của `tieuchi template`), hoặc bỏ tệp này ra khỏi lần chạy.",
+                code="column_required_missing")
+
+
+def _id_texts(values) -> pd.Index:
+    """Distinct id values as the text `to_text` gives them (None: blank), whole columns at a time for the usual
+    kinds (all text, all whole numbers); other mixtures one value at a time."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "empty"):
+        text = pd.Series(values, dtype="string").str.strip()  # NFC already (canonicalise)
+        return pd.Index(text.where(text != "", None).astype(object).to_numpy(), dtype=object)
+    if kind == "integer":
+        return pd.Index(np.asarray(values, dtype=np.int64).astype(str).astype(object), dtype=object)
+    return pd.Index([to_text(v) or None for v in values], dtype=object)
+
+
+def _id_keys(*parts: pd.Series) -> list[np.ndarray]:
+    """The household ids of several columns as integer codes over them all (-1: blank), ids compared as their text
+    (an integer id in one workbook equals the same id written as text in another): one hash pass per column, and
+    the distinct ids converted to text as whole columns (`_id_texts`)."""
+    lengths = np.cumsum([len(s) for s in parts])[:-1]
+    if all(pd.api.types.is_integer_dtype(s.dtype) for s in parts):  # Parquet / typed ids: the numbers themselves
+        codes, _ = pd.factorize(pd.concat([s.astype("Int64") for s in parts], ignore_index=True).array,
+                                use_na_sentinel=True)
+        return np.split(codes.astype(np.int64), lengths)
+    if all(pd.api.types.is_string_dtype(s.dtype) and s.dtype != object and getattr(s.array, "_pa_array", None)
+           is not None for s in parts):  # CSV text: trimmed and encoded in arrow (C++), no Python per id
+        text = pc.utf8_trim_whitespace(pa.chunked_array([c.cast(pa.large_string()) for s in parts
+                                                         for c in s.array._pa_array.chunks], type=pa.large_string()))
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
+        codes = pc.fill_null(pc.dictionary_encode(text).combine_chunks().indices, -1)
+        return np.split(codes.to_numpy(zero_copy_only=False).astype(np.int64), lengths)
+    factorized = [pd.factorize(s.to_numpy(), use_na_sentinel=True) for s in parts]
+    texts = [_id_texts(np.asarray(values, dtype=object)) for _, values in factorized]
+    every = pd.Index(np.concatenate([t.to_numpy(dtype=object) for t in texts]), dtype=object).unique()
+    every = every[pd.notna(every)]
+    out = []
+    for (codes, _), text in zip(factorized, texts):
+        lut = np.append(every.get_indexer(text), -1)  # a blank id (None) is not in `every`: -1
+        out.append(lut[codes].astype(np.int64))
+    return out
+
+
+def _members_of_other_files(members: pd.DataFrame, mem_file: np.ndarray, mem_key: np.ndarray,
+                            hh_file: np.ndarray, hh_key: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, str]:
+    """Member rows that would be joined to a household of another file: each file's members belong to that file's
+    households (a household id is unique across files once duplicates are rejected). Returns the rows, and for each
+    of them its problem: `unknown_household` for an id that is a household of another file only (an orphan of its
+    own file), `household_id_blank` for a blank id with no member row above it in its own file (validation would
+    give the row to the last household of the previous file)."""
+    # ids are dense codes: the first and last file holding each id as households, looked up by array indexing
+    n_ids = int(max(hh_key.max(initial=-1), mem_key.max(initial=-1))) + 1
+    none = np.iinfo(np.int64).max
+    lo, hi = np.full(n_ids + 1, none, dtype=np.int64), np.full(n_ids + 1, -1, dtype=np.int64)
+    valid = hh_key >= 0
+    np.minimum.at(lo, hh_key[valid], hh_file[valid])
+    np.maximum.at(hi, hh_key[valid], hh_file[valid])
+    key = np.where(mem_key >= 0, mem_key, n_ids)  # n_ids: no id, found nowhere
+    has_id = mem_key >= 0
+    first, last = lo[key], hi[key]
+    elsewhere = has_id & (last >= 0)
+    in_own = (first == mem_file) | (last == mem_file)
+    between = elsewhere & ~in_own & (first < mem_file) & (mem_file < last)  # an id in three files or more: rare
+    if between.any():
+        own = pd.MultiIndex.from_arrays([hh_key[valid], hh_file[valid]]).unique()
+        at = np.flatnonzero(between)
+        in_own[at] = own.get_indexer(pd.MultiIndex.from_arrays([mem_key[at], mem_file[at]])) >= 0
+    orphan = elsewhere & ~in_own
+    blank = (_blank_cells(members["household_id"]) if "household_id" in members.columns else True) & ~has_id
+    # a blank id belongs to the nearest member row above it with an id (validation's rule), within its own file
+    above = np.where(blank, -1, np.arange(len(mem_key), dtype=np.int64))
+    np.maximum.accumulate(above, out=above)
+    first_of_file = starts[mem_file]
+    cut = blank & ((above < first_of_file) & (mem_file > 0) | (above >= 0) & orphan[np.maximum(above, 0)])
+    problem = np.where(orphan, "unknown_household", "household_id_blank")
+    return orphan | cut, problem
+
+
+def combine_surveys(raws: list[RawSurvey]) -> RawSurvey:
+    """Several surveys as one: each table concatenated once (pd.concat) in the order given, each file's user rows
+    kept (`household_rows` … hold the row within its file), `sources[table]` one TableSource per file and
+    `source_index[table]` the file of each row; the reader's own rejects of each file (`refused`, `problems`) kept
+    for their rows, `problems` naming the file (`file`).
+
+    A household id given in several files is a duplicate (validation rejects every row with it; the rejects name the
+    files: `duplicates_across_files`). A member row belongs to a household of its own file: a member whose id is a
+    household of another file only, or a blank id with no row above it in its file, is rejected alone here (in
+    `problems`) as it would be in a survey of its own, and not attached to another file's household."""
+    for raw in raws:
+        _refuse_missing_columns(raw)
+    tables, rows, sources, index, refused = {}, {}, {}, {}, []
+    problems = []
+    for table in TABLE_ORDER:
+        parts = [(i, raw) for i, raw in enumerate(raws) if getattr(raw, table) is not None]
+        if not parts:
+            continue
+        frames = [getattr(raw, table) for _, raw in parts]
+        lengths = np.asarray([len(f) for f in frames], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        tables[table] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        rows[table] = np.concatenate([np.asarray(raw.rows(table), dtype=np.int64) if raw.rows(table) is not None
+                                      else np.arange(1, n + 1, dtype=np.int64)
+                                      for (_, raw), n in zip(parts, lengths)]) if len(frames) else None
+        sources[table] = [src for _, raw in parts for src in (raw.sources.get(table) or
+                                                              [TableSource(raw.source)])[:1]]
+        index[table] = np.repeat(np.arange(len(parts), dtype=np.int64), lengths)
+        for (_, raw), offset in zip(parts, offsets):
+            if raw.refused is not None and len(raw.refused):
+                part = raw.refused[raw.refused["table"] == table]
+                if len(part):
+                    refused.append(part.assign(row=part["row"].astype("int64") + int(offset)))
+    for raw in raws:
+        if raw.problems is not None and len(raw.problems):
+            first = raw.sources.get("households") or [TableSource(raw.source)]
+            problems.append(raw.problems.assign(file=first[0].file))
+    hh, mem = tables["households"], tables["members"]
+    hh_key, mem_key = _id_keys(hh["household_id"], mem["household_id"]) if "household_id" in mem.columns else \
+        (_id_keys(hh["household_id"])[0], np.full(len(mem), -1, dtype=np.int64))
+    starts = np.concatenate([[0], np.cumsum(np.bincount(index["members"], minlength=len(sources["members"])))[:-1]])
+    # the households' file index is the members' (every file has both tables)
+    cut, problem = _members_of_other_files(mem, index["members"], mem_key, index["households"], hh_key, starts)
+    if cut.any():
+        at = np.flatnonzero(cut)
+        mem_no = mem["member_no"].iloc[at] if "member_no" in mem.columns else pd.Series([None] * len(at))
+        ids = mem["household_id"].iloc[at] if "household_id" in mem.columns else pd.Series([None] * len(at))
+        files = np.asarray([s.file for s in sources["members"]], dtype=object)
+        problems.append(pd.DataFrame({
+            "table": "members", "row": rows["members"][at], "household_id": [to_text(v) for v in ids],
+            "member_no": [to_text(v) for v in mem_no], "column": "household_id", "value": [to_text(v) for v in ids],
+            "problem": problem[at], "file": files[index["members"][at]]}))
+        keep = np.flatnonzero(~cut)
+        if refused:  # refused rows are positions in the members table: renumber them without the cut rows
+            moved = pd.concat(refused, ignore_index=True)
+            is_m = (moved["table"] == "members").to_numpy()
+            pos = moved["row"].to_numpy(dtype=np.int64, copy=True)
+            gone = np.zeros(len(moved), dtype=bool)
+            gone[is_m] = cut[pos[is_m] - 1]
+            if gone.any():  # a cut row the reader refused too: its own problem joins the problems, for its row
+                problems.append(moved[gone].assign(row=rows["members"][pos[gone] - 1],
+                                                   file=files[index["members"][pos[gone] - 1]]))
+            pos[is_m] = np.cumsum(~cut)[pos[is_m] - 1]
+            refused = [moved.assign(row=pos)[~gone]]
+        tables["members"] = mem.iloc[keep].reset_index(drop=True)
+        rows["members"] = rows["members"][keep]
+        index["members"] = index["members"][keep]
+    return RawSurvey(
+        tables["households"], tables["members"], tables.get("communes"),
+        ", ".join(str(raw.source) for raw in raws),
+        problems=pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=REJECT_COLUMNS),
+        household_rows=rows["households"], member_rows=rows["members"], commune_rows=rows.get("communes"),
+        refused=pd.concat(refused, ignore_index=True) if refused else None, sources=sources, source_index=index)

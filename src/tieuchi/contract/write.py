@@ -40,7 +40,7 @@ from tieuchi.contract.columns import TABLES as SURVEY_TABLES
 from tieuchi.contract.columns import known_personal_columns, personal_columns
 from tieuchi.contract.problems import reject_message
 from tieuchi.contract.read import REJECT_COLUMNS  # noqa: F401 - the contract's reject columns, one owner (re-exported)
-from tieuchi.contract.read import REJECT_WHERE
+from tieuchi.contract.read import REJECT_WHERE, survey_files, table_folder
 from tieuchi.errors import UsageError
 
 FORMATS = ("csv", "parquet", "xlsx")
@@ -160,10 +160,11 @@ def contract_order(columns: list[str], head: list[str]) -> list[str]:
 
 
 def prepare_rejects(rejects: pd.DataFrame | None, lang: str = "vi", show_names: bool = False) -> pd.DataFrame:
-    """Rejects as written: the contract columns first, then where each is (``REJECT_WHERE``: the ``cell`` of a
-    workbook, when known), then ``message`` (the problem in ``lang``, naming the column by the header the user wrote:
-    :func:`tieuchi.contract.problems.reject_message`), then anything else. The ``header`` column
-    (:func:`tieuchi.contract.locate.locate`) is read into the message and not written."""
+    """Rejects as written: the contract columns first, then where each is (``REJECT_WHERE``: its ``file`` when the
+    survey was read from several files, the ``cell`` of a workbook when known), then ``message`` (the problem in
+    ``lang``, naming the column by the header the user wrote: :func:`tieuchi.contract.problems.reject_message`), then
+    anything else. The ``header`` column (:func:`tieuchi.contract.locate.locate`) is read into the message and not
+    written."""
     if rejects is None:
         rejects = pd.DataFrame(columns=REJECT_COLUMNS)
     df = rejects.copy()
@@ -275,6 +276,13 @@ def check_out(out: str | Path, files: Iterable[str | Path], inputs: Iterable[tup
                          f"không ghi được {p}: đã có một thư mục trùng tên",
                          f"xoá hoặc đổi tên thư mục {p}, hoặc chọn thư mục {option} khác", code="out_path_blocked")
     for source, what in inputs:
+        if what == "survey_folder" and _inside(out, Path(source)):
+            raise _usage(f"{option} {out}: is inside the folder of surveys {source}, which this command reads: a "
+                         "later run would read the results as one more commune's survey",
+                         f"choose an {option} folder outside {source}",
+                         f"{option} {out}: nằm trong thư mục dữ liệu {source} mà lệnh này đang đọc: lần chạy sau sẽ "
+                         "đọc các tệp kết quả như dữ liệu của thêm một xã",
+                         f"chọn thư mục {option} nằm ngoài {source}", code="out_overwrites_input")
         for p in paths:
             if _same_file(p, Path(source)):
                 en, vi = INPUT_LABELS.get(what, (what, what))
@@ -305,18 +313,27 @@ def check_out_file(path: str | Path, force: bool = False, option: str = "--out")
     return path
 
 
-def survey_inputs(survey: str | Path) -> list[tuple[Path, str]]:
-    """The files a SURVEY argument stands for: the workbook or JSONL file itself, or for a folder every table file
-    the reader looks for there — even one that does not exist yet, since writing it would change the survey."""
-    p = Path(survey)
-    if p.is_dir():
-        return [(p / f"{t}.{ext}", "survey") for t in SURVEY_TABLES for ext in ("csv", "parquet")]
-    return [(p, "survey")]
+def survey_inputs(survey) -> list[tuple[Path, str]]:
+    """The files a SURVEY argument (a path or several) stands for: each workbook or JSONL file itself, for a folder
+    of CSV or Parquet tables every table file the reader looks for there — even one that does not exist yet, since
+    writing it would change the survey —, and a folder of surveys as a whole (``survey_folder``: nothing may be
+    written inside it, or the next run would read it). A survey that cannot be found is refused here, before a long
+    read (:func:`tieuchi.contract.read.survey_files`)."""
+    given = [survey] if isinstance(survey, (str, Path)) else list(survey)
+    out: list[tuple[Path, str]] = [(Path(g), "survey_folder") for g in given
+                                   if Path(g).is_dir() and not table_folder(Path(g))]
+    for p in survey_files(given):
+        if p.is_dir():
+            out += [(p / f"{t}.{ext}", "survey") for t in SURVEY_TABLES for ext in ("csv", "parquet")]
+        else:
+            out.append((p, "survey"))
+    return out
 
 
 # what an input of a run is, for the message (en, vi)
 INPUT_LABELS = {
     "survey": ("the survey", "dữ liệu điều tra"),
+    "survey_folder": ("the folder of surveys", "thư mục dữ liệu điều tra"),
     "rules": ("the rules (--rules)", "bộ quy tắc (--rules)"),
     "vs_rules": ("the second rules (--vs-rules)", "bộ quy tắc thứ hai (--vs-rules)"),
     "plan": ("the plan (--plan)", "kế hoạch (--plan)"),
@@ -342,6 +359,12 @@ def _check_parent(out: Path, option: str, shown: Path | None = None) -> None:
                      "choose a folder you can write to",
                      f"{option} {shown}: không có quyền ghi vào {probe}", "chọn thư mục mà bạn có quyền ghi",
                      code="out_permission_denied")
+
+
+def _inside(a: Path, folder: Path) -> bool:
+    """Whether `a` is `folder` or under it, however spelt (symlinks resolved)."""
+    a, folder = Path(os.path.realpath(a)), Path(os.path.realpath(folder))
+    return a == folder or folder in a.parents
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from tieuchi.contract.read import REJECT_COLUMNS, sort_rejects
+from tieuchi.contract.read import REJECT_COLUMNS, REJECT_WHERE, sort_rejects
 from tieuchi.contract.write import make_out_dir, write_csv, writing
 from tieuchi.i18n import LANGS
 from tieuchi.outputs import report
@@ -254,11 +254,12 @@ def rejects(before, after) -> pd.DataFrame:
     the reference date (a birth date after it, a birth year past its year), so the two sides may refuse different
     rows; a household refused on one side only is also counted apart in the comparison."""
     b, a = before.rejects, after.rejects
-    b = b[[c for c in REJECT_COLUMNS if c in b.columns]].astype({"row": "int64"})
-    a = a[[c for c in REJECT_COLUMNS if c in a.columns]].astype({"row": "int64"})
+    kept = REJECT_COLUMNS + REJECT_WHERE  # where each row is (its file, for a survey of several files) too
+    b = b[[c for c in kept if c in b.columns]].astype({"row": "int64"})
+    a = a[[c for c in kept if c in a.columns]].astype({"row": "int64"})
     if not len(a) and not len(b):
         return b.assign(side=pd.Series(dtype=object))
-    key = [c for c in REJECT_COLUMNS if c in a.columns and c in b.columns]
+    key = [c for c in kept if c in a.columns and c in b.columns]
     as_text = {c: "string" for c in key if c != "row"}
     both = pd.merge(b.astype(as_text), a.astype(as_text), on=key, how="outer", indicator="side", sort=False)
     both["side"] = both["side"].astype(str).map(SIDES)

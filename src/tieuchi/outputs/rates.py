@@ -107,13 +107,21 @@ def rejected_households(result: Any, raw_households: pd.DataFrame | None = None)
     row is in the results or the rejects, contract §2), else the distinct household rows of the rejects. The summary,
     the report and the diff all count with this function."""
     rej = getattr(result, "rejects", None)
-    rows = rej[rej["table"] == "households"].drop_duplicates("row") if rej is not None and len(rej) else None
+    by_file = rej is not None and "file" in rej.columns  # a survey of several files: rows are numbered per file
+    rows = rej[rej["table"] == "households"].drop_duplicates(["file", "row"] if by_file else "row") \
+        if rej is not None and len(rej) else None
     n_in = getattr(result, "n_households_in", None) or None  # 0: not known (a result built by hand)
     accepted = len(result.households) if getattr(result, "households", None) is not None else 0
     out = {ALL: max(int(n_in) - accepted, 0) if n_in is not None else (len(rows) if rows is not None else 0)}
     if rows is not None and raw_households is not None and "commune_code" in raw_households.columns:
-        at = pd.to_numeric(rows["row"], errors="coerce").dropna().astype(int) - 1
-        at = at[(at >= 0) & (at < len(raw_households))]
+        if isinstance(raw_households.index, pd.MultiIndex):  # indexed by (file, row): `tieuchi.api.Result`
+            at = raw_households.index.get_indexer(pd.MultiIndex.from_arrays(
+                [rows["file"].astype(object).to_numpy() if by_file else np.full(len(rows), None, dtype=object),
+                 pd.to_numeric(rows["row"], errors="coerce").fillna(-1).astype(np.int64).to_numpy()]))
+            at = pd.Series(at[at >= 0])
+        else:
+            at = pd.to_numeric(rows["row"], errors="coerce").dropna().astype(int) - 1
+            at = at[(at >= 0) & (at < len(raw_households))]
         where = raw_households["commune_code"].iloc[at.to_numpy()].astype("string").str.strip()
         for code, n in where.value_counts().items():
             out[str(code)] = int(n)
