@@ -129,4 +129,4 @@ def test_options_declared_without_a_metavar_come_out_right_too():
 def test_a_usage_error_shows_the_same_usage_line_as_the_help():
     r = CliRunner().invoke(app, ["report", "x"], env={"COLUMNS": "80"})
     assert r.exit_code == 2
-    assert "SURVEY --plan PLAN (--on DATE | --for-year YEAR)" in r.output and "{survey}" not in r.output
+    assert "SURVEY... --plan PLAN (--on DATE | --for-year YEAR)" in r.output and "{survey}" not in r.output

@@ -125,9 +125,11 @@ def test_a_household_id_in_two_files_is_rejected_in_both_naming_both_files(tmp_p
     assert members["problem"].tolist() == ["household_rejected"] * 2
     assert members["file"].tolist() == [str(a), str(b)]
     shown = prepare_rejects(rej, "vi")
-    assert shown.columns.tolist()[:9] == ["table", "row", "household_id", "member_no", "column", "value", "problem",
-                                          "file", "message"]
-    assert shown["message"].iloc[0].startswith("Mã hộ này có ở nhiều tệp")
+    assert shown.columns.tolist()[:10] == ["table", "row", "household_id", "member_no", "column", "value", "problem",
+                                           "file", "cell", "message"]
+    # each file's own sheet and row: H1 is in row 2 of xa_a's sheet and row 3 of xa_b's (header in row 1)
+    assert shown.loc[shown["table"] == "households", "cell"].str.extract(r"(\d+)$")[0].tolist() == ["2", "3"]
+    assert "mã hộ này có ở nhiều tệp" in shown["message"].iloc[0]
 
 
 def test_an_id_duplicated_within_one_file_of_several_keeps_its_own_problem(tmp_path):
