@@ -34,11 +34,13 @@ import pandas as pd
 from rich.table import Table
 
 from tieuchi.contract import write as w
+from tieuchi.engine.reasons import branch_reasons
+from tieuchi.engine.vectorized import evaluator_for
 from tieuchi.errors import UsageError
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.rulebook.checks import placeholders
 from tieuchi.rulebook.load import rules_of
-from tieuchi.rulebook.tree import walk
+from tieuchi.rulebook.tree import HOUSEHOLD, MEMBER, reasoned_branches, walk
 
 # The items, their units, labels and order, the priority groups and their order, the program's name and window: all
 # read from the rules (rules/programs/<program>/program.yaml and items/), never copied here.
@@ -334,7 +336,7 @@ def _list(result: Any, hh: pd.DataFrame, item: str, unit: str, by: str, lang: st
     joined = pd.array([";".join(g) for g in groups] + [pd.NA], dtype="string")  # code -1: no column
     out["priority_groups"] = pd.Series(joined[codes], index=rows.index, dtype="string").fillna("")
     out["reason"] = _reasons(rows, cls, codes, groups, person, item, lang, _item_reason(result, item, lang),
-                             said.labels, said.qualify)
+                             said.labels, said.qualify, _branch_texts(result, rows, item, person, lang))
     out["_prio"] = _priority_position(groups, said.order)[codes]
     keys = ["commune_code"] + (["village"] if by == "village" else [])
     out = _sorted(out, keys, then=["_prio"], ids=ids)
@@ -436,6 +438,45 @@ def _item_reason(result: Any, item: str, lang: str) -> str | None:
     return getattr(found.reason, lang) if found is not None else None
 
 
+def _branch_texts(result: Any, rows: pd.DataFrame, item: str, person: bool, lang: str) -> pd.Series | None:
+    """For each listed row, the reasons of the branches of the item's rule that hold for it (`reason:` beside a
+    branch of an `any:`), joined by "; " in the rule's order; empty where none does; None when the item's rule gives
+    no branch a reason, or when the result does not carry the survey's inputs. Decided by the vectorized evaluator over the listed rows' households (and all their members),
+    from the result's inputs: the same for every engine's result."""
+    rules = rules_of(result)
+    program = program_of(rules)
+    found = program.items.get(item) if program is not None else None
+    if found is None or not reasoned_branches(found.eligible_when) or not len(rows):
+        return None
+    ids = pd.Index(rows["household_id"].astype("string").unique())
+    hh = result.households
+    hh = hh[ids.get_indexer(hh["household_id"].astype("string")) >= 0]
+    mem = result.members
+    mem = mem[ids.get_indexer(mem["household_id"].astype("string")) >= 0]
+    try:
+        ev = evaluator_for(rules, hh, mem)
+    except UsageError:  # a result that does not carry the survey's inputs (one built by hand): the rule's own reason
+        return None
+    hh_ids = pd.Index(hh["household_id"].astype("string"))
+    if person:
+        keys = pd.MultiIndex.from_arrays([mem["household_id"].astype("string"),
+                                          pd.to_numeric(mem["member_no"], errors="coerce")])
+        at = keys.get_indexer(pd.MultiIndex.from_arrays([rows["household_id"].astype("string"),
+                                                         pd.to_numeric(rows["member_no"], errors="coerce")]))
+    else:
+        at = hh_ids.get_indexer(rows["household_id"].astype("string"))
+    found_rows = at >= 0
+    held = [(text, np.where(found_rows, mask[np.maximum(at, 0)], False))
+            for text, mask in branch_reasons(ev, found.eligible_when, MEMBER if person else HOUSEHOLD,
+                                             getattr(rules, "params", {}), lang)]
+    ev.release()
+    bits = np.zeros(len(rows), dtype=np.int64)
+    for b, (_, mask) in enumerate(held):
+        bits |= mask.astype(np.int64) << b
+    combos = {int(v): "; ".join(t for b, (t, _) in enumerate(held) if int(v) >> b & 1) for v in np.unique(bits)}
+    return pd.Series(pd.array([combos[int(v)] for v in bits], dtype="string"), index=rows.index)
+
+
 def qualifying(rules: Any, lang: str) -> tuple[dict[str, str], dict[str, str]]:
     """What makes a household one the program supports, read from the program's target variable (program.yaml
     `target`): ({class id: its label, lowercased} for the classes its condition names, {status id: its reason
@@ -461,11 +502,14 @@ def qualifying(rules: Any, lang: str) -> tuple[dict[str, str], dict[str, str]]:
 
 def _reasons(rows: pd.DataFrame, cls: pd.Series, codes, groups: list[list[str]], person: bool, item: str,
              lang: str, because: str | None = None, labels: dict[str, str] | None = None,
-             qualify: tuple[dict[str, str], dict[str, str]] = ({}, {})) -> pd.Series:
+             qualify: tuple[dict[str, str], dict[str, str]] = ({}, {}), branches: pd.Series | None = None
+             ) -> pd.Series:
     """Why a row is on the list, in `lang`: the rules' own reason column when the result has one, else what makes it
     one the program supports (its class, else the first status that holds — `qualify`, see :func:`qualifying`),
-    the item rule's reason (`because`) and the priority groups (`labels`: their labels). Rendered once per distinct
-    combination."""
+    the reasons of the branches of the item's rule that hold for the row (`branches`, see :func:`_branch_texts`) or
+    else the item rule's own reason (`because`), and the priority groups (`labels`: their labels). A row whose
+    household the program does not support as such (a low-income worker) shows its branches' reasons alone. Rendered
+    once per distinct combination."""
     own = f"reason_{item}"
     if own in rows.columns:
         return rows[own].astype("string")
@@ -478,26 +522,28 @@ def _reasons(rows: pd.DataFrame, cls: pd.Series, codes, groups: list[list[str]],
         **{f"s_{k}": _truth(rows[sid]) if sid in rows.columns else false for k, sid in enumerate(statuses)},
         "mismatch": _truth(rows["class_mismatch"]) if "class_mismatch" in rows.columns else false,
         "prio": codes,
+        "branch": branches.fillna("") if branches is not None else pd.Series("", index=rows.index, dtype="string"),
     }, index=rows.index)
     if not len(key):
         return pd.Series([], index=rows.index, dtype="string")
     at = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
     phrases = list(statuses.values())
     texts = []
-    for c, *held, mismatch, g in key.drop_duplicates().itertuples(index=False):  # the order of ngroup(sort=False)
+    for c, *held, mismatch, g, branch in key.drop_duplicates().itertuples(index=False):  # ngroup(sort=False)'s order
         first = next((phrases[k] for k, h in enumerate(held) if h), None)
+        own = branch or because
         if c in classes:
             status = classes[c] + (f" ({L['recognised']})" if mismatch else "")
         elif first is not None:
             status = first
         else:
-            status = L["other"]
+            status = branch or L["other"]
         qualified = c in classes or first is not None
         if person and qualified:
             status = f"{L['member']} {status}"
         text = status[:1].upper() + status[1:]
-        if qualified and because:
-            text += f": {because}"
+        if qualified and own:
+            text += f": {own}"
         if groups[g]:
             text += f"; {L['priority']}: " + ", ".join(P.get(x, x) for x in groups[g])
         texts.append(text)
