@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import tieuchi
@@ -242,3 +243,28 @@ def test_reasoned_branches_skip_member_aggregations_and_keep_the_rules_order():
                                                                      "per person"]
     assert not reasoned_branches(RULES.regime.indicators["nutrition"].deprived_when)
     assert np.all([b.reason is not None for b in branches])
+
+
+# -------------------------------------------------------------------------------------- both engines, undecided_by
+
+
+@pytest.mark.parametrize("engine", ["vectorized", "durable"])
+def test_both_engines_take_a_blank_answer_that_cannot_apply_as_no_and_never_list_it_in_undecided_by(tmp_path, engine):
+    """A regime whose water question does not apply in towns (an edit for this test): an urban household with no
+    water answer is decided, a rural one is not and is asked it — the same in both engines."""
+    if engine == "durable":
+        pytest.importorskip("durable.engine")
+    folder = _copy(tmp_path)
+    _edit(folder / "indicators" / "water.yaml", "  {field: water_source, not_in: {param: safe_water_sources}}",
+          "  field: water_source\n  not_in: {param: safe_water_sources}\n"
+          "  not_applicable: {when: {field: area, eq: urban}, citation: {instrument: nd_07_2021}}")
+    town = family(household_id="T", area="urban", water_source=None, income_per_capita_month=None,
+                  income_score_a=None)
+    village = family(household_id="V", water_source=None, income_per_capita_month=None, income_score_a=None)
+    hh, mem = tables([town, village])
+    r = classify(hh, mem, on=dt.date(2024, 12, 1), rules=folder, lang="vi", engine=engine)
+    rows = {str(h): (d, u) for h, d, u in zip(r.households["household_id"], r.households["deprived_water"],
+                                             r.households["undecided_by"])}
+    assert rows["T"][0] is not pd.NA and not rows["T"][0]  # decided: not deprived
+    assert "water_source" not in str(rows["T"][1]).split(";")
+    assert rows["V"][0] is pd.NA and "water_source" in str(rows["V"][1]).split(";")
