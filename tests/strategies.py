@@ -38,7 +38,8 @@ def incomes(area: str):
 @st.composite
 def member(draw, no: int, missing: bool = True):
     born = draw(st.one_of(st.dates(dt.date(1930, 1, 1), ON),
-                          st.sampled_from([dt.date(ON.year - a, ON.month, ON.day) for a in (3, 6, 15, 16, 30, 31)])))
+                          st.sampled_from([dt.date(ON.year - a, ON.month, ON.day)
+                                           for a in (3, 6, 14, 15, 16, 30, 31, 49, 50)])))
     opt = lambda s: draw(maybe(s, missing))  # noqa: E731
     return {
         "member_no": no, "sex": draw(st.sampled_from(["male", "female"])), "birth_date": born.isoformat(),

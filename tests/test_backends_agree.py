@@ -9,6 +9,7 @@ Skipped when durable-rules is not importable, unless TIEUCHI_REQUIRE_DURABLE=1, 
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -117,3 +118,8 @@ def test_backends_agree_on_generated_households(on, examples, missing):
     else:
         assert not any(k.startswith("eligible_") for k in hh[0]) and got["durable"]["notes"]
     assert "health_insurance_support" in got["durable"]["members"][0]
+    if missing and on < "2026-01-01":  # a question that cannot apply (p3_2: pregnant_or_nursing) was met unanswered
+        age_at = dt.date.fromisoformat(on)
+        assert any(h["poor_commune"] and mb["sex"] == "female" and mb["pregnant_or_nursing"] is None
+                   and (age_at - dt.date.fromisoformat(mb["birth_date"])).days > 50 * 366
+                   for h in docs for mb in h["members"])

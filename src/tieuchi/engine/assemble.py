@@ -311,6 +311,8 @@ def params_read(rules: RulesAt) -> set[str]:
             ev(nd.not_)
         elif isinstance(nd, m.Compare):
             ref(nd.op[1])
+            if nd.not_applicable is not None:
+                ev(nd.not_applicable.when)
         elif isinstance(nd, m.Flag):
             out.add(nd.flag)
         elif isinstance(nd, m.Var):

@@ -250,6 +250,34 @@ class _Compiler:
             rhs = {"$mul": {"$l": {"$m": nd.per}, "$r": value}}
         return _cmp(_DURABLE_OP[op], fld, rhs), _cmp(_COMPLEMENT[op], fld, rhs)
 
+    def _not_applicable(self, nd: m.Compare, level: str) -> int:
+        """A comparison whose question cannot apply where `not_applicable.when` holds: there an empty answer makes it
+        false, with no empty input reported; elsewhere the comparison as answered. One rule over the results of the
+        comparison, of the answer's absence and of the applicability condition, told apart by their node ids."""
+        answer = self._compare(nd, level)
+        empty = self._presence(nd.field, level, missing=True)
+        cannot = self.node(nd.not_applicable.when, level)
+        inst = self._new()
+        kids = [answer, empty, cannot]
+
+        def run(c):
+            r = c.m._d
+            key = f"c{inst}_{r['s']}"
+            seen = dict(c.s._d.get(key) or {})
+            seen[str(r["n"])] = [r["v"], r["e"]]
+            if len(seen) < len(kids):
+                c.s[key] = seen
+                return
+            if key in c.s._d:
+                del c.s._d[key]
+            v, e = seen[str(answer)]
+            if seen[str(empty)][0] == "T" and seen[str(cannot)][0] == "T":
+                v, e = "F", []
+            c.assert_fact({"t": "r", "n": inst, "s": r["s"], "v": v, "e": e if v == "U" else []})
+
+        self._on_results(kids, run)
+        return inst
+
     def _presence(self, name: str, level: str, missing: bool) -> int:
         inst = self._new()
         self._need(name, level)
@@ -369,6 +397,8 @@ class _Compiler:
         return inst
 
     def _node(self, nd, level: str) -> int:  # noqa: C901 - one branch per node type
+        if isinstance(nd, m.Compare) and nd.not_applicable is not None:
+            return self._not_applicable(nd, level)
         if isinstance(nd, m.Compare):
             return self._compare(nd, level)
         if isinstance(nd, m.Missing):

@@ -5,8 +5,12 @@ with a few hundred distinct situations cost a few hundred renderings.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from tieuchi.contract.columns import columns
 from tieuchi.rulebook import vocabulary as m
+from tieuchi.rulebook.checks import placeholders
+from tieuchi.rulebook.tree import reasoned_branches
 
 AREA_LABELS = {"rural": {"vi": "nông thôn", "en": "rural"}, "urban": {"vi": "thành thị", "en": "urban"}}
 BASIS_INCOME, BASIS_SCORE, BASIS_NONE = 0, 1, 2
@@ -124,3 +128,27 @@ def household_reason(*, regime, class_id: str, area: str | None, line: float | N
     rule = next(c for c in cl.classes if c.id == class_id)
     cite = _class_citation(regime, class_id, lang)
     return f"{getattr(rule.label, lang)} — {getattr(rule.reason, lang)} ({income}); {dep}{unk} [{cite}]."
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The branches of an `any` that hold, with their own reasons (lists, explanations)
+
+
+def filled(text: str, params: dict) -> str:
+    """A reason text with its "{parameter id}" placeholders replaced by the parameters' values at the date (a whole
+    number without a decimal point)."""
+    def shown(v):
+        return f"{v:g}" if isinstance(v, float) else str(v)
+    return text.format(**{p: shown(params[p]) if p in params else "?" for p in placeholders(text)})
+
+
+def branch_reasons(ev, cond, level: str, params: dict, lang: str) -> list[tuple[str, np.ndarray]]:
+    """(reason text in `lang`, where the branch holds: a bool mask over the evaluator's rows at `level`) of every
+    branch of `cond` that gives a reason of its own (`tieuchi.rulebook.tree.reasoned_branches`), in the rule's order.
+    `ev`: an evaluator over the rows to explain (the vectorized one, over a result's rows: the same compiled
+    conditions every engine agrees on), so every engine's result is explained the same way."""
+    out = []
+    for branch in reasoned_branches(cond):
+        t, _ = ev.eval(branch, level)
+        out.append((filled(getattr(branch.reason, lang), params), np.broadcast_to(t, (ev.n(level),))))
+    return out

@@ -31,6 +31,9 @@ def undecided_fields(ev, node, level: str, rows: np.ndarray) -> dict[str, np.nda
         if not where.any():
             return
         if isinstance(nd, m.Compare):
+            if nd.not_applicable is not None:  # an empty answer where the question cannot apply decides nothing
+                where = where & ~(ev.missing(nd.field, lvl) & np.broadcast_to(
+                    ev.eval(nd.not_applicable.when, lvl)[0], where.shape))
             for name in (nd.field, nd.per):
                 if name and name not in ("age", "member_count") and ev.has_field(name, lvl):
                     add_level(name, ev.missing(name, lvl) & where, lvl)

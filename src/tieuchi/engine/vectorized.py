@@ -265,7 +265,8 @@ class Evaluator:
         if key not in _SHAPE or _SHAPE[key][0] is not node:
             if isinstance(node, m.Compare):
                 out = node.field not in member_fields() | {"age"} and (node.per is None or
-                                                                        node.per not in member_fields())
+                                                                        node.per not in member_fields()) \
+                    and (node.not_applicable is None or self.household_only(node.not_applicable.when))
             elif isinstance(node, (m.Missing, m.Present)):
                 out = (node.missing if isinstance(node, m.Missing) else node.present) not in member_fields()
             elif isinstance(node, m.Var):
@@ -394,10 +395,21 @@ class Evaluator:
                              frac.numerator * n)
 
     def _compare(self, node: m.Compare, level: str) -> Tri:
+        tri = self._answer(node, level)
+        if node.not_applicable is None:
+            return tri
+        # where the question cannot apply, an empty answer makes the comparison false (not unknown)
+        t, f = tri
+        na = self.missing(node.field, level) & np.broadcast_to(self.eval(node.not_applicable.when, level)[0],
+                                                               (self.n(level),))
+        return t, f | na
+
+    def _answer(self, node: m.Compare, level: str) -> Tri:
+        """The comparison as the answers give it (applicability aside: `_compare`)."""
         op, operand = node.op
         c, lvl = self.col(node.field, level)
         if lvl != level:  # a household field used at member level: evaluate once per household, then broadcast
-            return self._tri_to_level(self.eval(node, HOUSEHOLD), HOUSEHOLD, level)
+            return self._tri_to_level(self._answer(node, HOUSEHOLD), HOUSEHOLD, level)
         value = self.param(operand, level)
         if c.kind == "absent":
             nothing = np.zeros(self.n(level), dtype=bool)

@@ -7,8 +7,8 @@ Built from a classification :class:`tieuchi.api.Result` (no rule logic here: the
   ``rank``, ids, ``commune_code``, ``commune_name``, ``village``, ``eligibility_class``, ``priority_groups`` and a
   ``reason`` in the chosen language; ``full_name`` only with ``show_names`` (for a household item: the name of the
   household head, member 1).
-- :func:`eligibility_counts` — eligible and undecided (``eligible_<item>`` empty) per item and commune, or per item,
-  commune and village.
+- :func:`eligibility_counts` — eligible and undecided (``eligible_<item>`` empty), the undecided split by cause (class
+  unknown, an answer missing), per item and commune, or per item, commune and village.
 - :func:`write_lists` — ``eligible_<item>``, ``counts`` and ``rejects`` as csv / parquet files, or one
   ``eligible.xlsx`` with one sheet per item, a ``counts`` sheet and a ``rejects`` sheet.
 
@@ -34,11 +34,13 @@ import pandas as pd
 from rich.table import Table
 
 from tieuchi.contract import write as w
+from tieuchi.engine.reasons import branch_reasons
+from tieuchi.engine.vectorized import evaluator_for
 from tieuchi.errors import UsageError
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.rulebook.checks import placeholders
 from tieuchi.rulebook.load import rules_of
-from tieuchi.rulebook.tree import walk
+from tieuchi.rulebook.tree import HOUSEHOLD, MEMBER, reasoned_branches, walk
 
 # The items, their units, labels and order, the priority groups and their order, the program's name and window: all
 # read from the rules (rules/programs/<program>/program.yaml and items/), never copied here.
@@ -46,6 +48,14 @@ from tieuchi.rulebook.tree import walk
 BY = ("commune", "village")
 XLSX_NAME = "eligible.xlsx"
 COUNTS = "counts"
+UNDECIDED_CLASS, UNDECIDED_ANSWER = "undecided_class_unknown", "undecided_answer_missing"
+COUNTED = ["eligible", "undecided", UNDECIDED_CLASS, UNDECIDED_ANSWER]  # the counts' figures, in their order
+COUNT_LABELS = {  # what a person reads for each figure of `counts` (headers, the screen)
+    "eligible": {"vi": "Đủ điều kiện", "en": "Eligible"},
+    "undecided": {"vi": "Chưa xác định", "en": "Undecided"},
+    UNDECIDED_CLASS: {"vi": "Chưa xác định: chưa rõ phân loại hộ", "en": "Undecided: household class unknown"},
+    UNDECIDED_ANSWER: {"vi": "Chưa xác định: thiếu thông tin", "en": "Undecided: an answer missing"},
+}
 
 _T = {
     "vi": {
@@ -216,7 +226,11 @@ def eligibility_lists(result: Any, item: str | None = None, commune: str | None 
     mpos = _member_positions(result, hh) if any(units[i] == "person" for i in items) else None
     program = program_of(rules)
     said = _Said(program.priority_order, program.priority_labels(lang), qualifying(rules, lang))  # once, every item
-    return {i: _list(result, hh, i, units[i], by, lang, show_names, said, mpos) for i in items}
+    branches = _Branches(result, hh, items, units, mpos)  # once, every item
+    try:
+        return {i: _list(result, hh, i, units[i], by, lang, show_names, said, mpos, branches) for i in items}
+    finally:
+        branches.release()
 
 
 @dataclass(frozen=True)
@@ -232,8 +246,10 @@ class _Said:
 def eligibility_counts(result: Any, item: str | None = None, commune: str | None = None,
                        by: str = "commune") -> pd.DataFrame:
     """One row per item and commune (or commune and village): ``eligible`` = how many ``eligible_<item>`` are true,
-    ``undecided`` = how many are empty (a household whose class is unknown). Every commune (village) of the survey
-    has a row, with 0 where nobody is eligible."""
+    ``undecided`` = how many are empty, split by cause (:data:`COUNT_LABELS`): ``undecided_class_unknown`` — the
+    household's class (``eligibility_class``) is unknown — and ``undecided_answer_missing`` — the class is known but
+    an answer the item reads is empty (a blank ``pregnant_or_nursing`` for a woman of 25, say). Every commune
+    (village) of the survey has a row, with 0 where nobody is eligible."""
     rules = rules_of(result)
     item = check_item(item, rules)
     by = check_by(by)
@@ -250,11 +266,15 @@ def eligibility_counts(result: Any, item: str | None = None, commune: str | None
         flag = rows[f"eligible_{i}"]
         per = pd.DataFrame({k: rows[k] for k in keys})
         per["eligible"] = _truth(flag).astype("int64")
-        per["undecided"] = flag.isna().astype("int64")
-        got = per.groupby(keys[:1] + keys[2:], dropna=False, sort=False)[["eligible", "undecided"]].sum()
+        undecided = flag.isna().to_numpy()
+        no_class = _class_unknown(rows)
+        per["undecided"] = undecided.astype("int64")
+        per[UNDECIDED_CLASS] = (undecided & no_class).astype("int64")
+        per[UNDECIDED_ANSWER] = (undecided & ~no_class).astype("int64")
+        got = per.groupby(keys[:1] + keys[2:], dropna=False, sort=False)[COUNTED].sum()
         groups = base.drop_duplicates(keys[:1] + keys[2:])
         out = groups.merge(got.reset_index(), on=keys[:1] + keys[2:], how="left")
-        out[["eligible", "undecided"]] = out[["eligible", "undecided"]].fillna(0).astype("int64")
+        out[COUNTED] = out[COUNTED].fillna(0).astype("int64")
         out.insert(0, "unit", units[i])
         out.insert(0, "item", i)
         frames.append(out)
@@ -263,6 +283,19 @@ def eligibility_counts(result: Any, item: str | None = None, commune: str | None
     for c in ("item", "unit", "commune_code", "commune_name") + (("village",) if by == "village" else ()):
         counts[c] = counts[c].astype("string")
     return counts.reset_index(drop=True)
+
+
+def _class_unknown(rows: pd.DataFrame) -> np.ndarray:
+    """Per row (a household, or a member with its household's columns): whether the class eligibility follows is
+    unknown (``eligibility_class`` empty; ``household_class`` when the result has no eligibility class)."""
+    col = rows["eligibility_class"] if "eligibility_class" in rows.columns else rows.get("household_class")
+    if col is None:
+        return np.zeros(len(rows), dtype=bool)
+    if isinstance(col.dtype, pd.CategoricalDtype):  # as results hold it: by its few categories, not per row
+        lut = np.append(np.isin(np.asarray(col.cat.categories, dtype=str), ["", "unknown"]), True)
+        return lut[col.cat.codes.to_numpy()]  # code -1 (empty) -> the trailing True
+    text = col.astype("string")
+    return (text.isna() | text.isin(["", "unknown"])).to_numpy(dtype=bool, na_value=True)
 
 
 def _households(result: Any, commune: str | None, by: str) -> pd.DataFrame:
@@ -316,9 +349,12 @@ def _rows(result: Any, hh: pd.DataFrame, item: str, unit: str, only_eligible: bo
 
 
 def _list(result: Any, hh: pd.DataFrame, item: str, unit: str, by: str, lang: str, show_names: bool, said: _Said,
-          mpos=None) -> pd.DataFrame:
-    """One item's list."""
+          mpos=None, branches: "_Branches | None" = None) -> pd.DataFrame:
+    """One item's list (`branches`: what its branch reasons read, :class:`_Branches`; built for this item when not
+    given)."""
     person = unit == "person"
+    if branches is None:
+        branches = _Branches(result, hh, [item], {item: unit}, mpos)
     rows = _rows(result, hh, item, unit, only_eligible=True, mpos=mpos)
     ids = ["household_id"] + (["member_no"] if person else [])
     out = pd.DataFrame({c: rows[c] for c in ids}, index=rows.index)
@@ -334,7 +370,7 @@ def _list(result: Any, hh: pd.DataFrame, item: str, unit: str, by: str, lang: st
     joined = pd.array([";".join(g) for g in groups] + [pd.NA], dtype="string")  # code -1: no column
     out["priority_groups"] = pd.Series(joined[codes], index=rows.index, dtype="string").fillna("")
     out["reason"] = _reasons(rows, cls, codes, groups, person, item, lang, _item_reason(result, item, lang),
-                             said.labels, said.qualify)
+                             said.labels, said.qualify, branches.texts(item, rows, person, lang))
     out["_prio"] = _priority_position(groups, said.order)[codes]
     keys = ["commune_code"] + (["village"] if by == "village" else [])
     out = _sorted(out, keys, then=["_prio"], ids=ids)
@@ -436,6 +472,64 @@ def _item_reason(result: Any, item: str, lang: str) -> str | None:
     return getattr(found.reason, lang) if found is not None else None
 
 
+class _Branches:
+    """What the branch reasons of a list call read, built once for every item: which branches of each item's rule
+    give a reason (`reason:` beside a branch of an `any:`), and the vectorized evaluator over the households some
+    such item lists (and all their members), from the result's inputs — so every engine's result is explained the
+    same way. Without such an item, or for a result that does not carry the survey's inputs (one built by hand),
+    there is no evaluator and lists give the rules' own reasons."""
+
+    def __init__(self, result: Any, hh: pd.DataFrame, items: list[str], units: dict[str, str], mpos=None):
+        rules = rules_of(result)
+        program = program_of(rules)
+        self.params = getattr(rules, "params", {})
+        known = program.items if program is not None else {}
+        self.conds = {i: known[i].eligible_when for i in items
+                      if i in known and reasoned_branches(known[i].eligible_when)}
+        self.ev = None
+        if not self.conds:
+            return
+        self.mpos = _member_positions(result, hh) if mpos is None else mpos
+        needed = np.zeros(len(hh), dtype=bool)
+        self.chosen: dict[str, np.ndarray] = {}
+        for i in self.conds:
+            if units[i] == "person":  # the listed members' rows of result.members, in the order of _rows
+                self.chosen[i] = np.flatnonzero(_truth(result.members[f"eligible_{i}"]).to_numpy() & (self.mpos >= 0))
+                needed[self.mpos[self.chosen[i]]] = True
+            else:
+                self.chosen[i] = np.flatnonzero(_truth(hh[f"eligible_{i}"]).to_numpy())
+                needed[self.chosen[i]] = True
+        mem_mask = (self.mpos >= 0) & needed[np.maximum(self.mpos, 0)]
+        try:
+            self.ev = evaluator_for(rules, hh[needed], result.members[mem_mask])
+        except UsageError:
+            return
+        self.hh_at = np.cumsum(needed) - 1  # a row of hh -> its place in the evaluator
+        self.mem_at = np.cumsum(mem_mask) - 1  # a row of result.members -> its place in the evaluator
+
+    def texts(self, item: str, rows: pd.DataFrame, person: bool, lang: str) -> pd.Series | None:
+        """For each listed row of `item` (`rows`, as :func:`_rows` gives them), the reasons of the branches that hold
+        for it, joined by "; " in the rule's order (empty where none does); None without branch reasons."""
+        if self.ev is None or item not in self.conds or not len(rows):
+            return None
+        chosen = self.chosen[item]
+        at = self.mem_at[chosen] if person else self.hh_at[chosen]
+        held = [(text, mask[at]) for text, mask in branch_reasons(self.ev, self.conds[item],
+                                                                  MEMBER if person else HOUSEHOLD, self.params, lang)]
+        bits = np.zeros(len(rows), dtype=np.int64)
+        for b, (_, mask) in enumerate(held):
+            bits |= mask.astype(np.int64) << b
+        present = np.unique(bits)
+        texts = pd.array(["; ".join(t for b, (t, _) in enumerate(held) if int(v) >> b & 1) for v in present],
+                         dtype="string")
+        return pd.Series(texts[np.searchsorted(present, bits)], index=rows.index, dtype="string")
+
+    def release(self) -> None:
+        if self.ev is not None:
+            self.ev.release()
+            self.ev = None
+
+
 def qualifying(rules: Any, lang: str) -> tuple[dict[str, str], dict[str, str]]:
     """What makes a household one the program supports, read from the program's target variable (program.yaml
     `target`): ({class id: its label, lowercased} for the classes its condition names, {status id: its reason
@@ -461,11 +555,14 @@ def qualifying(rules: Any, lang: str) -> tuple[dict[str, str], dict[str, str]]:
 
 def _reasons(rows: pd.DataFrame, cls: pd.Series, codes, groups: list[list[str]], person: bool, item: str,
              lang: str, because: str | None = None, labels: dict[str, str] | None = None,
-             qualify: tuple[dict[str, str], dict[str, str]] = ({}, {})) -> pd.Series:
+             qualify: tuple[dict[str, str], dict[str, str]] = ({}, {}), branches: pd.Series | None = None
+             ) -> pd.Series:
     """Why a row is on the list, in `lang`: the rules' own reason column when the result has one, else what makes it
     one the program supports (its class, else the first status that holds — `qualify`, see :func:`qualifying`),
-    the item rule's reason (`because`) and the priority groups (`labels`: their labels). Rendered once per distinct
-    combination."""
+    the reasons of the branches of the item's rule that hold for the row (`branches`, see :class:`_Branches`) or
+    else the item rule's own reason (`because`), and the priority groups (`labels`: their labels). A row whose
+    household the program does not support as such (a low-income worker) shows its branches' reasons alone. Rendered
+    once per distinct combination."""
     own = f"reason_{item}"
     if own in rows.columns:
         return rows[own].astype("string")
@@ -478,26 +575,28 @@ def _reasons(rows: pd.DataFrame, cls: pd.Series, codes, groups: list[list[str]],
         **{f"s_{k}": _truth(rows[sid]) if sid in rows.columns else false for k, sid in enumerate(statuses)},
         "mismatch": _truth(rows["class_mismatch"]) if "class_mismatch" in rows.columns else false,
         "prio": codes,
+        "branch": branches.fillna("") if branches is not None else pd.Series("", index=rows.index, dtype="string"),
     }, index=rows.index)
     if not len(key):
         return pd.Series([], index=rows.index, dtype="string")
     at = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
     phrases = list(statuses.values())
     texts = []
-    for c, *held, mismatch, g in key.drop_duplicates().itertuples(index=False):  # the order of ngroup(sort=False)
+    for c, *held, mismatch, g, branch in key.drop_duplicates().itertuples(index=False):  # ngroup(sort=False)'s order
         first = next((phrases[k] for k, h in enumerate(held) if h), None)
+        own = branch or because
         if c in classes:
             status = classes[c] + (f" ({L['recognised']})" if mismatch else "")
         elif first is not None:
             status = first
         else:
-            status = L["other"]
+            status = branch or L["other"]
         qualified = c in classes or first is not None
         if person and qualified:
             status = f"{L['member']} {status}"
         text = status[:1].upper() + status[1:]
-        if qualified and because:
-            text += f": {because}"
+        if qualified and own:
+            text += f": {own}"
         if groups[g]:
             text += f"; {L['priority']}: " + ", ".join(P.get(x, x) for x in groups[g])
         texts.append(text)
@@ -538,27 +637,35 @@ def output_names(item: str | None = None, fmt: str = "csv", rules: Any = None) -
 
 _SCREEN = {
     "vi": {"title": "Số đối tượng theo hạng mục", "item": "Hạng mục", "unit": "Đơn vị", "eligible": "Đủ điều kiện",
-           "undecided": "Chưa xác định", "household": "hộ", "person": "người"},
+           "undecided": "Chưa xác định", "split": "Chưa xác định = chưa rõ phân loại hộ + thiếu thông tin",
+           "household": "hộ", "person": "người"},
     "en": {"title": "Eligible per item", "item": "Item", "unit": "Unit", "eligible": "Eligible",
-           "undecided": "Undecided", "household": "households", "person": "people"},
+           "undecided": "Undecided", "split": "Undecided = household class unknown + an answer missing",
+           "household": "households", "person": "people"},
 }
 
 
 def render_counts(counts: pd.DataFrame, lang: str = "vi", rules: Any = None):
-    """A rich table: per item, its label (the rules' program's), how many are eligible and how many undecided (all
-    communes together)."""
+    """A rich table: per item, its label (the rules' program's), how many are eligible and how many undecided, with
+    the undecided split by cause (class unknown + an answer missing, the caption says so) — all communes together."""
     S = _SCREEN.get(lang, _SCREEN["vi"])
     program = program_of(rules)
     labels = {i: getattr(it.label, lang) for i, it in program.items.items()} if program is not None else {}
     units = item_units(rules)
-    table = Table(title=S["title"], title_justify="left")
+    split = UNDECIDED_CLASS in counts.columns and UNDECIDED_ANSWER in counts.columns
+    table = Table(title=S["title"], title_justify="left", caption=S["split"] if split else None,
+                  caption_justify="left")
     for key, right in (("item", False), ("unit", False), ("eligible", True), ("undecided", True)):
         table.add_column(S[key], justify="right" if right else "left")
-    totals = counts.groupby("item", sort=False)[["eligible", "undecided"]].sum()
+    totals = counts.groupby("item", sort=False)[[c for c in COUNTED if c in counts.columns]].sum()
+
+    def number(v) -> str:
+        text = f"{int(v):,}"
+        return text.replace(",", ".") if lang == "vi" else text
+
     for i, row in totals.iterrows():
-        n = f"{int(row['eligible']):,}"
-        u = f"{int(row['undecided']):,}"
-        if lang == "vi":
-            n, u = n.replace(",", "."), u.replace(",", ".")
-        table.add_row(f"{labels.get(i, i)} ({i})", S[units.get(i, "household")], n, u)
+        undecided = number(row["undecided"])
+        if split:
+            undecided += f" = {number(row[UNDECIDED_CLASS])} + {number(row[UNDECIDED_ANSWER])}"
+        table.add_row(f"{labels.get(i, i)} ({i})", S[units.get(i, "household")], number(row["eligible"]), undecided)
     return table

@@ -14,7 +14,7 @@ from tieuchi.engine.unknowns import undecided_fields
 from tieuchi.engine.vectorized import evaluator_for
 from tieuchi.errors import UsageError
 from tieuchi.engine.reasons import (AREA_LABELS, BASIS_INCOME, BASIS_NONE, BASIS_SCORE,  # noqa: F401
-                                    citation_text, household_reason, indicator_list, money)
+                                    branch_reasons, citation_text, household_reason, indicator_list, money)
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.rulebook.tree import HOUSEHOLD, MEMBER, children, member_child, walk
 
@@ -230,7 +230,8 @@ def explain_household(result, household_id, lang: str | None = None, show_names:
             "label": getattr(ind.label, lang),
             "dimension": getattr(ind.dimension, lang),
             "deprived": deprived,
-            "reason": getattr(ind.reason, lang),
+            "reason": (_held(ev, ind.deprived_when, HOUSEHOLD, rules.params, lang, 0) if deprived else None)
+            or getattr(ind.reason, lang),  # the branches that hold, when the rule gives them reasons
             "citation": citation_text(ind.citation, regime.instruments, lang),
             "household": _household_checks(ev, ind.deprived_when),
             "aggregates": aggregates,
@@ -271,6 +272,13 @@ def explain_household(result, household_id, lang: str | None = None, show_names:
 
     ex["eligibility"] = explain_eligibility(result, row, mem_res, ev, lang)
     return ex
+
+
+def _held(ev, cond, level: str, params: dict, lang: str, i: int) -> str | None:
+    """The reasons of the branches of `cond` that hold for row `i` (of `level`), joined by "; "; None when the rule
+    gives no branch a reason or none of them holds."""
+    texts = [text for text, mask in branch_reasons(ev, cond, level, params, lang) if mask[i]]
+    return "; ".join(texts) or None
 
 
 def _reason_sentences(result, row, ex: dict, ev, lang: str) -> list[str]:
@@ -593,6 +601,8 @@ def explain_eligibility(result, row, mem_res, ev, lang: str) -> dict[str, Any] |
             groups = _plain(row.get(f"priority_{item.id}"))
             entry |= {"eligible": value, "priority": groups.split(";") if groups else [],
                       "priority_labels": [P.get(g, g) for g in groups.split(";")] if groups else []}
+            if value is True:  # the branches of the rule that hold, when it gives them reasons
+                entry["reason"] = _held(ev, item.eligible_when, HOUSEHOLD, rules.params, lang, 0) or entry["reason"]
             if value is None and cls is not None:
                 found = undecided_fields(ev, item.eligible_when, HOUSEHOLD, np.array([0]))
                 entry["undecided_by"] = sorted(k for k, v in found.items() if v[0])
@@ -601,6 +611,11 @@ def explain_eligibility(result, row, mem_res, ev, lang: str) -> dict[str, Any] |
             values = [None if col is None else _plain(v) for v in (col if col is not None else [None] * len(mem_nos))]
             entry |= {"eligible_members": [n for n, v in zip(mem_nos, values) if v is True],
                       "unknown_members": [n for n, v in zip(mem_nos, values) if v is None]}
+            # per eligible member, the branches of the rule that hold (the rule's own reason when it gives none)
+            entry["member_reasons"] = [
+                {"member_no": n,
+                 "reason": _held(ev, item.eligible_when, MEMBER, rules.params, lang, k) or entry["reason"]}
+                for k, (n, v) in enumerate(zip(mem_nos, values)) if v is True]
             if entry["unknown_members"] and cls is not None:
                 rows = np.array([mem_nos.index(n) for n in entry["unknown_members"]])
                 found = undecided_fields(ev, item.eligible_when, MEMBER, rows)
@@ -684,8 +699,13 @@ def eligibility_text(ex: dict, regime, lang: str) -> list[str]:
         else:
             who = it["eligible_members"]
             mark = "[x]" if who else ("[?]" if it["unknown_members"] else "[ ]")
+            why: dict[str, list[int]] = {}  # members grouped by the reason that holds for them, in member order
+            said = {mr["member_no"]: mr["reason"] for mr in it.get("member_reasons", [])}
+            for no in who:
+                why.setdefault(said.get(no, it["reason"]), []).append(no)
             head = f"  {mark} {it['label']} ({t['person']}): " + \
-                (f"{t['members']} {', '.join(map(str, who))} — {it['reason']}" if who else t["none"])
+                ("; ".join(f"{t['members']} {', '.join(map(str, nos))} — {text}" for text, nos in why.items())
+                 if who else t["none"])
             if it["unknown_members"]:
                 head += f"; {t['undecided']}: {t['members']} {', '.join(map(str, it['unknown_members']))}"
         lines.append(f"{head} [{it['citation']}]")

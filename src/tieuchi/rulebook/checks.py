@@ -19,7 +19,7 @@ from tieuchi.errors import RulesError, clip
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.rulebook.regime import Regime
 from tieuchi.rulebook.source import suggest
-from tieuchi.rulebook.tree import HOUSEHOLD, MEMBER, children, walk
+from tieuchi.rulebook.tree import HOUSEHOLD, MEMBER, children, reasoned_branches, walk
 
 HOUSEHOLD_BUILTINS = {"member_count", "eligibility_class"}  # eligibility_class: recognised_class, else computed
 IDENTIFIERS = {"household_id"}  # carried through, never used by a rule (nor are the columns.yaml marks personal)
@@ -79,6 +79,10 @@ def citations(r: Regime) -> Iterator[tuple[str, str, m.Citation]]:
         for sr in shares.values():
             for sh in sr.shares:
                 yield str(files[sr.id]), sh.id, sh.citation
+    for owner, cond, _ in conditions(r):  # where a question cannot apply, and why
+        for n in walk(cond):
+            if isinstance(n, m.Compare) and n.not_applicable is not None:
+                yield str(r.files.get(owner, r.root)), owner, n.not_applicable.citation
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -159,6 +163,45 @@ def cross_check(r: Regime) -> None:
                 if pid not in r.parameters:
                     raise RulesError(f"{r.files[d.id]}: reason names unknown parameter '{{{clip(pid)}}}'",
                                      _fix(pid, r.parameters), code='parameter_unknown')
+    check_branch_reasons(r)
+
+
+def shown_conditions(r: Regime) -> Iterator[tuple[str, object]]:
+    """(owner rule id, condition) of the conditions whose branch reasons lists and explanations show: the
+    indicators' `deprived_when` and the program items' `eligible_when`."""
+    for ind in r.indicators.values():
+        yield ind.id, ind.deprived_when
+    if r.program is not None:
+        for item in r.program.items.values():
+            yield item.id, item.eligible_when
+
+
+def check_branch_reasons(r: Regime) -> None:
+    """RulesError for a `reason:` inside a condition that is not a branch of an `any:` of an indicator or an item
+    (nothing would show it), or whose "{name}" is not a parameter."""
+    shown = {id(n) for _, cond in shown_conditions(r) for n in reasoned_branches(cond)}
+    for owner, cond, _ in conditions(r):
+        for n in walk(cond):
+            if n.reason is None:
+                continue
+            where = r.files.get(owner, r.root)
+            if id(n) not in shown:
+                raise RulesError(f"{where}: {clip(owner)}: a reason is given to a condition that is not a branch of "
+                                 "an 'any:' of an indicator's deprived_when or an item's eligible_when (outside "
+                                 "member aggregations): nothing would show it",
+                                 "move the reason to a branch of an 'any:', or give the rule its own reason",
+                                 vi=f"{where}: {clip(owner)}: lý do đặt cho một điều kiện không phải là một nhánh "
+                                    "của 'any:' trong deprived_when của chỉ số hoặc eligible_when của hạng mục "
+                                    "(ngoài các phép gộp thành viên): không nơi nào hiển thị lý do này",
+                                 vi_hint="chuyển lý do sang một nhánh của 'any:', hoặc dùng lý do của chính quy định",
+                                 code="reason_not_on_a_branch")
+            for text in (n.reason.vi, n.reason.en):
+                for pid in placeholders(text):
+                    if pid not in r.parameters:
+                        raise RulesError(f"{where}: {clip(owner)}: a branch reason names unknown parameter "
+                                         f"'{{{clip(pid)}}}'", _fix(pid, r.parameters),
+                                         vi=f"{where}: {clip(owner)}: lý do của một nhánh dùng tham số không có: "
+                                            f"'{{{clip(pid)}}}'", code='parameter_unknown')
 
 
 def _fix(name: str, known: Iterable[str]) -> str:

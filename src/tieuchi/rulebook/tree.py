@@ -2,8 +2,10 @@
 
 A condition (`vocabulary.Condition`) is a tree: junctions (`all`, `any`, `not`, `count_of`) and member aggregations
 (`any_member`, `all_members`, `count_members`, `share_of_members`) have children; comparisons, variables, flags and
-the other leaves have none. The checks, the engines and the explanations find children here, and nowhere else, so a
-new node type is taught to every one of them at once. Pure rulebook: no survey rows, no arrays.
+the other leaves have none — except a comparison that declares where its question cannot apply, whose child is
+that applicability condition (`not_applicable: {when: …}`, at the comparison's level). The checks, the engines and
+the explanations find children here, and nowhere else, so a new node type is taught to every one of them at once.
+Pure rulebook: no survey rows, no arrays.
 """
 from __future__ import annotations
 
@@ -34,6 +36,8 @@ def children(cond) -> list:
         return [cond.share_of_members]
     if isinstance(cond, m.CountOf):
         return list(cond.count_of)
+    if isinstance(cond, m.Compare) and cond.not_applicable is not None:
+        return [cond.not_applicable.when]
     return []
 
 
@@ -42,6 +46,24 @@ def walk(cond) -> list:
     out = [cond]
     for child in children(cond):
         out.extend(walk(child))
+    return out
+
+
+def reasoned_branches(cond) -> list:
+    """The branches of every `any` of a condition that give a reason of their own (`reason:` beside the branch), in
+    the order the rule file gives them — outside member aggregations and applicability conditions: a branch read at
+    the condition's own level. Lists and explanations show the reasons of those that hold."""
+    out = []
+
+    def visit(nd) -> None:
+        if isinstance(nd, MEMBER_AGGREGATIONS) or isinstance(nd, m.Compare):
+            return
+        for child in children(nd):
+            if isinstance(nd, m.AnyOf) and child.reason is not None:
+                out.append(child)
+            visit(child)
+
+    visit(cond)
     return out
 
 

@@ -195,9 +195,14 @@ def _head(raw: Any) -> str | None:
 
 
 class ConditionNode(BaseModel):
-    """What every node of a condition tree is (a model that is not one is a part of a rule, not a condition)."""
+    """What every node of a condition tree is (a model that is not one is a part of a rule, not a condition).
+
+    `reason`: on a branch of an `any:` (of an item's `eligible_when`, an indicator's `deprived_when` or any condition,
+    outside a member aggregation), the phrase lists and explanations give when that branch holds, "{param id}"
+    standing for that parameter's value at the date; the loader refuses it anywhere else."""
 
     model_config = Strict
+    reason: Labels | None = None
 
 
 class AllOf(ConditionNode):
@@ -241,11 +246,23 @@ class _Compared(ConditionNode):
         return COUNT_OPS
 
 
+class NotApplicable(BaseModel):
+    """Where a question cannot apply (`when`, a condition at the comparison's level), with the legal basis or the
+    note that says why (`citation`): there an empty answer is not a missing answer and the comparison is false — the
+    question is not asked, so it never makes anyone undecided. An answer given is read as given."""
+
+    model_config = Strict
+    when: "Condition"
+    citation: Citation
+
+
 class Compare(_Compared):
-    """`{field: age, ge: 16}`; `{field: floor_area_m2, per: member_count, lt: {param: min_floor_area_per_person}}`."""
+    """`{field: age, ge: 16}`; `{field: floor_area_m2, per: member_count, lt: {param: min_floor_area_per_person}}`;
+    `{field: pregnant_or_nursing, is: true, not_applicable: {when: {field: sex, eq: male}, citation: …}}`."""
 
     field: str
     per: str | None = None  # compare field / per (done exactly as field < value × per)
+    not_applicable: NotApplicable | None = None  # where the question cannot apply: see NotApplicable
     in_: Operand | None = Field(default=None, alias="in")
     not_in: Operand | None = None
     is_: bool | None = Field(default=None, alias="is")
@@ -367,7 +384,7 @@ Condition = Annotated[
                   custom_error_message="a condition needs one of the keys: " + ", ".join(CONDITION_HEADS)),
 ]
 
-for _m in (AllOf, AnyOf, Not, AnyMember, AllMembers, CountMembers, ShareOfMembers, CountOf):
+for _m in (AllOf, AnyOf, Not, AnyMember, AllMembers, CountMembers, ShareOfMembers, CountOf, NotApplicable, Compare):
     _m.model_rebuild()
 
 
