@@ -33,6 +33,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -211,6 +212,8 @@ def posting_lists(result: Any, lists: dict[str, pd.DataFrame], counts: pd.DataFr
     for code, v in order[["commune_code", "_v"]].itertuples(index=False):
         c = communes.setdefault(code, CommunePosting(code, names.get(code), []))
         c.villages.append(None if v == NO_VILLAGE else v)
+    for c in communes.values():
+        c.villages.sort(key=village_order)
     per = {(i, c, v): (int(e), int(u)) for i, c, v, e, u in
            counts[["item", "commune_code", "_v", "eligible", "undecided"]].itertuples(index=False)}
     for item, df in lists.items():
@@ -229,6 +232,22 @@ def posting_lists(result: Any, lists: dict[str, pd.DataFrame], counts: pd.DataFr
             c.items.append(ItemPosting(item, unit, item_labels.get(item, item), lists_of))
     label = getattr(program.program.label, lang) if program is not None else ""
     return Posting(lang, show_names, result.reference_date, label, list(communes.values()))
+
+
+def village_order(village: str | None) -> tuple:
+    """How villages follow one another in a commune, as a Vietnamese reader expects: letters without their marks
+    first (then with them), "đ" after "d", numbers as numbers ("Tổ 2" before "Tổ 10"); no village last."""
+    if village is None:
+        return (1,)
+    key = []
+    for part in re.split(r"(\d+)", village.casefold()):
+        if part.isdigit():
+            key.append((1, int(part), ""))
+        elif part:
+            plain = "".join(ch for ch in unicodedata.normalize("NFD", part.replace("đ", "d\uffff"))
+                            if not unicodedata.combining(ch))
+            key.append((0, 0, plain))
+    return (0, key, village)
 
 
 def commune_names(result: Any) -> dict[str, str]:
@@ -437,6 +456,7 @@ def _item_workbook(posting: Posting, commune: CommunePosting, item: ItemPosting)
 
     lang = posting.lang
     book = Workbook()
+    _styles(book)
     toc = book.active
     toc.title = sheet_names([text(T, "toc", lang)])[0]
     names = sheet_names([_village(v.village, lang) for v in item.villages], taken=(toc.title,))
@@ -446,8 +466,9 @@ def _item_workbook(posting: Posting, commune: CommunePosting, item: ItemPosting)
     return book
 
 
-def _put(ws: Any, row: int, col: int, value: Any, **style: Any) -> Any:
-    """One cell: text made safe for Excel (never a formula, no illegal character), then its style."""
+def _put(ws: Any, row: int, col: int, value: Any, style: str | None = None, **attrs: Any) -> Any:
+    """One cell: text made safe for Excel (never a formula, no illegal character), then its named `style` (fast:
+    one lookup) or its own `attrs`."""
     cell = ws.cell(row=row, column=col)
     if isinstance(value, str):
         value = w.excel_text(value)
@@ -456,17 +477,47 @@ def _put(ws: Any, row: int, col: int, value: Any, **style: Any) -> Any:
     elif isinstance(value, np.integer):
         value = int(value)
     cell.value = value
-    w.keep_text([cell])
-    for k, v in style.items():
+    if isinstance(value, str) and value[:1] in ("=", "#"):
+        w.keep_text([cell])
+    if style is not None:
+        cell.style = style
+    for k, v in attrs.items():
         setattr(cell, k, v)
     return cell
 
 
-def _merged(ws: Any, row: int, first: int, last: int, value: Any, **style: Any) -> Any:
-    cell = _put(ws, row, first, value, **style)
-    if last > first:
-        ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+def _merged(ws: Any, row: int, first: int, last: int, value: Any, **attrs: Any) -> Any:
+    """A text over columns `first`..`last` of `row` (the merged cells are left empty, as Excel has them)."""
+    from openpyxl.worksheet.cell_range import CellRange  # heavy: openpyxl
+
+    cell = _put(ws, row, first, value, **attrs)
+    if last > first:  # what ws.merge_cells does, without making every covered cell a MergedCell (slow)
+        ws.merged_cells.add(CellRange(min_col=first, min_row=row, max_col=last, max_row=row))
     return cell
+
+
+def _styles(book: Any) -> None:
+    """The named styles of a list's table, registered once per workbook."""
+    from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side  # heavy: openpyxl
+
+    thin = Side(style="thin")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    book.add_named_style(NamedStyle(name=HEAD, font=Font(bold=True), border=box,
+                                    fill=PatternFill("solid", fgColor="E7E6E6"),
+                                    alignment=Alignment(horizontal="center", vertical="center", wrap_text=True)))
+    centre = dict(horizontal="center", vertical="center", wrap_text=True)
+    for name, font in ((TITLE, Font(bold=True, size=14)), (SUBTITLE, Font(bold=True, size=12)),
+                       (BOLD, Font(bold=True)), (ITALIC, Font(italic=True)), (PLAIN, Font()),
+                       (MOTTO, Font(bold=True, underline="single"))):
+        book.add_named_style(NamedStyle(name=name, font=font, alignment=Alignment(**centre)))
+    book.add_named_style(NamedStyle(name=CELL, border=box, alignment=Alignment(vertical="top", wrap_text=True)))
+    book.add_named_style(NamedStyle(name=CELL_CENTRE, border=box,
+                                    alignment=Alignment(horizontal="center", vertical="top", wrap_text=True)))
+
+
+HEAD, CELL, CELL_CENTRE = "tieuchi_head", "tieuchi_cell", "tieuchi_cell_centre"
+TITLE, SUBTITLE, BOLD, ITALIC, PLAIN, MOTTO = (f"tieuchi_{k}" for k in ("title", "subtitle", "bold", "italic",
+                                                                       "plain", "motto"))  # centred
 
 
 def _print_setup(ws: Any, landscape: bool, title_row: int | None, footer_left: str, lang: str) -> None:
@@ -491,60 +542,50 @@ def _print_setup(ws: Any, landscape: bool, title_row: int | None, footer_left: s
 
 def _heading(ws: Any, posting: Posting, commune: CommunePosting, n: int, village: str | None) -> int:
     """The authority (left) and the national motto (right) in rows 1-2 over `n` columns; the next free row."""
-    from openpyxl.styles import Alignment, Font  # heavy: openpyxl
 
     lang = posting.lang
     left = max(n // 2 - (1 if n > 5 else 0), 1)
-    bold, centre = Font(bold=True), Alignment(horizontal="center", vertical="center", wrap_text=True)
-    _merged(ws, 1, 1, left, text(T, "authority", lang), font=bold, alignment=centre)
-    _merged(ws, 2, 1, left, commune.shown(lang).upper(), font=bold, alignment=centre)
-    _merged(ws, 1, left + 1, n, text(T, "nation", lang), font=bold, alignment=centre)
-    _merged(ws, 2, left + 1, n, text(T, "motto", lang), font=Font(bold=True, underline="single"), alignment=centre)
+    _merged(ws, 1, 1, left, text(T, "authority", lang), style=BOLD)
+    _merged(ws, 2, 1, left, commune.shown(lang).upper(), style=BOLD)
+    _merged(ws, 1, left + 1, n, text(T, "nation", lang), style=BOLD)
+    _merged(ws, 2, left + 1, n, text(T, "motto", lang), style=MOTTO)
     if village is not None:
-        _merged(ws, 3, 1, left, text(T, "village_of", lang, village=village), font=Font(italic=True),
-                alignment=centre)
+        _merged(ws, 3, 1, left, text(T, "village_of", lang, village=village), style=ITALIC)
     return 5
 
 
 def _list_sheet(ws: Any, posting: Posting, commune: CommunePosting, item: ItemPosting, vl: VillageList) -> None:
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side  # heavy: openpyxl
+    from openpyxl.styles import Alignment  # heavy: openpyxl
     from openpyxl.utils import get_column_letter  # heavy: openpyxl
 
     lang = posting.lang
     cols = _columns(item, posting.show_names, lang)
     n = len(cols)
     village = _village(vl.village, lang)
-    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
     r = _heading(ws, posting, commune, n, village)
-    _merged(ws, r, 1, n, text(T, f"title_{item.unit}", lang), font=Font(bold=True, size=14), alignment=centre)
-    _merged(ws, r + 1, 1, n, item.label, font=Font(bold=True, size=12), alignment=centre)
+    _merged(ws, r, 1, n, text(T, f"title_{item.unit}", lang), style=TITLE)
+    _merged(ws, r + 1, 1, n, item.label, style=SUBTITLE)
     if posting.program_label:
-        _merged(ws, r + 2, 1, n, f"({posting.program_label})", font=Font(italic=True), alignment=centre)
+        _merged(ws, r + 2, 1, n, f"({posting.program_label})", style=ITALIC)
     _merged(ws, r + 3, 1, n, text(T, "where", lang, village=village, commune=commune.shown(lang),
-                                  day=_day(posting.reference_date, lang)), alignment=centre)
+                                  day=_day(posting.reference_date, lang)), style=PLAIN)
     head = r + 5
-    thin = Side(style="thin")
-    box = Border(left=thin, right=thin, top=thin, bottom=thin)
-    fill = PatternFill("solid", fgColor="E7E6E6")
     for j, (_, header, width) in enumerate(cols, start=1):
-        _put(ws, head, j, header, font=Font(bold=True), alignment=centre, border=box, fill=fill)
+        _put(ws, head, j, header, HEAD)
         ws.column_dimensions[get_column_letter(j)].width = width
-    top = Alignment(vertical="top", wrap_text=True)
-    top_centre = Alignment(horizontal="center", vertical="top", wrap_text=True)
     rows = vl.rows
     data = [rows[c].astype(object).where(rows[c].notna(), None).to_numpy() if c in rows.columns
             else np.full(len(rows), None, dtype=object) for c, _, _ in cols]
+    styles = [CELL_CENTRE if c in ("stt", "household_id", "member_no") else CELL for c, _, _ in cols]
     for k in range(len(rows)):
-        for j, (c, _, _) in enumerate(cols):
-            _put(ws, head + 1 + k, j + 1, data[j][k], border=box,
-                 alignment=top_centre if c in ("stt", "household_id", "member_no") else top)
+        for j in range(n):
+            _put(ws, head + 1 + k, j + 1, data[j][k], styles[j])
     end = head + len(rows)
     if not len(rows):
         end += 1
-        _merged(ws, end, 1, n, text(T, f"nobody_{item.unit}", lang), font=Font(italic=True), alignment=centre,
-                border=box)
+        _merged(ws, end, 1, n, text(T, f"nobody_{item.unit}", lang), style=ITALIC)
     _merged(ws, end + 1, 1, n, text(T, f"total_{item.unit}", lang, n=_number(len(rows), lang)),
-            font=Font(bold=True))
+            style=BOLD, alignment=Alignment(horizontal="left"))
     _signatures(ws, posting, commune, vl.village, n, end + 3)
     ws.freeze_panes = ws.cell(row=head + 1, column=1)
     _print_setup(ws, True, head, f"{commune.shown(lang)} – {village}", lang)
@@ -552,59 +593,54 @@ def _list_sheet(ws: Any, posting: Posting, commune: CommunePosting, item: ItemPo
 
 def _signatures(ws: Any, posting: Posting, commune: CommunePosting, village: str | None, n: int, row: int) -> None:
     """The place and date line (right) and three signature columns, with room to sign."""
-    from openpyxl.styles import Alignment, Font  # heavy: openpyxl
 
     lang = posting.lang
     blocks = [b for b in np.array_split(np.arange(1, n + 1), 3) if len(b)]
-    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
     _merged(ws, row, int(blocks[-1][0]) if len(blocks) > 1 else 1, n,
-            text(T, "place_date", lang, place=_place(commune, lang)), font=Font(italic=True), alignment=centre)
+            text(T, "place_date", lang, place=_place(commune, lang)), style=ITALIC)
     who = [(text(T, "prepared", lang), "", text(T, "sign", lang)),
            (_village_head(village, lang), "", text(T, "sign", lang)),
            (text(T, "committee", lang), text(T, "chair", lang), text(T, "sign_seal", lang))]
     for b, (title, under, how) in zip(blocks, who):
         first, last = int(b[0]), int(b[-1])
-        _merged(ws, row + 1, first, last, title, font=Font(bold=True), alignment=centre)
+        _merged(ws, row + 1, first, last, title, style=BOLD)
         if under:
-            _merged(ws, row + 2, first, last, under, font=Font(bold=True), alignment=centre)
-        _merged(ws, row + 3, first, last, how, font=Font(italic=True), alignment=centre)
+            _merged(ws, row + 2, first, last, under, style=BOLD)
+        _merged(ws, row + 3, first, last, how, style=ITALIC)
     for k in range(row + 4, row + 9):  # room to sign
         ws.row_dimensions[k].height = 18
 
 
 def _toc_sheet(ws: Any, posting: Posting, commune: CommunePosting, item: ItemPosting, names: list[str]) -> None:
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side  # heavy: openpyxl
+    from openpyxl.styles import Alignment, Font  # heavy: openpyxl
     from openpyxl.utils import get_column_letter  # heavy: openpyxl
+    from openpyxl.worksheet.hyperlink import Hyperlink  # heavy: openpyxl
 
     lang = posting.lang
     n = 5
-    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
     r = _heading(ws, posting, commune, n, None)
-    _merged(ws, r, 1, n, text(T, "toc_title", lang), font=Font(bold=True, size=14), alignment=centre)
-    _merged(ws, r + 1, 1, n, item.label, font=Font(bold=True, size=12), alignment=centre)
-    _merged(ws, r + 2, 1, n, f"{commune.shown(lang)} — {_day(posting.reference_date, lang)}", alignment=centre)
+    _merged(ws, r, 1, n, text(T, "toc_title", lang), style=TITLE)
+    _merged(ws, r + 1, 1, n, item.label, style=SUBTITLE)
+    _merged(ws, r + 2, 1, n, f"{commune.shown(lang)} — {_day(posting.reference_date, lang)}", style=PLAIN)
     head = r + 4
-    thin = Side(style="thin")
-    box = Border(left=thin, right=thin, top=thin, bottom=thin)
     unit = text(T, f"unit_{item.unit}", lang)
     headers = [(text(T, "stt", lang), 6), (text(T, "village", lang), 30),
                (f"{text(T, 'eligible', lang)} ({unit})", 16), (f"{text(T, 'undecided', lang)} ({unit})", 16),
                (text(T, "sheet", lang), 30)]
     for j, (h, width) in enumerate(headers, start=1):
-        _put(ws, head, j, h, font=Font(bold=True), alignment=centre, border=box,
-             fill=PatternFill("solid", fgColor="E7E6E6"))
+        _put(ws, head, j, h, HEAD)
         ws.column_dimensions[get_column_letter(j)].width = width
     for k, (vl, name) in enumerate(zip(item.villages, names), start=1):
         row = head + k
-        _put(ws, row, 1, k, border=box, alignment=centre)
-        _put(ws, row, 2, _village(vl.village, lang), border=box)
-        _put(ws, row, 3, vl.eligible, border=box)
-        _put(ws, row, 4, vl.undecided, border=box)
-        link = _put(ws, row, 5, name, border=box, font=Font(color="0563C1", underline="single"))
-        link.hyperlink = "#'" + name.replace("'", "''") + "'!A1"
+        _put(ws, row, 1, k, CELL_CENTRE)
+        _put(ws, row, 2, _village(vl.village, lang), CELL)
+        _put(ws, row, 3, vl.eligible, CELL)
+        _put(ws, row, 4, vl.undecided, CELL)
+        link = _put(ws, row, 5, name, CELL, font=Font(color="0563C1", underline="single"))
+        link.hyperlink = Hyperlink(ref=link.coordinate, location="'" + name.replace("'", "''") + "'!A1")
     total = head + len(item.villages) + 1
     _put(ws, total, 2, text(T, f"total_{item.unit}", lang, n=_number(sum(v.eligible for v in item.villages), lang)),
-         font=Font(bold=True))
+         style=BOLD, alignment=Alignment(horizontal="left"))
     _merged(ws, total + 1, 1, n, text(T, "undecided_note", lang), font=Font(italic=True),
             alignment=Alignment(wrap_text=True, vertical="top"))
     ws.row_dimensions[total + 1].height = 30
