@@ -348,3 +348,8 @@ def test_folder_names_are_safe_on_every_system():
     assert P.folder_name(P.CommunePosting("07213", None, [])) == "07213"
     assert not set(P.folder_name(P.CommunePosting("1", "x" * 200 + ".", []))) & set('<>:"/\\|?*')
     assert os.sep not in P.folder_name(c)
+
+
+def test_a_row_is_tall_enough_for_its_wrapped_reason():
+    heights = P.row_heights([pd.Series(["ngắn", "x" * 120]).to_numpy(dtype=object)], [52])
+    assert heights[0] == 17 and heights[1] >= 3 * 15

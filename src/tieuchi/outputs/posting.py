@@ -352,9 +352,9 @@ def _columns(item: ItemPosting, show_names: bool, lang: str) -> list[tuple[str, 
     if item.unit == "person":
         cols.append(("member_no", text(T, "member_no", lang), 10))
     if show_names:
-        cols.append(("full_name", text(T, "head_name" if item.unit == "household" else "person_name", lang), 26))
-    cols += [("class", text(T, "class", lang), 18), ("priority", text(T, "priority", lang), 26),
-             ("reason", text(T, "reason", lang), 60), ("note", text(T, "note", lang), 12)]
+        cols.append(("full_name", text(T, "head_name" if item.unit == "household" else "person_name", lang), 24))
+    cols += [("class", text(T, "class", lang), 17), ("priority", text(T, "priority", lang), 24),
+             ("reason", text(T, "reason", lang), 52), ("note", text(T, "note", lang), 12)]
     return cols
 
 
@@ -544,7 +544,7 @@ def _heading(ws: Any, posting: Posting, commune: CommunePosting, n: int, village
     """The authority (left) and the national motto (right) in rows 1-2 over `n` columns; the next free row."""
 
     lang = posting.lang
-    left = max(n // 2 - (1 if n > 5 else 0), 1)
+    left = min(max(round(n * 0.4), 2), n - 1) if n > 2 else 1
     _merged(ws, 1, 1, left, text(T, "authority", lang), style=BOLD)
     _merged(ws, 2, 1, left, commune.shown(lang).upper(), style=BOLD)
     _merged(ws, 1, left + 1, n, text(T, "nation", lang), style=BOLD)
@@ -573,6 +573,7 @@ def _list_sheet(ws: Any, posting: Posting, commune: CommunePosting, item: ItemPo
     for j, (_, header, width) in enumerate(cols, start=1):
         _put(ws, head, j, header, HEAD)
         ws.column_dimensions[get_column_letter(j)].width = width
+    ws.row_dimensions[head].height = 32  # two lines ("Thành viên số")
     rows = vl.rows
     data = [rows[c].astype(object).where(rows[c].notna(), None).to_numpy() if c in rows.columns
             else np.full(len(rows), None, dtype=object) for c, _, _ in cols]
@@ -580,6 +581,8 @@ def _list_sheet(ws: Any, posting: Posting, commune: CommunePosting, item: ItemPo
     for k in range(len(rows)):
         for j in range(n):
             _put(ws, head + 1 + k, j + 1, data[j][k], styles[j])
+    for k, height in enumerate(row_heights(data, [width for _, _, width in cols])):
+        ws.row_dimensions[head + 1 + k].height = height
     end = head + len(rows)
     if not len(rows):
         end += 1
@@ -589,6 +592,18 @@ def _list_sheet(ws: Any, posting: Posting, commune: CommunePosting, item: ItemPo
     _signatures(ws, posting, commune, vl.village, n, end + 3)
     ws.freeze_panes = ws.cell(row=head + 1, column=1)
     _print_setup(ws, True, head, f"{commune.shown(lang)} – {village}", lang)
+
+
+def row_heights(data: list[np.ndarray], widths: list[float]) -> np.ndarray:
+    """Row heights (points) that show every wrapped line: Excel and LibreOffice do not grow a row written by
+    openpyxl to fit its wrapped text, so the lines are estimated from each text's length and its column's width."""
+    if not data or not len(data[0]):
+        return np.array([], dtype=float)
+    lines = np.ones(len(data[0]), dtype=np.int64)
+    for col, width in zip(data, widths):
+        length = pd.Series(col, dtype="object").map(lambda v: len(v) if isinstance(v, str) else 0).to_numpy()
+        lines = np.maximum(lines, -(-length // max(int(width * 1.05) - 2, 1)))
+    return 15.0 * lines + 2
 
 
 def _signatures(ws: Any, posting: Posting, commune: CommunePosting, village: str | None, n: int, row: int) -> None:
@@ -630,6 +645,7 @@ def _toc_sheet(ws: Any, posting: Posting, commune: CommunePosting, item: ItemPos
     for j, (h, width) in enumerate(headers, start=1):
         _put(ws, head, j, h, HEAD)
         ws.column_dimensions[get_column_letter(j)].width = width
+    ws.row_dimensions[head].height = 32
     for k, (vl, name) in enumerate(zip(item.villages, names), start=1):
         row = head + k
         _put(ws, row, 1, k, CELL_CENTRE)
