@@ -77,6 +77,20 @@ def posted(tmp_path: Path, lang: str = "vi", show_names: bool = False, browser: 
     return P.write_posting(P.posting_lists(r, lists, counts, lang, show_names), tmp_path / "out", browser=browser)
 
 
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """The posting lists written once per (language, names) for the tests that only read them."""
+    cache: dict = {}
+
+    def get(lang: str = "vi", show_names: bool = False) -> tuple[Path, P.Written]:
+        if (lang, show_names) not in cache:
+            root = tmp_path_factory.mktemp(f"posting_{lang}_{int(show_names)}")
+            cache[lang, show_names] = (root, posted(root, lang, show_names))
+        return cache[lang, show_names]
+
+    return get
+
+
 def folder(tmp_path: Path, code: str) -> Path:
     found = [p for p in (tmp_path / "out" / P.FOLDER).iterdir() if p.name.startswith(code)]
     assert len(found) == 1, found
@@ -102,8 +116,8 @@ def table_rows(ws, first: str = "STT") -> list[tuple]:
 # ------------------------------------------------------------------ the workbooks
 
 
-def test_each_commune_gets_a_folder_with_a_workbook_per_item_whose_sheets_are_its_villages(tmp_path):
-    posted(tmp_path)
+def test_each_commune_gets_a_folder_with_a_workbook_per_item_whose_sheets_are_its_villages(made):
+    tmp_path, _ = made()
     one = folder(tmp_path, "07210")
     assert one.name == "07210 Thị trấn Cao Thượng (bảng xã)"  # the communes table's name comes first
     assert {p.name for p in one.glob("*.xlsx")} == {f"{i}.xlsx" for i in ITEMS}
@@ -119,8 +133,8 @@ def test_each_commune_gets_a_folder_with_a_workbook_per_item_whose_sheets_are_it
     assert two.sheetnames == ["Mục lục", "Thôn Hậu"]
 
 
-def test_a_village_sheet_has_the_title_commune_village_date_and_that_villages_rows_in_the_lists_order(tmp_path):
-    posted(tmp_path)
+def test_a_village_sheet_has_the_title_commune_village_date_and_that_villages_rows_in_the_lists_order(made):
+    tmp_path, _ = made()
     book = openpyxl.load_workbook(folder(tmp_path, "07210") / f"{HH_ITEM}.xlsx")
     ws = book["Tổ 2"]
     cells = [v for row in values(ws) for v in row if isinstance(v, str)]
@@ -139,8 +153,8 @@ def test_a_village_sheet_has_the_title_commune_village_date_and_that_villages_ro
     assert "Tổng số: 2 hộ." in cells
 
 
-def test_the_undecided_household_is_on_no_sheet_and_is_counted_in_the_contents(tmp_path):
-    posted(tmp_path)
+def test_the_undecided_household_is_on_no_sheet_and_is_counted_in_the_contents(made):
+    tmp_path, _ = made()
     book = openpyxl.load_workbook(folder(tmp_path, "07213") / f"{HH_ITEM}.xlsx")
     assert [r[1] for r in table_rows(book["Thôn Hậu"])] == ["7"]
     toc = values(book["Mục lục"])
@@ -150,23 +164,23 @@ def test_the_undecided_household_is_on_no_sheet_and_is_counted_in_the_contents(t
     assert book["Mục lục"].cell(row=head + 2, column=5).hyperlink.location == "'Thôn Hậu'!A1"
 
 
-def test_names_are_shown_only_with_show_names_and_a_household_list_names_the_head(tmp_path):
-    posted(tmp_path / "a")
-    posted(tmp_path / "b", show_names=True)
-    without = openpyxl.load_workbook(folder(tmp_path / "a", "07210") / f"{HH_ITEM}.xlsx")["Tổ 2"]
-    named = openpyxl.load_workbook(folder(tmp_path / "b", "07210") / f"{HH_ITEM}.xlsx")["Tổ 2"]
+def test_names_are_shown_only_with_show_names_and_a_household_list_names_the_head(made):
+    a, _ = made()
+    b, _ = made(show_names=True)
+    without = openpyxl.load_workbook(folder(a, "07210") / f"{HH_ITEM}.xlsx")["Tổ 2"]
+    named = openpyxl.load_workbook(folder(b, "07210") / f"{HH_ITEM}.xlsx")["Tổ 2"]
     assert "Họ tên chủ hộ" not in values(without)[9]
     assert all(SCRIPT_NAME not in row for row in values(without))
     header = values(named)[9]
     assert header[:3] == ("STT", "Mã hộ", "Họ tên chủ hộ")
     assert [r[2] for r in table_rows(named)] == ["Lê Văn Chi", SCRIPT_NAME]  # member 1 of households 2 and 1
-    people = openpyxl.load_workbook(folder(tmp_path / "b", "07210") / f"{PERSON_ITEM}.xlsx")["Tổ 2"]
+    people = openpyxl.load_workbook(folder(b, "07210") / f"{PERSON_ITEM}.xlsx")["Tổ 2"]
     assert values(people)[9][:4] == ("STT", "Mã hộ", "Thành viên số", "Họ và tên")
     assert [r[:4] for r in table_rows(people)] == [(1, "1", 2, "Nguyễn Thị Lan")]
 
 
-def test_every_sheet_ends_with_the_place_and_date_line_and_the_signature_block_even_without_names(tmp_path):
-    posted(tmp_path)
+def test_every_sheet_ends_with_the_place_and_date_line_and_the_signature_block_even_without_names(made):
+    tmp_path, _ = made()
     book = openpyxl.load_workbook(folder(tmp_path, "07210") / f"{HH_ITEM}.xlsx")
     for name in book.sheetnames[1:]:
         cells = [v for row in values(book[name]) for v in row if isinstance(v, str)]
@@ -178,8 +192,8 @@ def test_every_sheet_ends_with_the_place_and_date_line_and_the_signature_block_e
     assert "TRƯỞNG THÔN" in [v for row in values(hau) for v in row]
 
 
-def test_a_village_sheet_prints_on_a4_landscape_fitted_to_width_with_its_table_header_on_every_page(tmp_path):
-    posted(tmp_path)
+def test_a_village_sheet_prints_on_a4_landscape_fitted_to_width_with_its_table_header_on_every_page(made):
+    tmp_path, _ = made()
     book = openpyxl.load_workbook(folder(tmp_path, "07210") / f"{HH_ITEM}.xlsx")
     for ws in book.worksheets:
         assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
@@ -194,8 +208,8 @@ def test_a_village_sheet_prints_on_a4_landscape_fitted_to_width_with_its_table_h
     assert ws.cell(row=11, column=col).alignment.wrap_text and ws.cell(row=11, column=col).border.left.style
 
 
-def test_a_formula_like_village_or_name_stays_text_in_the_workbook(tmp_path):
-    posted(tmp_path, show_names=True)
+def test_a_formula_like_village_or_name_stays_text_in_the_workbook(made):
+    tmp_path, _ = made(show_names=True)
     book = openpyxl.load_workbook(folder(tmp_path, "07210") / f"{HH_ITEM}.xlsx")
     formula_sheet = next(n for n in book.sheetnames if n.startswith("="))
     ws = book[formula_sheet]
@@ -215,8 +229,8 @@ def test_sheet_names_replace_forbidden_characters_keep_31_characters_and_stay_un
     assert P.sheet_names(["Mục lục"], taken=("Mục lục",)) == ["Mục lục (2)"]
 
 
-def test_english_lists_with_lang_en(tmp_path):
-    posted(tmp_path, lang="en")
+def test_english_lists_with_lang_en(made):
+    tmp_path, _ = made("en")
     book = openpyxl.load_workbook(folder(tmp_path, "07213") / f"{HH_ITEM}.xlsx")
     assert book.sheetnames == ["Contents", "Thôn Hậu"]
     cells = [v for row in values(book["Thôn Hậu"]) for v in row if isinstance(v, str)]
@@ -229,8 +243,8 @@ def test_english_lists_with_lang_en(tmp_path):
 # ------------------------------------------------------------------ HTML and PDF
 
 
-def test_the_html_holds_one_section_per_village_and_every_list_starts_a_new_printed_page(tmp_path):
-    posted(tmp_path, show_names=True)
+def test_the_html_holds_one_section_per_village_and_every_list_starts_a_new_printed_page(made):
+    tmp_path, _ = made(show_names=True)
     page = (folder(tmp_path, "07210") / P.HTML_NAME).read_text(encoding="utf-8")
     sections = re.findall(r'<section class="village" id="v\d+" data-village="([^"]*)">', page)
     assert len(sections) == 5 and sections.index("Tổ 2") < sections.index("Tổ 10")
@@ -244,22 +258,22 @@ def test_the_html_holds_one_section_per_village_and_every_list_starts_a_new_prin
     assert (to10, HH_ITEM) in lists and (to10, PERSON_ITEM) not in lists  # an empty list is not a page
 
 
-def test_the_html_escapes_data_so_a_name_with_a_script_tag_stays_text(tmp_path):
-    posted(tmp_path, show_names=True)
+def test_the_html_escapes_data_so_a_name_with_a_script_tag_stays_text(made):
+    tmp_path, _ = made(show_names=True)
     page = (folder(tmp_path, "07210") / P.HTML_NAME).read_text(encoding="utf-8")
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Lò Văn" in page
     assert "=HYPERLINK(&quot;http://x&quot;)" in page
 
 
-def test_the_html_shows_no_name_without_show_names(tmp_path):
-    posted(tmp_path)
+def test_the_html_shows_no_name_without_show_names(made):
+    tmp_path, _ = made()
     page = (folder(tmp_path, "07210") / P.HTML_NAME).read_text(encoding="utf-8")
     assert "Lò Văn" not in page and "Họ tên chủ hộ" not in page and "NGƯỜI LẬP BIỂU" in page
 
 
-def test_the_index_links_every_commune_its_workbooks_and_its_page_to_print(tmp_path):
-    written = posted(tmp_path)
+def test_the_index_links_every_commune_its_workbooks_and_its_page_to_print(made):
+    tmp_path, written = made()
     index = written.index.read_text(encoding="utf-8")
     assert written.index == tmp_path / "out" / P.FOLDER / P.INDEX
     assert 'href="07210%20Th%E1%BB%8B%20tr%E1%BA%A5n%20Cao%20Th%C6%B0%E1%BB%A3ng%20%28b%E1%BA%A3ng%20x%C3%A3%29/' \
@@ -268,8 +282,8 @@ def test_the_index_links_every_commune_its_workbooks_and_its_page_to_print(tmp_p
     assert P.PDF_NAME not in index.split("<tbody>")[1]  # no PDF was made: no link to one
 
 
-def test_without_chromium_the_html_is_written_and_a_note_says_so(tmp_path):
-    written = posted(tmp_path, browser=None)
+def test_without_chromium_the_html_is_written_and_a_note_says_so(made):
+    tmp_path, written = made()
     assert written.notes and "Chromium" in written.notes[0] and P.HTML_NAME in written.notes[0]
     assert not list((tmp_path / "out").rglob("*.pdf"))
     assert (folder(tmp_path, "07210") / P.HTML_NAME).is_file()
