@@ -714,6 +714,7 @@ a { color: #0563c1; }
   body { background: #ddd; }
   .sheet { max-width: 297mm; margin: 6mm auto; }
   .list, .contents { background: #fff; padding: 12mm; margin-bottom: 6mm; box-shadow: 0 1px 4px #888; }
+  body.wide .sheet { max-width: none; margin: 6mm; }
 }
 """
 
@@ -725,10 +726,11 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _page(title: str, lang: str, body: str) -> str:
+def _page(title: str, lang: str, body: str, wide: bool = False) -> str:
     css = _CSS % {"page": text(T, "page_css", lang), "of": text(T, "of_css", lang)}
+    klass = ' class="wide"' if wide else ""
     return (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n<title>{_e(title)}</title>\n'
-            f"<style>{css}</style>\n</head>\n<body>\n<div class=\"sheet\">\n{body}</div>\n</body>\n</html>\n")
+            f"<style>{css}</style>\n</head>\n<body{klass}>\n<div class=\"sheet\">\n{body}</div>\n</body>\n</html>\n")
 
 
 def _anchor(v: int, item: str | None = None) -> str:
@@ -837,4 +839,4 @@ def index_html(posting: Posting, with_pdf: set[str] | frozenset[str] = frozenset
             f"<th>{_e(text(T, 'commune', lang))}</th><th>{_e(text(T, 'villages', lang))}</th>{heads}"
             f"<th>{_e(text(T, 'print', lang))}</th></tr></thead>\n<tbody>\n" + "\n".join(rows) +
             f"\n</tbody></table>\n<p>{_e(text(T, 'undecided_note', lang))}</p>\n</section>\n")
-    return _page(text(T, "index_title", lang), lang, body)
+    return _page(text(T, "index_title", lang), lang, body, wide=True)
