@@ -6,10 +6,10 @@ from typing import Optional
 
 import typer
 
-from tieuchi.cli.common import (FOR_YEAR, ON, RAW_TEXT, RULES, SURVEY, Context, Progress, app, choice, guard_out,
-                                out_console, print_written, reference_date, rejected, run)
+from tieuchi.cli.common import (FOR_YEAR, ON, RAW_TEXT, RULES, SURVEY, Context, Progress, app, choice, err_console,
+                                guard_out, out_console, print_written, reference_date, rejected, run)
 from tieuchi.cli.help import Command, examples
-from tieuchi.i18n import LANGS, lang_or_default
+from tieuchi.i18n import LANGS, lang_or_default, text
 
 
 @app.command(cls=Command, epilog=examples(
@@ -24,7 +24,10 @@ def eligible(
                                        help="Only this program item, e.g. p2_livelihood / Chỉ một hạng mục."),
     commune: Optional[str] = typer.Option(None, "--commune", metavar="CODE", help="Only this commune / Chỉ một xã."),
     by: str = typer.Option("commune", "--by", metavar="commune|village",
-                           help="Count per commune (default) or per village / Đếm theo xã hoặc theo thôn."),
+                           help="Count per commune (default) or per village; with --format xlsx, per village also "
+                                "writes niem_yet/: per commune a workbook per item (a sheet per village), an HTML "
+                                "and a PDF to print for the village meetings / Đếm theo xã hoặc theo thôn; với "
+                                "--format xlsx --by village còn ghi danh sách niêm yết theo thôn (niem_yet/)."),
     fmt: str = typer.Option("csv", "--format", metavar="csv|parquet|xlsx", help="Output format."),
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and reasons."),
     show_names: bool = typer.Option(False, "--show-names",
@@ -49,6 +52,7 @@ def _eligible(context: Context, survey: list[Path], on: Optional[str], for_year:
     from tieuchi.contract.write import FORMATS, rejects_path  # lazy: keeps --help fast
     from tieuchi.outputs.eligible import (check_by, check_item, eligibility_counts,  # lazy: keeps --help fast
                                           eligibility_lists, output_names, refuse_outside, render_counts, write_lists)
+    from tieuchi.outputs.posting import FOLDER, INDEX, posting_lists, write_posting  # lazy: keeps --help fast
 
     lang = choice("--lang", lang_opt, LANGS)
     fmt = choice("--format", fmt_opt, FORMATS)
@@ -59,7 +63,9 @@ def _eligible(context: Context, survey: list[Path], on: Optional[str], for_year:
     rules_at = tieuchi.load_rules(day, rules)
     item = check_item(item_opt, rules_at)  # before a long read
     refuse_outside(rules_at, day)  # outside the program's window: exit 2 before a long read
-    guard_out(out, output_names(item, fmt, rules_at), survey, rules=rules)
+    posting = fmt == "xlsx" and by == "village"  # the posting lists per village (niem_yet/) too
+    guard_out(out, output_names(item, fmt, rules_at) + ([f"{FOLDER}/{INDEX}"] if posting else []), survey,
+              rules=rules)
     with Progress(lang) as progress:
         context.reading(*survey)
         result = tieuchi.classify_survey(tieuchi.read_survey(survey), on=day, rules=rules_at, lang=lang,
@@ -69,10 +75,24 @@ def _eligible(context: Context, survey: list[Path], on: Optional[str], for_year:
         counts = eligibility_counts(result, item, commune, by)
         progress("write", 0, 1)
         paths = write_lists(lists, counts, result.rejects, out, fmt, lang, show_names, raw_text)
+        posted = write_posting(posting_lists(result, lists, counts, lang, show_names), out, progress) \
+            if posting else None
         progress("write", 1, 1)
     out_console().print(render_counts(counts, lang, rules_at))
     print_written(paths, lang)
+    if posted is not None:
+        said_posted(posted, lang)
     if len(result.rejects):
         n_h = max(result.n_households_in - len(result.households), 0)
         return rejected(result.rejects, n_h, paths[0] if fmt == "xlsx" else rejects_path(out, fmt), lang, show_names)
     return 0
+
+
+def said_posted(posted, lang: str) -> None:
+    """Where the posting lists are (their index, not each of their files), and what could not be made (a PDF)."""
+    from tieuchi.outputs.posting import T  # lazy: keeps --help fast
+
+    out_console().print(text(T, "posted", lang, communes=posted.n_communes, villages=posted.n_villages,
+                             index=posted.index), markup=False, soft_wrap=True)
+    for note in posted.notes:
+        err_console().print(note, style="yellow", markup=False)
