@@ -20,7 +20,8 @@ from tieuchi.errors import DataError, RulesError, UsageError
 from tieuchi.i18n import LANGS, table, text
 from tieuchi.outputs.mpi import alkire_foster
 from tieuchi.outputs.rates import ALL, rate_table, rejected_households
-from tieuchi.outputs.report_render import COLUMNS, SHEETS, Report, fmt_date, fmt_number, write_html, write_xlsx
+from tieuchi.outputs.report_render import (COLUMNS, SHEETS, Report, fmt_date, fmt_number, unit_word, write_html,
+                                           write_xlsx)
 from tieuchi.rulebook.plans import check_plan, rules_with_plan
 from tieuchi.rulebook.tree import HOUSEHOLD, MEMBER
 
@@ -37,6 +38,20 @@ def _class(result) -> pd.Series:
 
 def _communes_of(result) -> pd.Series:
     return result.households["commune_code"].astype("string")
+
+
+def _is(col: pd.Series, values: list[str], missing: bool = False) -> np.ndarray:
+    """Whether each value of `col`, as text, is one of `values` (`missing`: a missing value counts too). A
+    categorical column is compared by its categories, not row by row."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = np.array([str(c) for c in col.cat.categories], dtype=object)
+        wanted = np.flatnonzero(np.isin(cats, values))
+        codes = col.cat.codes.to_numpy()
+        out = np.isin(codes, wanted)
+        return out | (codes < 0) if missing else out
+    text = col.astype("string")
+    out = text.isin(values).fillna(False).to_numpy(dtype=bool)
+    return out | text.isna().to_numpy(dtype=bool) if missing else out
 
 
 def rates(result, raw_households: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -66,22 +81,21 @@ def movements(result) -> pd.DataFrame:
     stayed_poor, stayed_near_poor, stayed_above_near_poverty (average living or other, before and now),
     no_previous_class (none given) and unknown (this review's class unknown)."""
     hh = result.households
-    now = _class(result)
-    before = hh["previous_class"].astype("string").fillna("") if "previous_class" in hh.columns \
-        else pd.Series("", index=hh.index, dtype="string")
+    now = hh["eligibility_class"] if "eligibility_class" in hh.columns else hh["household_class"]
+    before = hh["previous_class"] if "previous_class" in hh.columns else pd.Series(pd.NA, index=hh.index,
+                                                                                   dtype="string")
     exited = pd.to_datetime(hh["exited_poverty_on"], errors="coerce") if "exited_poverty_on" in hh.columns \
         else pd.Series(pd.NaT, index=hh.index)
     earlier_exit = (exited < pd.Timestamp(result.reference_date)).fillna(False).to_numpy(dtype=bool)
-    above = {"average_living", "other"}
-    now_v, before_v = now.to_numpy(dtype=object), before.to_numpy(dtype=object)
-    kind = np.full(len(hh), "", dtype=object)
-    is_now = {c: now_v == c for c in ("poor", "near_poor")}
-    now_above = np.isin(now_v, list(above))
-    was = {c: before_v == c for c in ("poor", "near_poor")}
-    was_above = np.isin(before_v, list(above))
+    above = ["average_living", "other"]
+    kind = np.full(len(hh), -1, dtype=np.int64)  # position in MOVEMENTS
+    is_now = {c: _is(now, [c]) for c in ("poor", "near_poor")}
+    now_above = _is(now, above)
+    was = {c: _is(before, [c]) for c in ("poor", "near_poor")}
+    was_above = _is(before, above)
     conditions = [
-        ("unknown", now_v == ""),
-        ("no_previous_class", before_v == ""),
+        ("unknown", _is(now, ["", "unknown"], missing=True)),  # the class reports use, unknown ('' or none)
+        ("no_previous_class", _is(before, [""], missing=True)),
         ("stayed_poor", is_now["poor"] & was["poor"]),
         ("fell_back_into_poverty", is_now["poor"] & ~was["poor"] & earlier_exit),
         ("newly_poor", is_now["poor"] & ~was["poor"]),
@@ -92,10 +106,11 @@ def movements(result) -> pd.DataFrame:
         ("stayed_above_near_poverty", was_above & now_above),
     ]
     for name, mask in conditions:
-        kind[(kind == "") & mask] = name
-    kind[kind == ""] = "no_previous_class"  # a previous class outside the known ids: nothing to compare with
-    communes, pos = _groups(_communes_of(result))
-    which = pd.Categorical(kind, categories=MOVEMENTS).codes.astype(np.int64)  # every kind is one of MOVEMENTS
+        kind[(kind < 0) & mask] = MOVEMENTS.index(name)
+    kind[kind < 0] = MOVEMENTS.index("no_previous_class")  # a previous class outside the known ids: nothing to
+    # compare with
+    communes, pos = _groups(result.households["commune_code"])
+    which = kind
     m = len(MOVEMENTS)
     counts = np.bincount((pos + 1) * m + which, minlength=(len(communes) + 1) * m).reshape(len(communes) + 1, m)
     counts[0] = counts.sum(axis=0)  # all: every household, one without a commune code included
@@ -118,7 +133,7 @@ def mpi_tables(result, unit: str = "households", k: float = 0.25,
         counts = result.members.groupby("household_id", sort=False).size() if len(result.members) else pd.Series()
         unit_weights = hh["household_id"].map(counts).fillna(0).astype("int64").to_numpy()
     try:
-        return alkire_foster(deprived, weights=weights, k=k, groups=_communes_of(result).to_numpy(dtype=object),
+        return alkire_foster(deprived, weights=weights, k=k, groups=hh["commune_code"],
                              unit_weights=unit_weights)
     except ValueError as e:  # declared weights or k the measures cannot use
 
@@ -239,13 +254,16 @@ def plan_fit(plan, rules_at) -> dict[str, str]:
 
 def _groups(codes: pd.Series, scopes: list[str] | None = None) -> tuple[list[str], np.ndarray]:
     """The commune scopes (the codes as text, sorted, unless given) and each row's position among them (-1: a row
-    with no commune code, or one outside `scopes`): grouped once, so that every figure is one bincount per table."""
-    codes = codes.astype("string")
+    with no commune code, or one outside `scopes`). Factorised first, so that only the distinct codes are turned into
+    text (a categorical column costs nothing): grouped once, every figure is then one bincount (`_tally`)."""
+    codes = pd.Series(codes) if not isinstance(codes, pd.Series) else codes
+    ids, uniques = pd.factorize(codes, use_na_sentinel=True)
+    texts = [str(u) for u in uniques]
     if scopes is None:
-        scopes = sorted(str(c) for c in codes.dropna().unique())
-    pos = pd.Index(scopes, dtype="string").get_indexer(codes).astype(np.int64) if len(codes) \
-        else np.zeros(0, np.int64)
-    return scopes, pos
+        scopes = sorted(set(texts))
+    at = {scope: i for i, scope in enumerate(scopes)}
+    lookup = np.array([at.get(t, -1) for t in texts] + [-1], dtype=np.int64)  # the last: the NA sentinel
+    return scopes, lookup[np.asarray(ids, dtype=np.int64)]
 
 
 def _tally(mask: np.ndarray, pos: np.ndarray, n_groups: int) -> np.ndarray:
@@ -278,7 +296,8 @@ def _program_sums(recs: pd.DataFrame, scopes: list[str]) -> dict[str, tuple[floa
 
 
 def achievement(result, plan, support: pd.DataFrame | None = None, program_data: pd.DataFrame | None = None,
-                raw_households: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[dict]]:
+                raw_households: pd.DataFrame | None = None, rate_rows: pd.DataFrame | None = None
+                ) -> tuple[pd.DataFrame, list[dict]]:
     """`achievement.csv` rows and notes: every target of `plan` for all (judged) and per commune (not judged).
 
     A target is computed over the survey: `population` at the unit's level (households, or persons: every member,
@@ -291,16 +310,17 @@ def achievement(result, plan, support: pd.DataFrame | None = None, program_data:
 
     One grouped pass: the households are grouped by commune once, each target's conditions are evaluated once over
     the whole survey, and every scope's counts come from one bincount per figure (`_tally`). Notes are
-    ``{"vi", "en", "target_id"}``: sentences naming the target by its label."""
+    ``{"vi", "en", "target_id"}``: sentences naming the target by its label. `rate_rows`: :func:`rates` of the same
+    result and raw households, when the caller has them already."""
     cannot = _plan_fit_errors(plan, result.rules)
     rules_at = rules_with_plan(result.rules, plan)
     support = _records(support, SUPPORT_COLUMNS, "--support")
     program_data = _records(program_data, PROGRAM_COLUMNS, "--program-data")
     ev = None
-    communes, pos_h = _groups(_communes_of(result).reset_index(drop=True))
+    communes, pos_h = _groups(result.households["commune_code"])
     scopes = [ALL] + communes
     n_groups = len(communes)
-    rate_rows = rates(result, raw_households)
+    rate_rows = rates(result, raw_households) if rate_rows is None else rate_rows
     labels = {t.id: t.label for t in plan.targets}
     keys: dict[str, pd.Series] = {}  # support-record key per unit, by level: built once
     notes: list[dict] = []
@@ -429,9 +449,6 @@ def budget(result, plan, allocation: pd.DataFrame | None = None) -> tuple[pd.Dat
         if line.item and pr is not None and line.item in pr.items:
             units[line.item] = "households" if pr.items[line.item].unit == "household" else "persons"
             item_labels[line.item] = pr.items[line.item].label
-    codes_h = _communes_of(result)
-    mem_codes = mem["household_id"].map(pd.Series(codes_h.to_numpy(), index=hh["household_id"])) if len(mem) \
-        else pd.Series(dtype="string")
     notes: list[dict] = []
     rows = []
 
@@ -446,7 +463,10 @@ def budget(result, plan, allocation: pd.DataFrame | None = None) -> tuple[pd.Dat
                               "a": pd.to_numeric(alloc["amount_million_vnd"])})
         amounts = {(str(c), str(ln)): float(a) for (c, ln), a in given.groupby(["c", "l"], sort=False)["a"].sum()
                    .items()}
-    pos = {"households": _groups(codes_h, communes)[1], "persons": _groups(mem_codes, communes)[1]}
+    pos_h = _groups(hh["commune_code"], communes)[1]
+    of_member = pd.Index(hh["household_id"]).get_indexer(mem["household_id"]) if len(mem) and len(hh) \
+        else np.full(len(mem), -1, dtype=np.int64)
+    pos = {"households": pos_h, "persons": np.where(of_member >= 0, pos_h[of_member] if len(pos_h) else -1, -1)}
     eligible: dict[str, np.ndarray | None] = {}
     for item, unit_ in units.items():
         frame = hh if unit_ == "households" else mem
@@ -500,10 +520,10 @@ def build(result, plan, survey_name: str = "", support: pd.DataFrame | None = No
     listing the codes it has."""
     names = commune_names(result)
     chosen = _chosen(result, communes, names)
-    ach, notes = achievement(result, plan, support, program_data, raw_households)
+    rt = rates(result, raw_households)
+    ach, notes = achievement(result, plan, support, program_data, raw_households, rate_rows=rt)
     bud, bud_notes = budget(result, plan, allocation)
     mpi, contributions = mpi_tables(result, unit=unit, k=k, weights=weights)
-    rt = rates(result, raw_households)
     if (rt["denominator_source"] != "communes").any():
         notes.insert(0, {lang: text(NOTES, "surveyed_rates", lang) for lang in LANGS})
     if unit == "persons":
@@ -549,7 +569,7 @@ def _chosen(result, communes, names: dict[str, str]) -> list[str]:
     """The --commune codes as the survey writes them, in the order given; an unknown one is refused."""
     if not communes:
         return []
-    have = sorted(str(c) for c in _communes_of(result).dropna().unique())
+    have = _groups(result.households["commune_code"])[0]
     wanted = list(dict.fromkeys(str(c).strip() for c in communes))
     unknown = [c for c in wanted if c not in have]
     if unknown:
@@ -608,15 +628,18 @@ _SUMMARY = {
     "vi": {"title": "Kết quả thực hiện chỉ tiêu (toàn địa bàn khảo sát)", "met": "đạt", "not_met": "chưa đạt",
            "not_measurable": "không đo được", "no_numeric_target": "không có chỉ tiêu bằng số",
            "not_judged": "không đánh giá", "poor": "Tỷ lệ hộ nghèo", "near_poor": "Tỷ lệ hộ cận nghèo",
-           "mpi": "Chỉ số nghèo đa chiều (Alkire–Foster)"},
+           "mpi": "Chỉ số nghèo đa chiều (Alkire–Foster)", "commune": "Xã {name} ({code})",
+           "short": "còn thiếu {n} {unit}"},
     "en": {"title": "Target achievement (whole survey)", "met": "met", "not_met": "not met",
            "not_measurable": "not measurable", "no_numeric_target": "no numeric target", "not_judged": "not judged",
-           "poor": "Poverty rate", "near_poor": "Near-poverty rate", "mpi": "Multidimensional poverty (Alkire–Foster)"},
+           "poor": "Poverty rate", "near_poor": "Near-poverty rate", "mpi": "Multidimensional poverty (Alkire–Foster)",
+           "commune": "Commune {name} ({code})", "short": "{n} {unit} short"},
 }
 
 
 def summary_text(report, lang: str = "vi") -> str:
-    """A few lines for the terminal: each target's value against the plan, the rates and M0."""
+    """A few lines for the terminal: each target's value against the plan, the rates and H, A, M0 (in percent, as
+    the report shows them); with --commune, each chosen commune's values and shortfalls after the whole survey's."""
     t = _SUMMARY[lang]
     ops = {"ge": "≥", "le": "≤", "": ""}
     lines = [t["title"]]
@@ -630,10 +653,24 @@ def summary_text(report, lang: str = "vi") -> str:
     for rid in ("poor", "near_poor"):
         if rid in r.index:
             lines.append(f"{t[rid]}: {fmt_number(r.loc[rid, 'value'], lang, 2)}% "
-                         f"({int(r.loc[rid, 'numerator'])}/{int(r.loc[rid, 'denominator'])})")
+                         f"({fmt_number(r.loc[rid, 'numerator'], lang)}/{fmt_number(r.loc[rid, 'denominator'], lang)})")
     m = report.mpi[report.mpi["scope"] == ALL]
     if len(m) and not pd.isna(m.iloc[0]["M0"]):
         x = m.iloc[0]
-        lines.append(f"{t['mpi']}: H = {fmt_number(x['H'], lang, 3)}, A = {fmt_number(x['A'], lang, 3)}, "
-                     f"M0 = {fmt_number(x['M0'], lang, 3)} (k = {fmt_number(x['k'], lang, 2)})")
+        k = float(x["k"])
+        k_text = fmt_number(k * 100, lang, 0) + "%" if k <= 1 else fmt_number(k, lang, 0)
+        lines.append(f"{t['mpi']}: H = {fmt_number(x['H'] * 100, lang, 2)}%, A = {fmt_number(x['A'] * 100, lang, 2)}%, "
+                     f"M0 = {fmt_number(x['M0'] * 100, lang, 2)}% (k = {k_text})")
+    for code in report.selected:
+        lines.append(t["commune"].format(name=report.communes.get(code, code), code=code))
+        own = report.achievement[report.achievement["scope"].astype("string") == code]
+        for row in own.itertuples(index=False):
+            if row.status == "not_measurable":
+                continue
+            label = report.target_labels.get(row.target_id, {}).get(lang, row.target_id)
+            value = "—" if pd.isna(row.value) else fmt_number(row.value, lang, 2) + "%"
+            short = "" if pd.isna(row.gap_units) or not row.gap_units else \
+                " — " + t["short"].format(n=fmt_number(row.gap_units, lang), unit=unit_word(row.unit, lang,
+                                                                                          row.gap_units))
+            lines.append(f"  {label}: {value}{short}")
     return "\n".join(lines)

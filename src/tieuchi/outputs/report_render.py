@@ -594,7 +594,8 @@ def _section_communes(report: Report, lang: str) -> str:
     parts = []
     if measured:
         links = "".join(f'<li><a href="#t-{e(t)}">{e(_target_title(report, t, lang))}</a></li>' for t in measured)
-        parts.append(f'<p class="small">{e(_t("per_target_index", lang))}</p><ol class="targets">{links}</ol>')
+        parts.append(f'<p class="small">{e(_t("per_target_index", lang))}</p><ol class="targets">{links}</ol>\n'
+                     f'<p class="small">{e(_t("whole_target", lang).capitalize())}. {e(_t("short_of", lang))}</p>')
     for tid in measured:
         rows = _ordered(report, ach[ach["target_id"].astype(str) == tid])
         unit = next((str(r["unit"]) for r in rows if not is_missing(r["unit"]) and str(r["unit"])), "")
@@ -623,7 +624,7 @@ def _section_communes(report: Report, lang: str) -> str:
         goal = _target_text(first.get("comparator"), first.get("target"), lang)
         sub = f'{_t("plan_target", lang)}: {goal}%' if goal != DASH else _t("no_numeric_target", lang, STATUS)
         parts.append(f'<h3 id="t-{e(tid)}">{e(_target_title(report, tid, lang))}</h3>\n'
-                     f'<p class="sub">{e(sub)} — {e(_t("whole_target", lang))}. {e(_t("short_of", lang))}</p>\n'
+                     f'<p class="sub">{e(sub)}</p>\n'
                      f"{_table(headers, trs, lang, 'per-target')}")
     others = [t for t in tids if t not in measured]
     if others:
@@ -919,7 +920,8 @@ def _sheet_frame(report: Report, sheet: str, lang: str) -> pd.DataFrame:
     df = getattr(report, sheet).copy()
     if len(df):
         order = {s: i for i, s in enumerate(_scopes(report, df["scope"]))}
-        df = df.iloc[sorted(range(len(df)), key=lambda i: order[df["scope"].iloc[i]])]
+        rank = [order[s] for s in df["scope"].tolist()]
+        df = df.iloc[sorted(range(len(df)), key=rank.__getitem__)]  # stable: a scope's rows keep their order
     df["scope_name"] = [_scope_name(report, s, lang) for s in df["scope"]]
     if sheet == "achievement":
         df["section"] = [report.target_sections.get(str(t), "") for t in df["target_id"]]
@@ -973,7 +975,9 @@ def _write_sheet(ws: Any, columns: list[tuple[str, str | None]], rows: Iterable[
         row = [excel_text(v) if isinstance(v, str) else v for v in row]
         ws.append(row)
         n += 1
-        keep_text(ws[n])  # commune names, codes, labels from the data: text, never a formula
+        # commune names, codes, labels: text, never a formula (the row's own cells: ws[n] scans every cell of the
+        # sheet for its width, once per row, which made a 200-commune workbook take tens of seconds)
+        keep_text(ws.cell(row=n, column=j) for j in range(1, len(row) + 1))
         for j, (v, (_, kind)) in enumerate(zip(row, columns)):
             if n <= 400:  # width from the first rows is enough and keeps big sheets fast
                 widths[j] = max(widths[j], len(str(v)) + (3 if kind else 0) if v is not None else 0)
