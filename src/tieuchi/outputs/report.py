@@ -29,17 +29,6 @@ MOVEMENTS = ("escaped_poverty", "escaped_near_poverty", "newly_poor", "newly_nea
              "stayed_poor", "stayed_near_poor", "stayed_above_near_poverty", "no_previous_class", "unknown")
 
 
-def _class(result) -> pd.Series:
-    """The class reports use, as text ('' when unknown)."""
-    hh = result.households
-    col = hh["eligibility_class"] if "eligibility_class" in hh.columns else hh["household_class"]
-    return col.astype("string").fillna("").replace("unknown", "")
-
-
-def _communes_of(result) -> pd.Series:
-    return result.households["commune_code"].astype("string")
-
-
 def _is(col: pd.Series, values: list[str], missing: bool = False) -> np.ndarray:
     """Whether each value of `col`, as text, is one of `values` (`missing`: a missing value counts too). A
     categorical column is compared by its categories, not row by row."""
@@ -62,7 +51,9 @@ def rates(result, raw_households: pd.DataFrame | None = None) -> pd.DataFrame:
     surveyed denominator is smaller than the resident households and the rate reads higher than it is). `unknown`:
     households of unknown class (counted in the denominator, never in the numerator: the rate is then a lower bound);
     `rejected`: households refused by validation, in no figure."""
-    table = rate_table(_class(result), _communes_of(result), result.communes)
+    hh = result.households  # the class column as it is (a categorical costs nothing): rate_table reads 'unknown'
+    table = rate_table(hh["eligibility_class"] if "eligibility_class" in hh.columns else hh["household_class"],
+                       hh["commune_code"], result.communes)  # and a missing class alike
     rejected = rejected_households(result, raw_households)
     out = table.drop(columns="surveyed")
     den = out["denominator"].to_numpy(dtype=float)  # percent as 100 × num / den, to the last digit rates.csv had

@@ -651,6 +651,11 @@ def _section_rates(report: Report, lang: str) -> str:
     by: dict[Any, dict[str, dict[str, Any]]] = {}
     for r in _rows(rates):
         by.setdefault(r["scope"], {})[str(r["rate_id"])] = r
+    sources = {str(r["denominator_source"]) for r in _rows(rates) if r["scope"] != "all"
+               and not is_missing(r["denominator_source"])}
+    one_source = len(sources) == 1  # said once above the table rather than on each of 200 rows
+    if one_source:
+        headers = [hd for hd in headers if hd[0] != h("denominator_source")]
     trs, groups = [], []
     for scope in _scopes(report, rates["scope"]):
         part = by[scope]
@@ -664,7 +669,7 @@ def _section_rates(report: Report, lang: str) -> str:
             _cell(rate("near_poor"), "num"), _cell(rate("near_poor", "numerator", 0), "num"),
             _cell(rate("poor_or_near_poor"), "num"),
             _cell(fmt_number(any_row["denominator"], lang), "num"),
-            _cell(_t(src, lang, DENOMINATOR_SOURCE) if src else DASH),
+            "" if one_source else _cell(_t(src, lang, DENOMINATOR_SOURCE) if src else DASH),
             _cell(fmt_number(any_row["unknown"], lang), "num"),
             _cell(fmt_number(any_row["rejected"], lang), "num"),
         ]) + "</tr>")
@@ -681,7 +686,11 @@ def _section_rates(report: Report, lang: str) -> str:
         series = [(_t("poor", lang, RATES), COLOURS["poor"]), (_t("near_poor", lang, RATES), COLOURS["near_poor"])]
         chart = (f'<figure><figcaption>{e(caption)}</figcaption>\n'
                  f'{svg_bars(caption, groups, series, lang)}</figure>')
-    return (f'<section id="rates"><h2>3. {e(_t("sec_rates", lang))}</h2>\n'
+    said = ""
+    if one_source and trs:
+        said = (f'<p class="sub">{e(h("denominator_source"))}: '
+                f'{e(_t(next(iter(sources)), lang, DENOMINATOR_SOURCE))}.</p>\n')
+    return (f'<section id="rates"><h2>3. {e(_t("sec_rates", lang))}</h2>\n{said}'
             f"{_table(headers, trs, lang, 'rates')}\n{chart}</section>")
 
 
@@ -769,11 +778,15 @@ def _section_budget(report: Report, lang: str) -> str:
     headers = [(_t("commune", lang), ""), (h("budget_line"), ""), (h("item"), ""), (h("amount_million_vnd"), "num"),
                (h("eligible_units"), "num"), (h("per_unit_vnd"), "num")]
     b = report.budget
+    scopes = _scopes(report, b["scope"])
+    per_commune = scopes != ["all"]  # without an allocation table every line is the whole survey's: no column
+    if not per_commune:
+        headers = headers[1:]
     trs = []
-    for scope in _scopes(report, b["scope"]):
+    for scope in scopes:
         for r in _rows(b[b["scope"] == scope]):
             trs.append("<tr>" + "".join([
-                _cell(_scope_name(report, scope, lang), "label", title=str(scope)),
+                _cell(_scope_name(report, scope, lang), "label", title=str(scope)) if per_commune else "",
                 _cell(_line_label(report, r["budget_line"], lang), title=str(r["budget_line"])),
                 _cell(_item_label(report, r["item"], lang), title="" if is_missing(r["item"]) else str(r["item"])),
                 _cell(fmt_number(r["amount_million_vnd"], lang, 1), "num"),
@@ -809,6 +822,7 @@ tbody th{font-weight:normal;text-align:left;background:#fafafa}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 thead th.num{white-space:normal;min-width:70px}
 td.section{white-space:nowrap;color:#444}
+table.rates td.label,table.per-target td.label,table.mpi td.label,table.matrix td.label{white-space:nowrap}
 tr.total>*{font-weight:600}
 tr.total>.label{background:#f5f5f5}
 tr.group-start>*{border-top:2px solid #999}
