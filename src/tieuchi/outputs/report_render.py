@@ -250,6 +250,10 @@ HEADERS: dict[str, tuple[str, str]] = {
     "amount_million_vnd": ("Kinh phí (triệu đồng)", "Amount (million VND)"),
     "eligible_units": ("Số đối tượng đủ điều kiện", "Eligible units"),
     "per_unit_vnd": ("Bình quân mỗi đối tượng (đồng)", "Per unit (VND)"),
+    "unit_label": ("Đơn vị", "Unit"),
+    "denominator_source_label": ("Nguồn mẫu số", "Denominator source"),
+    "budget_line_label": ("Dòng kinh phí", "Budget line"),
+    "item_label": ("Nội dung hỗ trợ", "Item"),
 }
 
 
