@@ -1008,7 +1008,8 @@ def _write_sheet(ws: Any, columns: list[tuple[str, str | None]], rows: Iterable[
         ws.column_dimensions[letter].width = min(max(widths[j - 1] + 2, 8), 60)
         if kind:
             for (cell,) in ws.iter_rows(min_row=3, min_col=j, max_col=j):
-                cell.number_format = FORMATS[kind]
+                if cell.value is not None:  # an empty cell without a format is not written at all
+                    cell.number_format = FORMATS[kind]
     ws.freeze_panes = "A3"
     if n > 2:
         ws.auto_filter.ref = f"A2:{get_column_letter(len(ids))}{n}"
