@@ -143,6 +143,7 @@ NOTES = table(
         "needs_program_records": "số liệu của chương trình (cho bằng tùy chọn --program-data)",
         "needs_support_records": "hồ sơ hỗ trợ (cho bằng tùy chọn --support)",
         "needs_need": "danh sách người hoặc hộ có nhu cầu (cho bằng tùy chọn --support)",
+        "needs_need_support": "danh sách người hoặc hộ có nhu cầu và hồ sơ hỗ trợ (cho bằng tùy chọn --support)",
         "not_measurable_regime": "Chưa đo được chỉ tiêu “{label}” theo chuẩn nghèo {regime}: {why}",
         "surveyed_denominators": "Chỉ tiêu “{label}”: một số xã không có tổng số hộ trong bảng xã, nên mẫu số là số "
                                  "hộ được rà soát.",
@@ -161,6 +162,8 @@ NOTES = table(
         "needs_program_records": "the program's records (give them with --program-data)",
         "needs_support_records": "the support records (give them with --support)",
         "needs_need": "the list of people or households who need the support (give it with --support)",
+        "needs_need_support": "the list of people or households who need the support and the support records "
+                              "(give them with --support)",
         "not_measurable_regime": "“{label}” cannot be measured under the poverty standard {regime}: {why}",
         "surveyed_denominators": "“{label}”: some communes have no households_total in the communes table, so the "
                                  "denominator is the surveyed households.",
@@ -357,8 +360,8 @@ def achievement(result, plan, support: pd.DataFrame | None = None, program_data:
         status_base = "not_judged" if target.numeric else "no_numeric_target"
         if target.id in cannot or missing_data:
             if missing_data:
-                needs = {lang: ", ".join(dict.fromkeys(text(NOTES, "needs_" + x, lang) for x in missing_data))
-                         for lang in LANGS}
+                kinds = ["need_support"] if set(missing_data) == {"need", "support_records"} else missing_data
+                needs = {lang: ", ".join(text(NOTES, "needs_" + x, lang) for x in kinds) for lang in LANGS}
                 note("not_measurable_needs", target, needs=needs)
             else:
                 e = cannot[target.id]
