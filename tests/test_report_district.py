@@ -19,7 +19,7 @@ import tieuchi
 from tieuchi.cli import app
 from tieuchi.contract.read import read_survey
 from tieuchi.devtools.synth import generate_survey
-from tieuchi.errors import UsageError
+from tieuchi.errors import DataError, UsageError
 from tieuchi.outputs import report
 from tieuchi.outputs.report_render import render_html
 from tieuchi.rulebook.plans import load_plan, plan_path
@@ -226,3 +226,17 @@ def test_the_progress_bar_moves_once_per_file_and_per_sheet_while_the_report_is_
     total = calls[0][2]
     assert [c[1] for c in calls] == list(range(1, total + 1)) and {c[0] for c in calls} == {"write"}
     assert total == len(report.FILES) + 1 + len(load_workbook(tmp_path / "out" / "report.xlsx").sheetnames)
+
+
+def test_program_records_of_one_scope_are_added_as_numbers_and_a_text_that_is_no_number_is_refused(demo, plan):
+    result, s = demo
+    program = pd.DataFrame({"target_id": ["models_completed"] * 3, "numerator": ["9", "1", "4"],
+                            "denominator": ["10", "10", "5"], "scope": [None, None, "07213"]})
+    a, _ = report.achievement(result, plan, program_data=program)
+    models = a[a["target_id"] == "models_completed"].set_index("scope")
+    assert (models.loc["all", "numerator"], models.loc["all", "denominator"]) == (10, 20)  # not "91" / "1010"
+    assert models.loc["07213", "value"] == pytest.approx(80.0) and models.loc["07216", "status"] == "not_measurable"
+    bad = program.assign(numerator=["9", "nine", "4"])
+    with pytest.raises(DataError) as e:
+        report.achievement(result, plan, program_data=bad)
+    assert e.value.code == "program_data_not_a_number" and "models_completed" in e.value.message
