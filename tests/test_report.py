@@ -209,7 +209,11 @@ def test_targets_needing_records_are_not_measurable_until_the_records_are_given(
               "telecom_access"):
         assert status[t] == "not_measurable", t
     assert a.loc[a["status"] == "not_measurable", "value"].isna().all()
-    assert any("models_completed" in (n["en"] if isinstance(n, dict) else n) for n in notes)
+    models = next(n for n in notes if n.get("target_id") == "models_completed")  # named by its label, in a sentence
+    assert models["vi"] == ("Chưa đo được chỉ tiêu “Mô hình giảm nghèo, hỗ trợ phát triển sản xuất được hoàn thành”: "
+                            "cần số liệu của chương trình (cho bằng tùy chọn --program-data).")
+    assert models["en"].startswith("“Poverty-reduction and production-support models completed” cannot be measured")
+    assert not any("models_completed" in n[lang] for n in notes for lang in ("vi", "en"))
     program = pd.DataFrame({"target_id": ["models_completed", "officials_trained"], "numerator": ["9", "40"],
                             "denominator": ["10", "40"]})
     hh = r.households

@@ -251,11 +251,15 @@ def test_a_label_with_markup_is_escaped_not_rendered(vi, en):
     assert ESCAPED_LABEL in vi[1].all_text
 
 
-def test_the_per_commune_table_has_a_row_per_commune_with_status_symbols(vi):
-    _, page = vi
-    row = page.row_with("Xã Lam Cốt")
-    assert "86,50 ✗" in row and "3,25 ✗" in row
-    assert "2,00 ✓" in page.row_with("Xã Phúc Hòa")
+def test_each_measurable_target_has_its_own_table_with_a_row_per_commune_and_status_symbols(vi):
+    text, page = vi
+    section = Page(text[text.index('<section id="communes"'):text.index('<section id="rates"')])
+    lam_cot = [r for r in section.rows if r and r[0] == "Xã Lam Cốt"]
+    assert len(lam_cot) == 4  # poverty rate, insurance, the model without a number, housing; not the water target
+    assert ["3,25 ✗", "86,50 ✗"] == [r[1] for r in lam_cot[:2]]
+    assert any(r[1] == "2,00 ✓" for r in section.rows if r and r[0] == "Xã Phúc Hòa")
+    assert section.count("table") == 4 and "Tỷ lệ hộ nghèo có nhà ở kiên cố" in section.all_text
+    assert "Không đo được" in section.all_text and "nước sinh hoạt an toàn" in section.all_text  # named, no table
 
 
 def test_the_css_has_print_rules(vi):
@@ -333,7 +337,23 @@ def test_each_sheet_has_translated_headers_over_machine_ids_both_frozen_and_bold
         ids = [c.value for c in workbook[sheet][2]]
         assert set(columns) <= set(ids), sheet
     assert workbook["rates"]["E1"].value == "Tỷ lệ (%)"
-    assert workbook["budget"]["E1"].value == "Kinh phí (triệu đồng)"
+    assert workbook["budget"]["G1"].value == "Kinh phí (triệu đồng)"  # after the line's and the item's labels
+
+
+def test_a_person_reads_labels_the_machine_ids_beside_them_are_hidden_columns(workbook):
+    for sheet in ("achievement", "rates", "movements", "contributions", "budget"):
+        ws = workbook[sheet]
+        ids = [c.value for c in ws[2]]
+        hidden = {ids[j] for j in range(len(ids)) if ws.column_dimensions[chr(65 + j)].hidden}
+        for machine in hidden:  # every hidden id column has its label beside it
+            assert {f"{machine}_label", "status_label", "rate_label"} & set(ids), (sheet, machine)
+        assert "scope" not in hidden and "scope_name" not in hidden  # commune codes are for people too
+    budget = workbook["budget"]
+    row = [c.value for c in budget[3]]
+    ids = [c.value for c in budget[2]]
+    assert row[ids.index("budget_line")] == "p5_housing" and row[ids.index("unit_label")] == "hộ"
+    assert {"target_id", "status", "unit"} <= {c for j, c in enumerate(
+        [c.value for c in workbook["achievement"][2]]) if workbook["achievement"].column_dimensions[chr(65 + j)].hidden}
 
 
 def test_numeric_cells_are_numbers_and_missing_cells_are_empty(workbook):

@@ -39,6 +39,9 @@ def report(
     weights: Optional[str] = typer.Option(None, "--weights", metavar="ID=W,...",
                                           help="Declared indicator weights (normalised to sum 1); default equal."),
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and the report."),
+    commune: Optional[list[str]] = typer.Option(None, "--commune", metavar="CODE",
+                                                help="Only this commune's rows beside the whole survey's (repeat it, "
+                                                     "or give codes separated by commas) / Báo cáo cho một xã."),
     rules: Optional[Path] = RULES,
     raw_text: bool = RAW_TEXT,
 ) -> None:
@@ -49,7 +52,8 @@ def report(
     bình quân mỗi đối tượng; các bảng CSV, report.html và report.xlsx.
     """
     run(lang_or_default(lang), lambda context: _report(context, survey, plan, on, for_year, out, support, program_data,
-                                                      allocation, unit, lang, k, weights, rules, raw_text))
+                                                      allocation, unit, lang, k, weights, rules, raw_text,
+                                                      commune))
 
 
 def weights_option(given: Optional[str], k: float) -> Optional[dict[str, float]]:
@@ -72,7 +76,7 @@ def weights_option(given: Optional[str], k: float) -> Optional[dict[str, float]]
 def _report(context: Context, survey: list[Path], plan_opt: str, on: Optional[str], for_year: Optional[int], out: Path,
             support: Optional[Path], program_data: Optional[Path], allocation: Optional[Path], unit_opt: str,
             lang_opt: str, k: float = 0.25, weights_opt: Optional[str] = None, rules: Optional[Path] = None,
-            raw_text: bool = False) -> int:
+            raw_text: bool = False, commune: Optional[list[str]] = None) -> int:
     import tieuchi  # lazy: keeps --help fast
     from tieuchi.contract.write import rejects_path, write_rejects  # lazy: keeps --help fast
     from tieuchi.outputs import report as rep  # lazy: keeps --help fast
@@ -104,9 +108,11 @@ def _report(context: Context, survey: list[Path], plan_opt: str, on: Optional[st
                                          progress=progress, isolate_failures=True)
         context.decided(result.rejects, out, "csv", lang, raw_text=raw_text)
         progress("write", 0, 1)
+        communes = [c.strip() for given in commune or [] for c in given.split(",") if c.strip()]
         report_ = rep.build(result, plan, survey_name=", ".join(map(str, survey)),
-                            raw_households=result.households_by_row, unit=unit, k=k, weights=weights, **tables)
-        paths = rep.write(report_, out, lang, raw_text)
+                            raw_households=result.households_by_row, unit=unit, k=k, weights=weights,
+                            communes=communes, **tables)
+        paths = rep.write(report_, out, lang, raw_text, progress=progress)
         paths += write_rejects(result.rejects, out, "csv", lang, False, raw_text)
         progress("write", 1, 1)
     out_console().print(rep.summary_text(report_, lang), markup=False, soft_wrap=True)

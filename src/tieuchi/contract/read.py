@@ -370,6 +370,9 @@ def _nfc(s: pd.Series) -> pd.Series:
         arrow = getattr(s.array, "_pa_array", None)
         if arrow is not None and pc.all(pc.string_is_ascii(arrow)).as_py() is not False:
             return s  # ASCII text is NFC already: one C++ pass instead of normalising every cell (ids, codes, numbers)
+        if arrow is not None:  # Arrow's own NFC in C++: names of 4M members in a fraction of a second, not seconds
+            return pd.Series(pd.array(pc.utf8_normalize(arrow, form="NFC"), dtype=s.dtype), index=s.index,
+                             name=s.name)
         return s.str.normalize("NFC")
     if isinstance(s.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(s.cat.categories.dtype):
         cats = [unicodedata.normalize("NFC", c) for c in s.cat.categories]

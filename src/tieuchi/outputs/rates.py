@@ -36,8 +36,12 @@ def commune_denominators(codes: pd.Series, communes: pd.DataFrame | None) -> pd.
     """Per commune code of the survey (households with no commune code form one group, code <NA>): ``surveyed``,
     ``households_total`` (Int64, empty when the communes table gives none), ``denominator`` and
     ``denominator_source`` (``communes`` | ``surveyed``), indexed by commune code, in code order."""
-    code = codes.astype("string").str.strip()
-    surveyed = code.value_counts(dropna=False, sort=False)
+    ids, texts = _factorized(codes)
+    n_per = np.bincount(ids[ids >= 0], minlength=len(texts))
+    surveyed = pd.Series(n_per, index=pd.array(texts, dtype="string")).groupby(level=0, sort=False).sum()
+    n_none = int((ids < 0).sum())
+    if n_none:  # households with no commune code: one group, code <NA>
+        surveyed = pd.concat([surveyed, pd.Series([n_none], index=pd.array([pd.NA], dtype="string"))])
     surveyed.index = pd.Index(surveyed.index, dtype="string", name="commune_code")
     surveyed = surveyed.sort_index(na_position="last")
     by = pd.DataFrame({"surveyed": surveyed.astype("int64")})
@@ -56,6 +60,13 @@ def commune_denominators(codes: pd.Series, communes: pd.DataFrame | None) -> pd.
     return by
 
 
+def _factorized(values: pd.Series, strip: bool = True) -> tuple[np.ndarray, list[str]]:
+    """(position of each row's value among the distinct values, -1 when missing; the distinct values as text,
+    stripped): only the distinct values are turned into text, so a categorical or long column costs one pass."""
+    ids, uniques = pd.factorize(values, use_na_sentinel=True)
+    return np.asarray(ids, dtype=np.int64), [str(u).strip() if strip else str(u) for u in uniques]
+
+
 def area_source(sources: pd.Series) -> str:
     """The denominator source of an area from its communes' sources."""
     kinds = set(sources)
@@ -72,16 +83,22 @@ def rate_table(classes: pd.Series, codes: pd.Series, communes: pd.DataFrame | No
 
     `classes`: each household's class as text (empty or NA: unknown), aligned with `codes` (its commune code);
     `by`: :func:`commune_denominators` of them, when the caller has it already."""
-    cls = classes.astype("string").fillna("").to_numpy(dtype=object)
+    class_ids, class_texts = _factorized(classes, strip=False)
+    class_texts = np.array(class_texts + [""], dtype=object)  # the last: a missing class
+    class_ids = np.where(class_ids < 0, len(class_texts) - 1, class_ids)
+
+    def of_class(wanted) -> np.ndarray:
+        return np.isin(class_texts, list(wanted))[class_ids]
+
     by = commune_denominators(codes, communes) if by is None else by
-    code = codes.astype("string").str.strip().reset_index(drop=True)
-    group = pd.Categorical(code, categories=[c for c in by.index if not pd.isna(c)])
-    pos = np.asarray(group.codes, dtype=np.int64)  # -1: no commune code (the last group of `by`, if any)
     n_groups = len(by)
-    pos = np.where(pos < 0, n_groups - 1, pos) if len(pos) else pos
-    counts = {rid: np.bincount(pos, weights=np.isin(cls, list(wanted)), minlength=n_groups).astype(np.int64)
+    ids, texts = _factorized(codes)
+    at = {c: i for i, c in enumerate(by.index) if not pd.isna(c)}
+    lookup = np.array([at.get(t, n_groups - 1) for t in texts] + [n_groups - 1], dtype=np.int64)
+    pos = lookup[ids] if len(ids) else ids  # -1 (no commune code): the last group of `by`
+    counts = {rid: np.bincount(pos, weights=of_class(wanted), minlength=n_groups).astype(np.int64)
               for rid, wanted in RATES.items()}
-    unknown = np.bincount(pos, weights=np.isin(cls, ["", UNKNOWN]), minlength=n_groups).astype(np.int64)
+    unknown = np.bincount(pos, weights=of_class(["", UNKNOWN]), minlength=n_groups).astype(np.int64)
     rows = []
     den, sources, surveyed = by["denominator"].to_numpy(), by["denominator_source"], by["surveyed"].to_numpy()
 

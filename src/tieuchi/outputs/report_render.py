@@ -80,6 +80,13 @@ class Report:
     communes: dict[str, str] = field(default_factory=dict)
     indicator_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: list[str | dict[str, str]] = field(default_factory=list)
+    budget_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # budget line id -> its plan label
+    budget_sections: dict[str, str] = field(default_factory=dict)  # budget line id -> the plan's section ("III.1")
+    item_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # eligibility item id -> its rule label
+    regime_label: dict[str, str] = field(default_factory=dict)
+    selected: list[str] = field(default_factory=list)  # --commune: the communes this report is for (empty: all)
+    k: float | None = None  # the Alkire–Foster cutoff (else read from the mpi table)
+    unit: str = "households"  # the unit of the Alkire–Foster measures
 
     def __post_init__(self) -> None:
         """Check every frame at once so that the engineer building a Report sees all missing columns together."""
@@ -143,6 +150,26 @@ T: dict[str, tuple[str, str]] = {
     "language": ("Ngôn ngữ", "Language"),
     "plan_label": ("Tên kế hoạch", "Plan name"),
     "note_n": ("Ghi chú {n}", "Note {n}"),
+    "selected": ("Báo cáo cho xã", "Report for"),
+    "plan_target": ("Kế hoạch", "Target"),
+    "whole_target": ("kế hoạch đặt cho toàn địa bàn; các xã chỉ so sánh, không đánh giá đạt hay chưa đạt",
+                     "the target is set for the whole area; communes are compared with it, not judged"),
+    "per_target_index": ("Mỗi chỉ tiêu một bảng, mỗi xã một dòng (sắp xếp, lọc trong report.xlsx, trang "
+                         "achievement):", "One table per target, one row per commune (sort and filter them in "
+                         "report.xlsx, sheet achievement):"),
+    "not_measured_here": ("Không đo được (xem Ghi chú): {labels}.", "Not measurable (see Notes): {labels}."),
+    "short_of": ("Tô màu: xã còn thiếu so với kế hoạch.", "Shaded: communes short of the target."),
+    "still_needed": ("Còn thiếu", "Still needed"),
+    "counted": ("Tử số", "Numerator"),
+    "population_of": ("Mẫu số", "Denominator"),
+    "poor_n": ("Số hộ nghèo", "Poor households"),
+    "near_poor_n": ("Số hộ cận nghèo", "Near-poor households"),
+    "chart_rates_top": ("{n} xã có tỷ lệ hộ nghèo cao nhất (%)", "The {n} communes with the highest poverty rate (%)"),
+    "mpi_cutoff": ("Một {unit} nghèo đa chiều khi tổng trọng số các chỉ số thiếu hụt đạt k = {k}. H, A và M0 tính "
+                   "bằng phần trăm (M0 = H × A).",
+                   "A {unit} is multidimensionally poor when its weighted deprivations reach k = {k}. H, A and M0 "
+                   "in percent (M0 = H × A)."),
+    "unit_col": ("Đơn vị", "Unit"),
 }
 
 STATUS = {
@@ -175,7 +202,9 @@ DENOMINATOR_SOURCE = {
     "communes": ("Tổng số hộ theo danh sách xã", "Households per the communes table"),
     "surveyed": ("Số hộ được rà soát", "Surveyed households"),
 }
-UNITS = {"households": ("hộ", "households"), "persons": ("người", "persons")}
+UNITS = {"households": ("hộ", "households"), "persons": ("người", "persons"), "models": ("mô hình", "models"),
+         "officials": ("cán bộ", "officials")}
+UNIT_ONE = {"households": "household", "persons": "person", "models": "model", "officials": "official"}  # en, 1
 COMPARATOR = {"ge": "≥", "le": "≤"}
 
 # one header per column id, in both languages (xlsx row 1, and the HTML tables where they fit)
@@ -221,6 +250,10 @@ HEADERS: dict[str, tuple[str, str]] = {
     "amount_million_vnd": ("Kinh phí (triệu đồng)", "Amount (million VND)"),
     "eligible_units": ("Số đối tượng đủ điều kiện", "Eligible units"),
     "per_unit_vnd": ("Bình quân mỗi đối tượng (đồng)", "Per unit (VND)"),
+    "unit_label": ("Đơn vị", "Unit"),
+    "denominator_source_label": ("Nguồn mẫu số", "Denominator source"),
+    "budget_line_label": ("Dòng kinh phí", "Budget line"),
+    "item_label": ("Nội dung hỗ trợ", "Item"),
 }
 
 
@@ -339,11 +372,19 @@ def _target_text(comparator: Any, target: Any, lang: str) -> str:
     return f"{sym} {t}" if sym else t
 
 
+def unit_word(unit: str, lang: str, n: Any = 2) -> str:
+    """The word for `unit` after the number `n`: "hộ" in Vietnamese whatever the number; "1 household", "2
+    households" in English."""
+    if lang == "en" and not is_missing(n) and float(n) == 1 and unit in UNIT_ONE:
+        return UNIT_ONE[unit]
+    return _t(unit, lang, UNITS)
+
+
 def _units_text(n: Any, unit: Any, lang: str, decimals: int = 0) -> str:
     s = fmt_number(n, lang, decimals)
     if s == DASH or is_missing(unit) or not str(unit):
         return s
-    return f"{s} {_t(str(unit), lang, UNITS)}"
+    return f"{s} {unit_word(str(unit), lang, n)}"
 
 
 def _ratio_text(num: Any, den: Any, lang: str) -> str:
@@ -485,9 +526,12 @@ def _target_label(report: Report, tid: Any, lang: str) -> str:
 
 
 def _section_header(report: Report, lang: str) -> str:
-    meta = [("plan", f"{_pick(report.plan_label, lang, report.plan_id)} ({report.plan_id})"),
-            ("regime", report.regime), ("reference_date", fmt_date(report.reference_date, lang)),
+    meta = [("plan", _pick(report.plan_label, lang, report.plan_id)),
+            ("regime", _pick(report.regime_label, lang, report.regime)),
+            ("reference_date", fmt_date(report.reference_date, lang)),
             ("rules_version", report.rules_version), ("survey", report.survey)]
+    if report.selected:
+        meta.insert(0, ("selected", "; ".join(f"{_scope_name(report, c, lang)} ({c})" for c in report.selected)))
     dl = "".join(f"<dt>{e(_t(k, lang))}</dt><dd>{e(str(v))}</dd>" for k, v in meta)
     notes = [_note_text(n, lang) for n in report.notes]
     notes_html = ""
@@ -534,70 +578,127 @@ def _section_targets(report: Report, lang: str) -> str:
             f"{_table(headers, trs, lang, 'targets')}\n{chart}</section>")
 
 
+def _ordered(report: Report, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of `frame` in report order: "all" first, then the communes in the communes table's order."""
+    rows = _rows(frame)
+    order = {s: i for i, s in enumerate(_scopes(report, [r["scope"] for r in rows]))}
+    return sorted(rows, key=lambda r: order[r["scope"]])
+
+
 def _section_communes(report: Report, lang: str) -> str:
+    """One table per target, one row per commune: with 200 communes a district officer reads down one target
+    (which communes are short of it, by how many households) rather than across a grid of every target; the
+    workbook's achievement sheet holds the same rows to sort and filter."""
     ach = report.achievement
     by_commune = ach[ach["scope"] != "all"]
     tids = list(dict.fromkeys(by_commune["target_id"].astype(str))) if len(by_commune) else []
-    headers = [(_t("commune", lang), "")]
-    for tid in tids:
-        sec = report.target_sections.get(tid, "")
-        headers.append(((sec + " " if sec else "") + _target_label(report, tid, lang), "num"))
-    cells: dict[tuple[str, str], dict[str, Any]] = {(str(r["scope"]), str(r["target_id"])): r for r in _rows(ach)}
-    trs = []
-    for scope in _scopes(report, ach["scope"]) if tids else []:
-        tds = [_cell(_scope_name(report, scope, lang), "label", title=str(scope))]
-        for tid in tids:
-            r = cells.get((str(scope), tid))
-            if r is None:
-                tds.append(_cell(DASH, "num"))
-                continue
+    measured = [t for t in tids if (by_commune.loc[by_commune["target_id"].astype(str) == t, "status"]
+                                    != "not_measurable").any()]
+    h = lambda k: _t(k, lang, HEADERS)  # noqa: E731
+    parts = []
+    if measured:
+        links = "".join(f'<li><a href="#t-{e(t)}">{e(_target_title(report, t, lang))}</a></li>' for t in measured)
+        parts.append(f'<p class="small">{e(_t("per_target_index", lang))}</p><ol class="targets">{links}</ol>\n'
+                     f'<p class="small">{e(_t("whole_target", lang).capitalize())}. {e(_t("short_of", lang))}</p>')
+    for tid in measured:
+        rows = _ordered(report, ach[ach["target_id"].astype(str) == tid])
+        unit = next((str(r["unit"]) for r in rows if not is_missing(r["unit"]) and str(r["unit"])), "")
+        word = f" ({_t(unit, lang, UNITS)})" if unit else ""
+        headers = [(_t("commune", lang), ""), (h("value"), "num"), (h("gap"), "num"),
+                   (_t("still_needed", lang) + word, "num"), (_t("counted", lang) + word, "num"),
+                   (_t("population_of", lang) + word, "num"), (h("unknown") + word, "num")]
+        trs = []
+        for r in rows:
             status = "" if is_missing(r["status"]) else str(r["status"])
-            text = fmt_number(r["value"], lang, 2)
             sym = STATUS_SYMBOL.get(status)
-            target = _target_text(r["comparator"], r["target"], lang)
-            tip = f"{_t(status, lang, STATUS) if status else DASH}; {_t('legend_target', lang)} {target}"
-            tds.append(_cell(f"{text} {sym}" if sym else text, f"num status-{status}", title=tip))
-        trs.append(f'<tr class="{"total" if scope == "all" else ""}">' + "".join(tds) + "</tr>")
-    legend = f'<p class="small">{e(_t("value", lang, HEADERS))} · {e(_t("symbols", lang))}</p>' if trs else ""
-    return (f'<section id="communes"><h2>2. {e(_t("sec_communes", lang))}</h2>\n'
-            f"{_table(headers, trs, lang, 'matrix')}\n{legend}</section>")
+            value = fmt_number(r["value"], lang, 2)
+            short = not is_missing(r["gap"]) and float(r["gap"]) > 0
+            cls = f"num status-{status}" if r["scope"] == "all" or status in ("met", "not_met") else \
+                ("num status-not_met" if short else "num")
+            trs.append(f'<tr class="{"total" if r["scope"] == "all" else ""}">' + "".join([
+                _cell(_scope_name(report, r["scope"], lang), "label", title=str(r["scope"])),
+                _cell(f"{value} {sym}" if sym else value, cls),
+                _cell(fmt_number(r["gap"], lang, 2), "num"),
+                _cell(fmt_number(r["gap_units"], lang), "num"),
+                _cell(fmt_number(r["numerator"], lang), "num"),
+                _cell(fmt_number(r["denominator"], lang), "num"),
+                _cell(fmt_number(r["unknown"], lang), "num"),
+            ]) + "</tr>")
+        first = rows[0] if rows else {}
+        goal = _target_text(first.get("comparator"), first.get("target"), lang)
+        sub = f'{_t("plan_target", lang)}: {goal}%' if goal != DASH else _t("no_numeric_target", lang, STATUS)
+        parts.append(f'<h3 id="t-{e(tid)}">{e(_target_title(report, tid, lang))}</h3>\n'
+                     f'<p class="sub">{e(sub)}</p>\n'
+                     f"{_table(headers, trs, lang, 'per-target')}")
+    others = [t for t in tids if t not in measured]
+    if others:
+        labels = "; ".join(_target_title(report, t, lang) for t in others)
+        parts.append(f'<p class="small">{e(_t("not_measured_here", lang, T).format(labels=labels))}</p>')
+    body = "\n".join(parts) if parts else f'<p class="empty">{e(_t("no_data", lang))}</p>'
+    return f'<section id="communes"><h2>2. {e(_t("sec_communes", lang))}</h2>\n{body}</section>'
+
+
+def _target_title(report: Report, tid: str, lang: str) -> str:
+    sec = report.target_sections.get(tid, "")
+    return (sec + " " if sec else "") + _target_label(report, tid, lang)
 
 
 def _section_rates(report: Report, lang: str) -> str:
+    """One row per commune: the three rates, the households they count and their denominator."""
     rates = report.rates
     h = lambda k: _t(k, lang, HEADERS)  # noqa: E731
-    headers = [(_t("commune", lang), ""), (h("rate_label"), ""), (h("rate_value"), "num"), (h("numerator"), "num"),
-               (h("denominator"), "num"), (h("denominator_source"), ""), (h("unknown"), "num"),
-               (h("rejected"), "num")]
-    order = {rid: i for i, rid in enumerate(RATES)}
+    hh = f' ({_t("households", lang, UNITS)})'
+    headers = [(_t("commune", lang), ""), (_t("poor", lang, RATES) + " (%)", "num"), (_t("poor_n", lang), "num"),
+               (_t("near_poor", lang, RATES) + " (%)", "num"), (_t("near_poor_n", lang), "num"),
+               (_t("poor_or_near_poor", lang, RATES) + " (%)", "num"), (h("denominator") + hh, "num"),
+               (h("denominator_source"), ""), (h("unknown") + hh, "num"), (h("rejected") + hh, "num")]
+    by: dict[Any, dict[str, dict[str, Any]]] = {}
+    for r in _rows(rates):
+        by.setdefault(r["scope"], {})[str(r["rate_id"])] = r
+    sources = {str(r["denominator_source"]) for r in _rows(rates) if r["scope"] != "all"
+               and not is_missing(r["denominator_source"])}
+    one_source = len(sources) == 1  # said once above the table rather than on each of 200 rows
+    if one_source:
+        headers = [hd for hd in headers if hd[0] != h("denominator_source")]
     trs, groups = [], []
     for scope in _scopes(report, rates["scope"]):
-        part = sorted(_rows(rates[rates["scope"] == scope]), key=lambda r: (order.get(r["rate_id"], 99),
-                                                                             str(r["rate_id"])))
+        part = by[scope]
+        any_row = next(iter(part.values()))
         name = _scope_name(report, scope, lang)
-        for i, r in enumerate(part):
-            first = _cell(name, "label", title=str(scope), tag="th", attrs=f' scope="row" rowspan="{len(part)}"') \
-                if i == 0 else ""
-            src = "" if is_missing(r["denominator_source"]) else str(r["denominator_source"])
-            trs.append(f'<tr class="{"group-start" if i == 0 else ""}">' + first + "".join([
-                _cell(_t(str(r["rate_id"]), lang, RATES)),
-                _cell(fmt_number(r["value"], lang, 2), "num"),
-                _cell(fmt_number(r["numerator"], lang), "num"),
-                _cell(fmt_number(r["denominator"], lang), "num"),
-                _cell(_t(src, lang, DENOMINATOR_SOURCE) if src else DASH),
-                _cell(fmt_number(r["unknown"], lang), "num"),
-                _cell(fmt_number(r["rejected"], lang), "num"),
-            ]) + "</tr>")
-        values = {r["rate_id"]: _num(r["value"]) for r in part}
+        src = "" if is_missing(any_row["denominator_source"]) else str(any_row["denominator_source"])
+        rate = lambda rid, col="value", d=2: fmt_number(part[rid][col], lang, d) if rid in part else DASH  # noqa
+        trs.append(f'<tr class="{"total" if scope == "all" else ""}">' + "".join([
+            _cell(name, "label", title=str(scope)),
+            _cell(rate("poor"), "num"), _cell(rate("poor", "numerator", 0), "num"),
+            _cell(rate("near_poor"), "num"), _cell(rate("near_poor", "numerator", 0), "num"),
+            _cell(rate("poor_or_near_poor"), "num"),
+            _cell(fmt_number(any_row["denominator"], lang), "num"),
+            "" if one_source else _cell(_t(src, lang, DENOMINATOR_SOURCE) if src else DASH),
+            _cell(fmt_number(any_row["unknown"], lang), "num"),
+            _cell(fmt_number(any_row["rejected"], lang), "num"),
+        ]) + "</tr>")
+        values = {rid: _num(r["value"]) for rid, r in part.items()}
         if "poor" in values or "near_poor" in values:
             groups.append((name, [values.get("poor", math.nan), values.get("near_poor", math.nan)]))
     chart = ""
     if groups:
+        caption = _t("chart_rates", lang)
+        if len(groups) > CHART_COMMUNES + 1:  # a bar per commune reads up to a few dozen; beyond, the highest rates
+            top = sorted(groups[1:], key=lambda g: -g[1][0] if math.isfinite(g[1][0]) else math.inf)[:CHART_TOP]
+            groups = groups[:1] + top  # the whole survey first, as the reference
+            caption = _t("chart_rates_top", lang).format(n=CHART_TOP)
         series = [(_t("poor", lang, RATES), COLOURS["poor"]), (_t("near_poor", lang, RATES), COLOURS["near_poor"])]
-        chart = (f'<figure><figcaption>{e(_t("chart_rates", lang))}</figcaption>\n'
-                 f'{svg_bars(_t("chart_rates", lang), groups, series, lang)}</figure>')
-    return (f'<section id="rates"><h2>3. {e(_t("sec_rates", lang))}</h2>\n'
+        chart = (f'<figure><figcaption>{e(caption)}</figcaption>\n'
+                 f'{svg_bars(caption, groups, series, lang)}</figure>')
+    said = ""
+    if one_source and trs:
+        said = (f'<p class="sub">{e(h("denominator_source"))}: '
+                f'{e(_t(next(iter(sources)), lang, DENOMINATOR_SOURCE))}.</p>\n')
+    return (f'<section id="rates"><h2>3. {e(_t("sec_rates", lang))}</h2>\n{said}'
             f"{_table(headers, trs, lang, 'rates')}\n{chart}</section>")
+
+
+CHART_COMMUNES, CHART_TOP = 30, 20
 
 
 def _section_movements(report: Report, lang: str) -> str:
@@ -617,9 +718,12 @@ def _section_movements(report: Report, lang: str) -> str:
 
 
 def _section_mpi(report: Report, lang: str) -> str:
+    """H, A and M0 all in percent (M0 = H × A, so one unit reads across the row); k is said once, above."""
     h = lambda k: _t(k, lang, HEADERS)  # noqa: E731
-    headers = [(_t("commune", lang), ""), (h("population"), "num"), (h("excluded"), "num"), (h("H") + " (%)", "num"),
-               (h("A") + " (%)", "num"), (h("M0"), "num"), (h("k"), "num")]
+    unit = report.unit if report.unit in UNITS else "households"
+    word = f' ({_t(unit, lang, UNITS)})'
+    headers = [(_t("commune", lang), ""), (h("population") + word, "num"), (h("excluded") + word, "num"),
+               (h("H") + " (%)", "num"), (h("A") + " (%)", "num"), (h("M0") + " (%)", "num")]
     rows = {str(r["scope"]): r for r in _rows(report.mpi)}
     trs = []
     for scope in _scopes(report, report.mpi["scope"]):
@@ -630,9 +734,14 @@ def _section_mpi(report: Report, lang: str) -> str:
             _cell(fmt_number(r["excluded"], lang), "num"),
             _cell(fmt_number(_num(r["H"]) * 100, lang, 2), "num"),
             _cell(fmt_number(_num(r["A"]) * 100, lang, 2), "num"),
-            _cell(fmt_number(r["M0"], lang, 3), "num"),
-            _cell(fmt_general(r["k"], lang), "num"),
+            _cell(fmt_number(_num(r["M0"]) * 100, lang, 2), "num"),
         ]) + "</tr>")
+    k = report.k if report.k is not None else next((_num(r["k"]) for r in rows.values()), math.nan)
+    cutoff = ""
+    if trs and not is_missing(k):
+        k_text = fmt_general(k * 100, lang, 2) + "%" if k <= 1 else fmt_general(k, lang)
+        cutoff = (f'<p class="sub">{e(_t("mpi_cutoff", lang).format(unit=unit_word(unit, lang, 1), k=k_text))}'
+                  "</p>\n")
     contrib = report.contributions[report.contributions["scope"] == "all"]
     part = sorted(_rows(contrib), key=lambda r: -_num(r["contribution"]) if math.isfinite(_num(r["contribution"]))
                   else math.inf)
@@ -651,8 +760,21 @@ def _section_mpi(report: Report, lang: str) -> str:
         name = _t("chart_contrib", lang)
         svg = svg_bars(name, groups, [(name, COLOURS["contribution"])], lang, label_px=280)
         chart = f"<figure><figcaption>{e(name)}</figcaption>\n{svg}</figure>"
-    return (f'<section id="mpi"><h2>5. {e(_t("sec_mpi", lang))}</h2>\n{_table(headers, trs, lang, "mpi")}\n'
+    return (f'<section id="mpi"><h2>5. {e(_t("sec_mpi", lang))}</h2>\n{cutoff}{_table(headers, trs, lang, "mpi")}\n'
             f'<h3>{e(_t("sec_contrib", lang))}</h3>\n{_table(c_headers, c_rows, lang, "contrib")}\n{chart}</section>')
+
+
+def _line_label(report: Report, line: Any, lang: str) -> str:
+    if is_missing(line) or not str(line):
+        return DASH
+    sec = report.budget_sections.get(str(line), "")
+    return (sec + " " if sec else "") + _pick(report.budget_labels.get(str(line)), lang, str(line))
+
+
+def _item_label(report: Report, item: Any, lang: str) -> str:
+    if is_missing(item) or not str(item):
+        return DASH
+    return _pick(report.item_labels.get(str(item)), lang, str(item))
 
 
 def _section_budget(report: Report, lang: str) -> str:
@@ -660,13 +782,17 @@ def _section_budget(report: Report, lang: str) -> str:
     headers = [(_t("commune", lang), ""), (h("budget_line"), ""), (h("item"), ""), (h("amount_million_vnd"), "num"),
                (h("eligible_units"), "num"), (h("per_unit_vnd"), "num")]
     b = report.budget
+    scopes = _scopes(report, b["scope"])
+    per_commune = scopes != ["all"]  # without an allocation table every line is the whole survey's: no column
+    if not per_commune:
+        headers = headers[1:]
     trs = []
-    for scope in _scopes(report, b["scope"]):
+    for scope in scopes:
         for r in _rows(b[b["scope"] == scope]):
             trs.append("<tr>" + "".join([
-                _cell(_scope_name(report, scope, lang), "label", title=str(scope)),
-                _cell(DASH if is_missing(r["budget_line"]) else str(r["budget_line"])),
-                _cell(DASH if is_missing(r["item"]) else str(r["item"])),
+                _cell(_scope_name(report, scope, lang), "label", title=str(scope)) if per_commune else "",
+                _cell(_line_label(report, r["budget_line"], lang), title=str(r["budget_line"])),
+                _cell(_item_label(report, r["item"], lang), title="" if is_missing(r["item"]) else str(r["item"])),
                 _cell(fmt_number(r["amount_million_vnd"], lang, 1), "num"),
                 _cell(_units_text(r["eligible_units"], r["unit"], lang), "num"),
                 _cell(fmt_number(r["per_unit_vnd"], lang), "num"),
@@ -700,6 +826,7 @@ tbody th{font-weight:normal;text-align:left;background:#fafafa}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 thead th.num{white-space:normal;min-width:70px}
 td.section{white-space:nowrap;color:#444}
+table.rates td.label,table.per-target td.label,table.mpi td.label,table.matrix td.label{white-space:nowrap}
 tr.total>*{font-weight:600}
 tr.total>.label{background:#f5f5f5}
 tr.group-start>*{border-top:2px solid #999}
@@ -773,28 +900,37 @@ def write_html(report: Report, path: str | Path, lang: str = "vi") -> Path:
 # xlsx
 
 # Excel number formats by kind of column; the cell keeps the raw number, only the display changes
-FORMATS = {"pct": "0.00", "frac_pct": "0.00%", "int": "#,##0", "m0": "0.000", "million": "#,##0.0",
-           "vnd": "#,##0", "general": "General"}
+FORMATS = {"pct": "0.00", "frac_pct": "0.00%", "pct_sign": '0.00"%"', "int": "#,##0", "m0": "0.000",
+           "million": "#,##0.0", "vnd": "#,##0", "general": "General"}
 
 SHEETS: dict[str, list[tuple[str, str | None]]] = {  # column id, number kind (None: text)
     "achievement": [("target_id", None), ("section", None), ("target_label", None), ("scope", None),
                     ("scope_name", None), ("value", "pct"), ("target", "pct"), ("comparator", None), ("met", None),
-                    ("gap", "pct"), ("gap_units", "int"), ("unit", None), ("numerator", "int"),
-                    ("denominator", "int"), ("unknown", "int"), ("status", None), ("status_label", None)],
+                    ("gap", "pct"), ("gap_units", "int"), ("unit", None), ("unit_label", None),
+                    ("numerator", "int"), ("denominator", "int"), ("unknown", "int"), ("status", None),
+                    ("status_label", None)],
     "rates": [("scope", None), ("scope_name", None), ("rate_id", None), ("rate_label", None), ("value", "pct"),
-              ("numerator", "int"), ("denominator", "int"), ("denominator_source", None), ("unknown", "int"),
-              ("rejected", "int")],
+              ("numerator", "int"), ("denominator", "int"), ("denominator_source", None),
+              ("denominator_source_label", None), ("unknown", "int"), ("rejected", "int")],
     "movements": [("scope", None), ("scope_name", None), ("movement", None), ("movement_label", None),
                   ("households", "int")],
     "mpi": [("scope", None), ("scope_name", None), ("population", "int"), ("excluded", "int"), ("H", "frac_pct"),
-            ("A", "frac_pct"), ("M0", "m0"), ("k", "general")],
+            ("A", "frac_pct"), ("M0", "frac_pct"), ("k", "general")],
     "contributions": [("scope", None), ("scope_name", None), ("indicator", None), ("indicator_label", None),
                       ("uncensored_headcount", "frac_pct"), ("censored_headcount", "frac_pct"),
-                      ("contribution", "pct")],
-    "budget": [("scope", None), ("scope_name", None), ("budget_line", None), ("item", None),
-               ("amount_million_vnd", "million"), ("eligible_units", "int"), ("unit", None), ("per_unit_vnd", "vnd")],
+                      ("contribution", "pct_sign")],
+    "budget": [("scope", None), ("scope_name", None), ("budget_line", None), ("budget_line_label", None),
+               ("item", None), ("item_label", None), ("amount_million_vnd", "million"), ("eligible_units", "int"),
+               ("unit", None), ("unit_label", None), ("per_unit_vnd", "vnd")],
 }
-SHEET_HEADERS = {"rates": {"value": HEADERS["rate_value"]}}  # where a column id needs another header
+SHEET_HEADERS = {"rates": {"value": HEADERS["rate_value"]},  # where a column id needs another header
+                 "mpi": {"H": ("H — tỷ lệ nghèo đa chiều (%)", "H — headcount ratio (%)"),
+                         "A": ("A — mức độ thiếu hụt bình quân (%)", "A — intensity (%)"),
+                         "M0": ("M0 — chỉ số nghèo đa chiều (%)", "M0 — adjusted headcount ratio (%)")}}
+# machine columns a label column stands beside: hidden in the workbook (still there, and named in row 2, for a
+# program that reads the sheet back), so that a person reads labels, not ids
+HIDDEN = {"target_id", "comparator", "met", "unit", "status", "rate_id", "denominator_source", "movement",
+          "indicator", "budget_line", "item"}
 
 
 def _sheet_frame(report: Report, sheet: str, lang: str) -> pd.DataFrame:
@@ -802,19 +938,31 @@ def _sheet_frame(report: Report, sheet: str, lang: str) -> pd.DataFrame:
     df = getattr(report, sheet).copy()
     if len(df):
         order = {s: i for i, s in enumerate(_scopes(report, df["scope"]))}
-        df = df.iloc[sorted(range(len(df)), key=lambda i: order[df["scope"].iloc[i]])]
+        rank = [order[s] for s in df["scope"].tolist()]
+        df = df.iloc[sorted(range(len(df)), key=rank.__getitem__)]  # stable: a scope's rows keep their order
     df["scope_name"] = [_scope_name(report, s, lang) for s in df["scope"]]
     if sheet == "achievement":
         df["section"] = [report.target_sections.get(str(t), "") for t in df["target_id"]]
         df["target_label"] = [_target_label(report, t, lang) for t in df["target_id"]]
         df["status_label"] = ["" if is_missing(s) else _t(str(s), lang, STATUS) for s in df["status"]]
+        df["unit_label"] = [_unit_label(u, lang) for u in df["unit"]]
     elif sheet == "rates":
         df["rate_label"] = [_t(str(r), lang, RATES) for r in df["rate_id"]]
+        df["denominator_source_label"] = ["" if is_missing(x) or not str(x) else _t(str(x), lang, DENOMINATOR_SOURCE)
+                                          for x in df["denominator_source"]]
+    elif sheet == "budget":
+        df["budget_line_label"] = [_line_label(report, x, lang) for x in df["budget_line"]]
+        df["item_label"] = ["" if is_missing(x) or not str(x) else _item_label(report, x, lang) for x in df["item"]]
+        df["unit_label"] = [_unit_label(u, lang) for u in df["unit"]]
     elif sheet == "movements":
         df["movement_label"] = [_t(str(m), lang, MOVEMENTS) for m in df["movement"]]
     elif sheet == "contributions":
         df["indicator_label"] = [_pick(report.indicator_labels.get(str(i)), lang, str(i)) for i in df["indicator"]]
     return df
+
+
+def _unit_label(unit: Any, lang: str) -> str:
+    return "" if is_missing(unit) or not str(unit) else _t(str(unit), lang, UNITS)
 
 
 def _excel_value(v: Any, kind: str | None) -> Any:
@@ -845,7 +993,9 @@ def _write_sheet(ws: Any, columns: list[tuple[str, str | None]], rows: Iterable[
         row = [excel_text(v) if isinstance(v, str) else v for v in row]
         ws.append(row)
         n += 1
-        keep_text(ws[n])  # commune names, codes, labels from the data: text, never a formula
+        # commune names, codes, labels: text, never a formula (the row's own cells: ws[n] scans every cell of the
+        # sheet for its width, once per row, which made a 200-commune workbook take tens of seconds)
+        keep_text(ws.cell(row=n, column=j) for j in range(1, len(row) + 1))
         for j, (v, (_, kind)) in enumerate(zip(row, columns)):
             if n <= 400:  # width from the first rows is enough and keeps big sheets fast
                 widths[j] = max(widths[j], len(str(v)) + (3 if kind else 0) if v is not None else 0)
@@ -858,15 +1008,17 @@ def _write_sheet(ws: Any, columns: list[tuple[str, str | None]], rows: Iterable[
         ws.column_dimensions[letter].width = min(max(widths[j - 1] + 2, 8), 60)
         if kind:
             for (cell,) in ws.iter_rows(min_row=3, min_col=j, max_col=j):
-                cell.number_format = FORMATS[kind]
+                if cell.value is not None:  # an empty cell without a format is not written at all
+                    cell.number_format = FORMATS[kind]
     ws.freeze_panes = "A3"
     if n > 2:
         ws.auto_filter.ref = f"A2:{get_column_letter(len(ids))}{n}"
 
 
-def write_xlsx(report: Report, path: str | Path, lang: str = "vi") -> Path:
+def write_xlsx(report: Report, path: str | Path, lang: str = "vi", progress: Callable[[], None] | None = None
+               ) -> Path:
     """Write ``report.xlsx``: an ``info`` sheet with the metadata, then one sheet per table (layout in the module
-    docstring). Return the path."""
+    docstring). `progress()` is called after each sheet. Return the path."""
     from openpyxl import Workbook  # heavy: openpyxl
 
     _lang(lang)
@@ -884,11 +1036,14 @@ def write_xlsx(report: Report, path: str | Path, lang: str = "vi") -> Path:
         (_t("plan", lang), "plan_id", report.plan_id),
         (_t("plan_label", lang), "plan_label", _pick(report.plan_label, lang, report.plan_id)),
         (_t("regime", lang), "regime", report.regime),
+        (_t("regime", lang), "regime_label", _pick(report.regime_label, lang, report.regime)),
         (_t("rules_version", lang), "rules_version", report.rules_version),
         (_t("reference_date", lang), "reference_date", ref),
         (_t("survey", lang), "survey", report.survey),
         (_t("language", lang), "lang", lang),
     ]
+    if report.selected:
+        meta.append((_t("selected", lang), "communes_selected", ", ".join(report.selected)))
     meta += [(_t("note_n", lang).format(n=i), f"note_{i}", _note_text(note, lang))
              for i, note in enumerate(report.notes, start=1)]
     meta += [(_t("commune", lang), f"commune:{code}", name) for code, name in report.communes.items()]
@@ -897,10 +1052,24 @@ def write_xlsx(report: Report, path: str | Path, lang: str = "vi") -> Path:
     for row in info.iter_rows(min_row=3):
         if isinstance(row[2].value, (date, datetime)):
             row[2].number_format = "dd/mm/yyyy" if lang == "vi" else "yyyy-mm-dd"
+    if progress is not None:
+        progress()
     for sheet, columns in SHEETS.items():
         df = _sheet_frame(report, sheet, lang)
         rows = ([_excel_value(r[c], kind) for c, kind in columns] for r in _rows(df))
         headers = {**HEADERS, **SHEET_HEADERS.get(sheet, {})}
-        _write_sheet(wb.create_sheet(sheet), columns, rows, lang, headers)
+        ws = wb.create_sheet(sheet)
+        _write_sheet(ws, columns, rows, lang, headers)
+        _hide_id_columns(ws, columns)
+        if progress is not None:
+            progress()
     wb.save(path)
     return path
+
+
+def _hide_id_columns(ws: Any, columns: list[tuple[str, str | None]]) -> None:
+    from openpyxl.utils import get_column_letter  # heavy: openpyxl
+
+    for j, (c, _) in enumerate(columns, start=1):
+        if c in HIDDEN:
+            ws.column_dimensions[get_column_letter(j)].hidden = True
