@@ -6,8 +6,9 @@ from typing import Optional
 
 import typer
 
-from tieuchi.cli.common import (FOR_YEAR, ON, RAW_TEXT, RULES, SURVEY, Context, Progress, app, choice, guard_out,
-                                out_console, print_written, reference_date, rejected, run)
+from tieuchi.cli.common import (FOR_YEAR, LABELS, NO_BOM, ON, RAW_TEXT, RULES, SURVEY, Context, Progress, app, choice,
+                                guard_out, out_console, print_written, reference_date, rejected, run)
+from tieuchi.cli.writing import how_written
 from tieuchi.i18n import LANGS, lang_or_default
 
 
@@ -28,6 +29,8 @@ def eligible(
                                     help="Write full_name (personal data; left out by default)."),
     rules: Optional[Path] = RULES,
     raw_text: bool = RAW_TEXT,
+    labels: bool = LABELS,
+    no_bom: bool = NO_BOM,
 ) -> None:
     """List, per program item, the eligible households or people ranked by commune, priority group and id, and
     count them per commune (or village).
@@ -36,12 +39,13 @@ def eligible(
     thôn).
     """
     run(lang_or_default(lang), lambda context: _eligible(context, survey, on, for_year, out, item, commune, by, fmt,
-                                                        lang, show_names, rules, raw_text))
+                                                        lang, show_names, rules, raw_text, labels, no_bom))
 
 
 def _eligible(context: Context, survey: Path, on: Optional[str], for_year: Optional[int], out: Path,
               item_opt: Optional[str], commune: Optional[str], by_opt: str, fmt_opt: str, lang_opt: str,
-              show_names: bool, rules: Optional[Path] = None, raw_text: bool = False) -> int:
+              show_names: bool, rules: Optional[Path] = None, raw_text: bool = False, labels: bool = False,
+              no_bom: bool = False) -> int:
     import tieuchi  # lazy: keeps --help fast
     from tieuchi.contract.write import FORMATS, rejects_path  # lazy: keeps --help fast
     from tieuchi.outputs.eligible import (check_by, check_item, eligibility_counts,  # lazy: keeps --help fast
@@ -57,15 +61,18 @@ def _eligible(context: Context, survey: Path, on: Optional[str], for_year: Optio
     item = check_item(item_opt, rules_at)  # before a long read
     refuse_outside(rules_at, day)  # outside the program's window: exit 2 before a long read
     guard_out(out, output_names(item, fmt, rules_at), survey, rules=rules)
+    how = how_written(lang, rules_at, no_bom=no_bom, labels=labels, raw_text=raw_text, survey=survey,
+                      options={"--on": day.isoformat(), "--rules": rules, "--item": item, "--commune": commune,
+                               "--by": by, "--show-names": show_names})
     with Progress(lang) as progress:
         context.reading(survey)
         result = tieuchi.classify_survey(tieuchi.read_survey(survey), on=day, rules=rules_at, lang=lang,
                                          progress=progress, isolate_failures=True)
-        context.decided(result.rejects, out, "csv", lang, show_names, raw_text)
+        context.decided(result.rejects, out, "csv", lang, show_names, raw_text, how)
         lists = eligibility_lists(result, item, commune, by, lang, show_names)
         counts = eligibility_counts(result, item, commune, by)
         progress("write", 0, 1)
-        paths = write_lists(lists, counts, result.rejects, out, fmt, lang, show_names, raw_text)
+        paths = write_lists(lists, counts, result.rejects, out, fmt, lang, show_names, raw_text, how)
         progress("write", 1, 1)
     out_console().print(render_counts(counts, lang, rules_at))
     print_written(paths, lang)

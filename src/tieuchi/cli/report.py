@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from tieuchi.cli.common import (FOR_YEAR, ON, RAW_TEXT, RULES, SURVEY, UNITS, T, Context, Progress, app, choice,
+from tieuchi.cli.common import (FOR_YEAR, NO_BOM, ON, RAW_TEXT, RULES, SURVEY, UNITS, T, Context, Progress, app, choice,
                                 guard_out, out_console, print_written, reference_date, rejected, run)
 from tieuchi.errors import UsageError
 from tieuchi.i18n import LANGS, lang_or_default
@@ -38,6 +38,7 @@ def report(
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and the report."),
     rules: Optional[Path] = RULES,
     raw_text: bool = RAW_TEXT,
+    no_bom: bool = NO_BOM,
 ) -> None:
     """Measure a plan against the survey: each target's value and gap, poverty rates, movements since the last review,
     Alkire–Foster measures and budget per eligible unit; CSV tables, report.html and report.xlsx.
@@ -46,7 +47,8 @@ def report(
     bình quân mỗi đối tượng; các bảng CSV, report.html và report.xlsx.
     """
     run(lang_or_default(lang), lambda context: _report(context, survey, plan, on, for_year, out, support, program_data,
-                                                      allocation, unit, lang, k, weights, rules, raw_text))
+                                                      allocation, unit, lang, k, weights, rules, raw_text,
+                                                      no_bom))
 
 
 def weights_option(given: Optional[str], k: float) -> Optional[dict[str, float]]:
@@ -69,9 +71,9 @@ def weights_option(given: Optional[str], k: float) -> Optional[dict[str, float]]
 def _report(context: Context, survey: Path, plan_opt: str, on: Optional[str], for_year: Optional[int], out: Path,
             support: Optional[Path], program_data: Optional[Path], allocation: Optional[Path], unit_opt: str,
             lang_opt: str, k: float = 0.25, weights_opt: Optional[str] = None, rules: Optional[Path] = None,
-            raw_text: bool = False) -> int:
+            raw_text: bool = False, no_bom: bool = False) -> int:
     import tieuchi  # lazy: keeps --help fast
-    from tieuchi.contract.write import rejects_path, write_rejects  # lazy: keeps --help fast
+    from tieuchi.contract.write import Written, rejects_path, write_rejects  # lazy: keeps --help fast
     from tieuchi.outputs import report as rep  # lazy: keeps --help fast
     from tieuchi.rulebook.plans import load_plan, plan_path  # lazy: keeps --help fast
 
@@ -99,12 +101,13 @@ def _report(context: Context, survey: Path, plan_opt: str, on: Optional[str], fo
         context.reading(survey)
         result = tieuchi.classify_survey(tieuchi.read_survey(survey), on=day, rules=rules_at, lang=lang,
                                          progress=progress, isolate_failures=True)
-        context.decided(result.rejects, out, "csv", lang, raw_text=raw_text)
+        how = Written(escape=not raw_text, bom=not no_bom, lang=lang)
+        context.decided(result.rejects, out, "csv", lang, raw_text=raw_text, how=how)
         progress("write", 0, 1)
         report_ = rep.build(result, plan, survey_name=str(survey), raw_households=result.households_by_row, unit=unit,
                             k=k, weights=weights, **tables)
-        paths = rep.write(report_, out, lang, raw_text)
-        paths += write_rejects(result.rejects, out, "csv", lang, False, raw_text)
+        paths = rep.write(report_, out, lang, raw_text, not no_bom)
+        paths += write_rejects(result.rejects, out, "csv", lang, False, raw_text, how)
         progress("write", 1, 1)
     out_console().print(rep.summary_text(report_, lang), markup=False, soft_wrap=True)
     print_written(paths, lang)

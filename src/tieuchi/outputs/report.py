@@ -438,11 +438,11 @@ def output_names() -> list[str]:
     return [f"{name}.csv" for name in FILES] + ["report.html", "report.xlsx"]
 
 
-def write(report, out, lang: str = "vi", raw_text: bool = False) -> list:
-    """achievement.csv … budget.csv (UTF-8, machine ids, numbers as numbers, text cells escaped against formula
-    injection unless `raw_text`), report.html and report.xlsx."""
+def write(report, out, lang: str = "vi", raw_text: bool = False, bom: bool = True) -> list:
+    """achievement.csv … budget.csv (UTF-8 with a byte-order mark unless not `bom`, machine ids, numbers as numbers,
+    text cells escaped against formula injection unless `raw_text`), report.html and report.xlsx."""
     out = make_out_dir(out)
-    paths = [write_csv(getattr(report, name), out / f"{name}.csv", escape=not raw_text) for name in FILES]
+    paths = [write_csv(getattr(report, name), out / f"{name}.csv", escape=not raw_text, bom=bom) for name in FILES]
     for name, writer in (("report.html", write_html), ("report.xlsx", write_xlsx)):
         with writing(out / name):
             paths.append(writer(report, out / name, lang=lang))
