@@ -196,4 +196,6 @@ def test_the_labelled_view_works_per_distinct_value_and_keeps_unknown_codes():
     s = pd.Series(["poor", "near_poor", None, "made_up"] * 3)
     lab = res.labelled(pd.DataFrame({"household_class": s}), "households", "vi",
                        rule_labels(load_rules(dt.date.fromisoformat(ON)), "vi"))
-    assert lab.frame["household_class"].tolist()[:4] == ["Hộ nghèo", "Hộ cận nghèo", None, "made_up"]
+    shown = lab.frame["household_class"]
+    assert [None if pd.isna(v) else v for v in shown.tolist()[:4]] == ["Hộ nghèo", "Hộ cận nghèo", None, "made_up"]
+    assert list(shown.cat.categories) == ["Hộ nghèo", "Hộ cận nghèo", "made_up"]  # one label per distinct value

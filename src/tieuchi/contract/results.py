@@ -189,30 +189,37 @@ def kind(name: str, s: pd.Series, table: str | None = None) -> str:
 
 
 def recode(s: pd.Series, fn: Callable[[str], Any]) -> pd.Series:
-    """``fn`` applied once per distinct (text) value of ``s``; missing stays missing. Object dtype out."""
-    codes, uniques = pd.factorize(s.astype("string"), use_na_sentinel=True)
-    table = np.array([fn(str(u)) for u in uniques] + [None], dtype=object)
-    return pd.Series(table[codes], index=s.index, dtype=object)
+    """``fn`` applied once per distinct (text) value of ``s``; missing stays missing. A categorical column out (its
+    categories the distinct labels), which every writer turns into cells without Python per cell."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, uniques = s.cat.codes.to_numpy(), list(s.cat.categories)
+    else:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    shown = [fn(str(u)) for u in uniques]
+    return _categorical(codes, shown, s.index)
+
+
+def _categorical(codes: np.ndarray, shown: list, index: pd.Index) -> pd.Series:
+    """Codes into ``shown`` (None: missing) as a categorical of the distinct labels."""
+    cats = list(dict.fromkeys(v for v in shown if v is not None))
+    where = {v: i for i, v in enumerate(cats)}
+    table = np.array([where[v] if v is not None else -1 for v in shown] + [-1], dtype=np.int64)
+    return pd.Series(pd.Categorical.from_codes(table[codes], categories=cats), index=index)
 
 
 def is_boolean(s: pd.Series) -> bool:
     if pd.api.types.is_bool_dtype(s.dtype):
         return True
-    if s.dtype == object:
-        v = s.dropna()
-        return len(v) > 0 and bool(v.map(lambda x: isinstance(x, (bool, np.bool_))).all())
+    if s.dtype == object:  # a frame built by hand: True / False / None objects (inferred in C, not per cell here)
+        return s.notna().any() and pd.api.types.infer_dtype(s, skipna=True) == "boolean"
     return False
 
 
 def bool_text(s: pd.Series, lang: str) -> pd.Series:
     yes, no = booleans(lang)
-    out = np.full(len(s), None, dtype=object)
     v = s.astype("boolean")
-    known = v.notna().to_numpy()
-    truth = v.fillna(False).to_numpy(dtype=bool)
-    out[known & truth] = yes
-    out[known & ~truth] = no
-    return pd.Series(out, index=s.index, dtype=object)
+    codes = np.where(v.isna().to_numpy(), -1, np.where(v.fillna(False).to_numpy(dtype=bool), 0, 1))
+    return _categorical(codes, [yes, no], s.index)
 
 
 def labelled(df: pd.DataFrame, table: str | None = None, lang: str = "vi",

@@ -274,5 +274,5 @@ def _decoded(s: pd.Series, kind: str, back: dict[str, str]) -> pd.Series:
         return pd.Series(pd.array(recode(s, lambda v: flags.get(v, truth.get(v.strip().casefold()))).tolist(),
                                   dtype="boolean"), index=s.index)
     if kind == "many":
-        return recode(s, lambda v: SEP.join(back.get(x, x) for x in v.split(LABEL_SEP)))
-    return recode(s, lambda v: back.get(v, v))
+        return recode(s, lambda v: SEP.join(back.get(x, x) for x in v.split(LABEL_SEP))).astype(object)
+    return recode(s, lambda v: back.get(v, v)).astype(object)
