@@ -84,6 +84,7 @@ def test_results_xlsx_has_widths_a_frozen_header_and_a_filter_over_the_ids_and_d
         assert ws[1][0].font.bold and ws[2][0].font.italic
     ws = wb["households"]
     assert ws.auto_filter.ref == f"A2:{ws[2][-1].column_letter}{ws.max_row}"
+    assert ws[1][0].alignment.wrap_text and ws.row_dimensions[1].height >= 30  # long headers wrap, the row shows them
     ids = _row(ws, 2)
     ref = ws.cell(row=3, column=ids.index("reference_date") + 1)
     assert ref.value == dt.datetime(2025, 1, 1) and ref.number_format == "dd/mm/yyyy"  # a date, not a text

@@ -184,8 +184,28 @@ def write_frame(ws: Any, lab: Labelled, lang: str = "vi") -> None:
             keep_text(ws.cell(row=int(i) + 3, column=j + 1) for i in np.flatnonzero(odd))
     formats = {**NUMBER_FORMATS, "date": DATE_FORMATS.get(lang, DATE_FORMATS["vi"])}
     style_sheet(ws, len(ids), len(df) + 2, widths, lab.kinds, formats, wrap_header=True)
+    ws.row_dimensions[1].height = LINE_HEIGHT * header_lines(headers, widths)  # a spreadsheet may not fit it itself
     ws.page_setup.orientation = "landscape"  # printed: wide tables across, both header rows on every page
     ws.print_title_rows = "1:2"
+
+
+LINE_HEIGHT = 15  # points per line of an 11-point header
+
+
+def header_lines(headers: list[str], widths: list[int]) -> int:
+    """How many lines the widest-wrapping header takes in its column (``widths`` as given to :func:`style_sheet`;
+    a bold glyph is about 1.15 average characters wide), so that the header row is tall enough to show it."""
+    lines = 1
+    for h, w in zip(headers, widths):
+        room = max(int((min(max(w + 2, MIN_WIDTH), MAX_WIDTH) - 1) / 1.15), 1)
+        words, n, used = str(h).split(), 1, 0
+        for word in words:
+            if used and used + 1 + len(word) > room:
+                n, used = n + 1, len(word)
+            else:
+                used += len(word) + (1 if used else 0)
+        lines = max(lines, n)
+    return min(lines, 6)
 
 
 # --------------------------------------------------------------------------------------------------------------
