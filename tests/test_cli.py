@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 import tieuchi
 from tieuchi.cli import app
+from tieuchi.contract.workbook import read_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "datasets" / "examples" / "tiny"
@@ -251,7 +252,7 @@ def test_parquet_format_writes_parquet_files(tmp_path):
 def test_xlsx_format_writes_one_workbook_with_three_sheets(tmp_path):
     run("classify", TINY, "--on", "2025-01-01", "--out", tmp_path / "out", "--format", "xlsx")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["results.xlsx"]
-    sheets = pd.read_excel(tmp_path / "out" / "results.xlsx", sheet_name=None)
+    sheets = read_workbook(tmp_path / "out" / "results.xlsx")
     assert list(sheets) == ["households", "members", "rejects"]
 
 

@@ -13,6 +13,7 @@ from tieuchi.api import Result
 from tieuchi.cli import app
 from tieuchi.outputs.eligible import eligibility_counts, eligibility_lists, item_units, require_program, write_lists
 from tieuchi.errors import UsageError
+from tieuchi.contract.workbook import read_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"
@@ -250,7 +251,7 @@ def test_xlsx_writes_one_workbook_with_a_sheet_per_item_and_a_counts_sheet(tmp_p
     r = hand_built()
     paths = write_lists(eligibility_lists(r), eligibility_counts(r), r.rejects, tmp_path, "xlsx")
     assert [p.name for p in paths] == ["eligible.xlsx"]
-    sheets = pd.read_excel(paths[0], sheet_name=None, dtype=str)
+    sheets = read_workbook(paths[0], dtype=str)
     assert list(sheets) == list(ITEMS) + ["counts", "rejects"]
     assert len(sheets["p2_livelihood"]) == 5
 
@@ -295,7 +296,7 @@ def test_the_command_with_one_item_and_xlsx_writes_one_sheet_and_counts(fake_cla
     r = run("eligible", TINY, "--for-year", "2025", "--out", tmp_path, "--item", "p5_housing", "--format", "xlsx",
             "--by", "village")
     assert r.exit_code == 0, r.output
-    sheets = pd.read_excel(tmp_path / "eligible.xlsx", sheet_name=None, dtype=str)
+    sheets = read_workbook(tmp_path / "eligible.xlsx", dtype=str)
     assert list(sheets) == ["p5_housing", "counts", "rejects"]
     assert "village" in sheets["counts"].columns
 

@@ -9,6 +9,7 @@ import pytest
 
 from tieuchi.errors import UsageError
 from tieuchi.contract import write as w
+from tieuchi.contract.workbook import read_workbook
 from tieuchi.contract.write import REJECT_COLUMNS, write_results
 
 HEAD = ["household_id", "regime", "rules_version", "reference_date", "household_class", "income_line",
@@ -70,11 +71,31 @@ def test_csv_booleans_are_true_false_or_empty_and_dates_are_iso(tmp_path):
     assert set(mem["birth_date"]) == {"1984-07-01"}
 
 
-def test_csv_is_utf8_without_a_byte_order_mark_and_keeps_vietnamese_text(tmp_path):
+def test_csv_is_utf8_with_a_byte_order_mark_by_default_so_that_excel_reads_vietnamese_text(tmp_path):
     write_results(_result(), tmp_path)
+    for name in ("households.csv", "members.csv", "rejects.csv"):
+        raw = (tmp_path / name).read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf") and not raw[3:].startswith(b"\xef\xbb\xbf")
+    assert "Hộ nghèo, thiếu hụt 3 chỉ số" in (tmp_path / "households.csv").read_bytes().decode("utf-8-sig")
+
+
+def test_csv_without_bom_has_no_byte_order_mark(tmp_path):
+    write_results(_result(), tmp_path, how=w.Written(bom=False))
     raw = (tmp_path / "households.csv").read_bytes()
-    assert not raw.startswith(b"\xef\xbb\xbf")
+    assert raw.startswith(b'"household_id"')
     assert "Hộ nghèo, thiếu hụt 3 chỉ số" in raw.decode("utf-8")
+
+
+def test_the_survey_reader_reads_a_csv_with_the_byte_order_mark_tieuchi_writes(tmp_path):
+    from tieuchi.contract.read import read_survey
+
+    hh = pd.DataFrame({"household_id": ["H1"], "commune_code": ["07216"], "area": ["Nông thôn"]})
+    mem = pd.DataFrame({"household_id": ["H1"], "member_no": [1], "sex": ["Nam"], "birth_year": [1980]})
+    w.write_csv(hh, tmp_path / "households.csv")
+    w.write_csv(mem, tmp_path / "members.csv")
+    raw = read_survey(tmp_path)
+    assert list(raw.households.columns[:3]) == ["household_id", "commune_code", "area"]
+    assert raw.households["household_id"].tolist() == ["H1"]
 
 
 def test_full_name_is_left_out_unless_names_are_asked_for(tmp_path):
@@ -97,7 +118,7 @@ def test_rejects_get_a_message_column_in_the_chosen_language(tmp_path, monkeypat
 
 def test_an_empty_rejects_table_is_still_written_with_its_header(tmp_path):
     write_results(_result(), tmp_path)
-    assert (tmp_path / "rejects.csv").read_text(encoding="utf-8").strip().replace('"', "") == ",".join(
+    assert (tmp_path / "rejects.csv").read_text(encoding="utf-8-sig").strip().replace('"', "") == ",".join(
         REJECT_COLUMNS + ["message"])
 
 
@@ -112,7 +133,7 @@ def test_parquet_writes_three_files_that_keep_nullable_booleans(tmp_path):
 def test_xlsx_writes_one_workbook_with_three_sheets(tmp_path):
     paths = write_results(_result(rejects=_rejects()), tmp_path, fmt="xlsx")
     assert [p.name for p in paths] == ["results.xlsx"]
-    sheets = pd.read_excel(paths[0], sheet_name=None)
+    sheets = read_workbook(paths[0])
     assert list(sheets) == ["households", "members", "rejects"]
     assert list(sheets["households"].columns[: len(HEAD)]) == HEAD
     assert "full_name" not in sheets["members"].columns

@@ -6,10 +6,11 @@ from typing import Optional
 
 import typer
 
-from tieuchi.cli.common import (FOR_YEAR, ON, RAW_TEXT, RULES, SURVEY, T, Context, Progress, app, choice, err_console,
-                                guard_out, out_console, print_error, print_written, reference_date, rejected, run,
-                                show_rejects)
+from tieuchi.cli.common import (FOR_YEAR, LABELS, NO_BOM, ON, RAW_TEXT, RULES, SURVEY, T, Context, Progress, app,
+                                choice, err_console, guard_out, out_console, print_error, print_written, reference_date,
+                                rejected, run, show_rejects)
 from tieuchi.cli.help import Command, examples
+from tieuchi.cli.writing import how_written
 from tieuchi.i18n import LANGS, lang_or_default, text
 
 
@@ -31,18 +32,21 @@ def classify(
     engine: str = typer.Option("vectorized", "--engine", metavar="vectorized|durable",
                                help="Backend: vectorized (numpy, default) or durable (durable_rules; optional extra)."),
     raw_text: bool = RAW_TEXT,
+    labels: bool = LABELS,
+    no_bom: bool = NO_BOM,
 ) -> None:
     """Classify every household of SURVEY at a reference date and write households, members and rejects.
 
     Phân loại từng hộ trong SURVEY tại ngày tham chiếu; ghi kết quả hộ, thành viên và các dòng bị loại.
     """
     run(lang_or_default(lang), lambda context: _classify(context, survey, on, for_year, out, lang, fmt, strict,
-                                                        show_names, rules, engine, raw_text))
+                                                        show_names, rules, engine, raw_text, labels, no_bom))
 
 
 def _classify(context: Context, survey: list[Path], on: Optional[str], for_year: Optional[int], out: Path,
               lang_opt: str, fmt_opt: str, strict: bool, show_names: bool, rules: Optional[Path],
-              engine_opt: str = "vectorized", raw_text: bool = False) -> int:
+              engine_opt: str = "vectorized", raw_text: bool = False, labels: bool = False,
+              no_bom: bool = False) -> int:
     import tieuchi  # lazy: keeps --help fast
     from tieuchi.api import ENGINES, StrictRefusal, backend  # lazy: keeps --help fast
     from tieuchi.contract.write import (FORMATS, output_paths, prepare_rejects, rejects_path,  # lazy: keeps --help fast
@@ -59,6 +63,9 @@ def _classify(context: Context, survey: list[Path], on: Optional[str], for_year:
     backend(engine)  # an engine that is not installed fails here too (usage error, exit 2)
     guard_out(out, [p.name for p in output_paths(out, fmt)], survey, rules=rules)
 
+    how = how_written(lang, rules_at, no_bom=no_bom, labels=labels, raw_text=raw_text, survey=survey,
+                      options={"--on": day.isoformat(), "--rules": rules, "--engine": engine, "--strict": strict,
+                               "--show-names": show_names})
     refusal = None
     with Progress(lang) as progress:
         progress("read", 0, 1)
@@ -72,10 +79,10 @@ def _classify(context: Context, survey: list[Path], on: Optional[str], for_year:
             refusal = e
         progress("write", 0, 1)
         if refusal is not None:
-            paths = write_rejects(refusal.rejects, out, fmt, lang, show_names, raw_text)
+            paths = write_rejects(refusal.rejects, out, fmt, lang, show_names, raw_text, how)
         else:
-            context.decided(result.rejects, out, fmt, lang, show_names, raw_text)
-            paths = write_results(result, out, fmt, lang, show_names, raw_text)
+            context.decided(result.rejects, out, fmt, lang, show_names, raw_text, how)
+            paths = write_results(result, out, fmt, lang, show_names, raw_text, how)
         progress("write", 1, 1)
 
     if refusal is not None:

@@ -189,6 +189,14 @@ RAW_TEXT = typer.Option(False, "--raw-text",
                              "leading ' so that a spreadsheet cannot run it) / CSV: ghi nguyên văn (mặc định thêm "
                              "dấu ' trước ô chữ bắt đầu bằng =, +, -, @).")
 
+LABELS = typer.Option(False, "--labels",
+                      help="CSV: the labelled view a workbook shows — headers and codes as a person reads them "
+                           "(Vietnamese, or English with --lang en); by default CSV and Parquet hold the machine ids "
+                           "and codes / CSV: tiêu đề và giá trị bằng chữ như trong tệp Excel.")
+NO_BOM = typer.Option(False, "--no-bom",
+                      help="CSV: leave out the UTF-8 byte-order mark that makes Excel read Vietnamese text "
+                           "correctly (for tools that mind it) / CSV: không ghi dấu BOM đầu tệp.")
+
 
 def _version(value: bool) -> None:
     if value:
@@ -220,14 +228,14 @@ class Context:
         self.inputs += [str(p) for p in paths if p is not None]
 
     def decided(self, rejects, out: Optional[Path], fmt: str, lang: str, show_names: bool = False,
-                raw_text: bool = False) -> None:
+                raw_text: bool = False, how=None) -> None:
         if out is None:
             return
 
         def write() -> list[Path]:
             from tieuchi.contract.write import FORMATS, write_rejects  # lazy: keeps --help fast
 
-            return write_rejects(rejects, out, fmt if fmt in FORMATS else "csv", lang, show_names, raw_text)
+            return write_rejects(rejects, out, fmt if fmt in FORMATS else "csv", lang, show_names, raw_text, how)
 
         self.write_rejects = write
 

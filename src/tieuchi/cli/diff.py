@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from tieuchi.cli.common import (CHECK_FORMATS, RAW_TEXT, SURVEY, T, Context, Progress, app, choice, guard_out,
+from tieuchi.cli.common import (CHECK_FORMATS, NO_BOM, RAW_TEXT, SURVEY, T, Context, Progress, app, choice, guard_out,
                                 out_console, print_written, reference_date, rejected, run)
 from tieuchi.cli.help import Command, examples
 from tieuchi.errors import UsageError
@@ -34,6 +34,7 @@ def diff(
     fmt: str = typer.Option("text", "--format", metavar="text|json", help="Output on screen."),
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and reasons."),
     raw_text: bool = RAW_TEXT,
+    no_bom: bool = NO_BOM,
 ) -> None:
     """Classify one survey twice — two dates, two standards, or the rules and an overlay — and compare: who changes
     class (with reasons before and after), the transition matrix, and every rate, Alkire–Foster measure and target.
@@ -42,13 +43,13 @@ def diff(
     nào đổi phân loại và vì sao, ma trận chuyển đổi, thay đổi của các tỷ lệ, chỉ số và chỉ tiêu.
     """
     run(lang_or_default(lang), lambda context: _diff(context, survey, on, for_year, rules, vs_on, vs_for_year, vs_rules,
-                                                    plan, out, fmt, lang, raw_text))
+                                                    plan, out, fmt, lang, raw_text, no_bom))
 
 
 def _diff(context: Context, survey: list[Path], on, for_year, rules, vs_on, vs_for_year, vs_rules, plan_opt, out,
-          fmt_opt, lang_opt, raw_text: bool = False) -> int:
+          fmt_opt, lang_opt, raw_text: bool = False, no_bom: bool = False) -> int:
     import tieuchi  # lazy: keeps --help fast
-    from tieuchi.contract.write import rejects_path, write_rejects  # lazy: keeps --help fast
+    from tieuchi.contract.write import Written, rejects_path, write_rejects  # lazy: keeps --help fast
     from tieuchi.outputs import diff as df  # lazy: keeps --help fast
     from tieuchi.outputs import report as rep  # lazy: keeps --help fast
     from tieuchi.rulebook.plans import load_plan, plan_path  # lazy: keeps --help fast
@@ -77,9 +78,10 @@ def _diff(context: Context, survey: list[Path], on, for_year, rules, vs_on, vs_f
         after = tieuchi.classify_survey(raw, on=vs_day, rules=rules_b, lang=lang, isolate_failures=True)
         d = df.compare(before, after, plan=plan, lang=lang, raw_households=before.households_by_row)
         rejects = df.rejects(before, after)
-        context.decided(rejects, out, "csv", lang, raw_text=raw_text)
-        paths = df.write(d, out, raw_text) + write_rejects(rejects, out, "csv", lang, False, raw_text) \
-            if out is not None else []
+        how = Written(escape=not raw_text, bom=not no_bom, lang=lang)
+        context.decided(rejects, out, "csv", lang, raw_text=raw_text, how=how)
+        paths = df.write(d, out, raw_text, not no_bom) + write_rejects(rejects, out, "csv", lang, False, raw_text,
+                                                                       how) if out is not None else []
     if fmt == "json":
         sys.stdout.write(json.dumps(d.to_json(), ensure_ascii=False, indent=2) + "\n")
     else:

@@ -6,9 +6,10 @@ from typing import Optional
 
 import typer
 
-from tieuchi.cli.common import (FOR_YEAR, ON, RAW_TEXT, RULES, SURVEY, Context, Progress, app, choice, err_console,
-                                guard_out, out_console, print_written, reference_date, rejected, run)
+from tieuchi.cli.common import (FOR_YEAR, LABELS, NO_BOM, ON, RAW_TEXT, RULES, SURVEY, Context, Progress, app, choice,
+                                err_console, guard_out, out_console, print_written, reference_date, rejected, run)
 from tieuchi.cli.help import Command, examples
+from tieuchi.cli.writing import how_written
 from tieuchi.i18n import LANGS, lang_or_default, text
 
 
@@ -34,6 +35,8 @@ def eligible(
                                     help="Write full_name (personal data; left out by default)."),
     rules: Optional[Path] = RULES,
     raw_text: bool = RAW_TEXT,
+    labels: bool = LABELS,
+    no_bom: bool = NO_BOM,
 ) -> None:
     """List, per program item, the eligible households or people ranked by commune, priority group and id, and
     count them per commune (or village).
@@ -42,12 +45,13 @@ def eligible(
     thôn).
     """
     run(lang_or_default(lang), lambda context: _eligible(context, survey, on, for_year, out, item, commune, by, fmt,
-                                                        lang, show_names, rules, raw_text))
+                                                        lang, show_names, rules, raw_text, labels, no_bom))
 
 
 def _eligible(context: Context, survey: list[Path], on: Optional[str], for_year: Optional[int], out: Path,
               item_opt: Optional[str], commune: Optional[str], by_opt: str, fmt_opt: str, lang_opt: str,
-              show_names: bool, rules: Optional[Path] = None, raw_text: bool = False) -> int:
+              show_names: bool, rules: Optional[Path] = None, raw_text: bool = False, labels: bool = False,
+              no_bom: bool = False) -> int:
     import tieuchi  # lazy: keeps --help fast
     from tieuchi.contract.write import FORMATS, rejects_path  # lazy: keeps --help fast
     from tieuchi.outputs.eligible import (check_by, check_item, eligibility_counts,  # lazy: keeps --help fast
@@ -66,15 +70,18 @@ def _eligible(context: Context, survey: list[Path], on: Optional[str], for_year:
     posting = fmt == "xlsx" and by == "village"  # the posting lists per village (niem_yet/) too
     guard_out(out, output_names(item, fmt, rules_at) + ([f"{FOLDER}/{INDEX}"] if posting else []), survey,
               rules=rules)
+    how = how_written(lang, rules_at, no_bom=no_bom, labels=labels, raw_text=raw_text, survey=survey,
+                      options={"--on": day.isoformat(), "--rules": rules, "--item": item, "--commune": commune,
+                               "--by": by, "--show-names": show_names})
     with Progress(lang) as progress:
         context.reading(*survey)
         result = tieuchi.classify_survey(tieuchi.read_survey(survey), on=day, rules=rules_at, lang=lang,
                                          progress=progress, isolate_failures=True)
-        context.decided(result.rejects, out, "csv", lang, show_names, raw_text)
+        context.decided(result.rejects, out, "csv", lang, show_names, raw_text, how)
         lists = eligibility_lists(result, item, commune, by, lang, show_names)
         counts = eligibility_counts(result, item, commune, by)
         progress("write", 0, 1)
-        paths = write_lists(lists, counts, result.rejects, out, fmt, lang, show_names, raw_text)
+        paths = write_lists(lists, counts, result.rejects, out, fmt, lang, show_names, raw_text, how)
         posted = write_posting(posting_lists(result, lists, counts, lang, show_names), out, progress) \
             if posting else None
         progress("write", 1, 1)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from tieuchi.cli.common import (FOR_YEAR, ON, RAW_TEXT, RULES, SURVEY, UNITS, T, Context, Progress, app, choice,
+from tieuchi.cli.common import (FOR_YEAR, NO_BOM, ON, RAW_TEXT, RULES, SURVEY, UNITS, T, Context, Progress, app, choice,
                                 guard_out, out_console, print_written, reference_date, rejected, run)
 from tieuchi.cli.help import Command, examples
 from tieuchi.errors import UsageError
@@ -44,6 +44,7 @@ def report(
                                                      "or give codes separated by commas) / Báo cáo cho một xã."),
     rules: Optional[Path] = RULES,
     raw_text: bool = RAW_TEXT,
+    no_bom: bool = NO_BOM,
 ) -> None:
     """Measure a plan against the survey: each target's value and gap, poverty rates, movements since the last review,
     Alkire–Foster measures and budget per eligible unit; CSV tables, report.html and report.xlsx.
@@ -53,7 +54,7 @@ def report(
     """
     run(lang_or_default(lang), lambda context: _report(context, survey, plan, on, for_year, out, support, program_data,
                                                       allocation, unit, lang, k, weights, rules, raw_text,
-                                                      commune))
+                                                      commune, no_bom))
 
 
 def weights_option(given: Optional[str], k: float) -> Optional[dict[str, float]]:
@@ -76,9 +77,9 @@ def weights_option(given: Optional[str], k: float) -> Optional[dict[str, float]]
 def _report(context: Context, survey: list[Path], plan_opt: str, on: Optional[str], for_year: Optional[int], out: Path,
             support: Optional[Path], program_data: Optional[Path], allocation: Optional[Path], unit_opt: str,
             lang_opt: str, k: float = 0.25, weights_opt: Optional[str] = None, rules: Optional[Path] = None,
-            raw_text: bool = False, commune: Optional[list[str]] = None) -> int:
+            raw_text: bool = False, commune: Optional[list[str]] = None, no_bom: bool = False) -> int:
     import tieuchi  # lazy: keeps --help fast
-    from tieuchi.contract.write import rejects_path, write_rejects  # lazy: keeps --help fast
+    from tieuchi.contract.write import Written, rejects_path, write_rejects  # lazy: keeps --help fast
     from tieuchi.outputs import report as rep  # lazy: keeps --help fast
     from tieuchi.rulebook.plans import load_plan, plan_path  # lazy: keeps --help fast
 
@@ -106,14 +107,15 @@ def _report(context: Context, survey: list[Path], plan_opt: str, on: Optional[st
         context.reading(*survey)
         result = tieuchi.classify_survey(tieuchi.read_survey(survey), on=day, rules=rules_at, lang=lang,
                                          progress=progress, isolate_failures=True)
-        context.decided(result.rejects, out, "csv", lang, raw_text=raw_text)
+        how = Written(escape=not raw_text, bom=not no_bom, lang=lang)
+        context.decided(result.rejects, out, "csv", lang, raw_text=raw_text, how=how)
         progress("write", 0, 1)
         communes = [c.strip() for given in commune or [] for c in given.split(",") if c.strip()]
         report_ = rep.build(result, plan, survey_name=", ".join(map(str, survey)),
                             raw_households=result.households_by_row, unit=unit, k=k, weights=weights,
                             communes=communes, **tables)
-        paths = rep.write(report_, out, lang, raw_text, progress=progress)
-        paths += write_rejects(result.rejects, out, "csv", lang, False, raw_text)
+        paths = rep.write(report_, out, lang, raw_text, not no_bom, progress=progress)
+        paths += write_rejects(result.rejects, out, "csv", lang, False, raw_text, how)
         progress("write", 1, 1)
     out_console().print(rep.summary_text(report_, lang), markup=False, soft_wrap=True)
     print_written(paths, lang)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import re
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -41,12 +42,15 @@ from tieuchi.contract.columns import known_personal_columns, personal_columns
 from tieuchi.contract.problems import reject_message
 from tieuchi.contract.read import REJECT_COLUMNS  # noqa: F401 - the contract's reject columns, one owner (re-exported)
 from tieuchi.contract.read import REJECT_WHERE, survey_files, table_folder
+from tieuchi.contract.results import RuleLabels, labelled
+from tieuchi.contract.workbook import excel_text, info_rows, keep_text, write_workbook  # noqa: F401 - xlsx text safety (re-exported)
 from tieuchi.errors import UsageError
 
 FORMATS = ("csv", "parquet", "xlsx")
 TABLES = ("households", "members", "rejects")
 PERSONAL_COLUMNS = known_personal_columns()  # the contract's own; personal_columns() also finds name-like headers
-EXCEL_MAX_ROWS = 1_048_576  # including the header row
+EXCEL_MAX_ROWS = 1_048_576  # including the header rows
+HEADER_ROWS = 2  # a workbook's headers: the labels a person reads, then the column ids (tieuchi.contract.workbook)
 XLSX_NAME = "results.xlsx"
 
 # Formula injection (OWASP): what a spreadsheet runs as a formula when a cell begins with it; ESCAPE is prefixed.
@@ -64,9 +68,10 @@ _START_BYTES[[ord(c) for c in _ESCAPED_START]] = True  # all ASCII: the first by
 
 
 def write_results(result: Any, out_dir: str | Path, fmt: str = "csv", lang: str = "vi",
-                  show_names: bool = False, raw_text: bool = False) -> list[Path]:
+                  show_names: bool = False, raw_text: bool = False, how: "Written | None" = None) -> list[Path]:
     """Write ``result`` (a :class:`tieuchi.api.Result`) into ``out_dir``; return the paths written. ``raw_text``:
-    CSV text cells exactly as in the data (no ``'`` before a formula-like value)."""
+    CSV text cells exactly as in the data (no ``'`` before a formula-like value). ``how``: BOM, ``--labels``, the
+    rules' labels and the info sheet's lines (:class:`Written`)."""
     households = result.households_with_reasons(lang) if hasattr(result, "households_with_reasons") \
         else result.households  # reasons are compact codes in the frame: rendered once per distinct reason here
     frames = {
@@ -74,13 +79,20 @@ def write_results(result: Any, out_dir: str | Path, fmt: str = "csv", lang: str 
         "members": prepare_table(result.members, show_names, MEMBER_HEAD),
         "rejects": prepare_rejects(result.rejects, lang, show_names),
     }
-    return write_tables(frames, out_dir, fmt, escape=not raw_text)
+    return write_tables(frames, out_dir, fmt, how=settled(how, lang, raw_text))
 
 
 def write_rejects(rejects: pd.DataFrame | None, out_dir: str | Path, fmt: str = "csv", lang: str = "vi",
-                  show_names: bool = False, raw_text: bool = False) -> list[Path]:
+                  show_names: bool = False, raw_text: bool = False, how: "Written | None" = None) -> list[Path]:
     """Write only the rejects table (``--strict`` refusing a survey: nothing was evaluated)."""
-    return write_tables({"rejects": prepare_rejects(rejects, lang, show_names)}, out_dir, fmt, escape=not raw_text)
+    return write_tables({"rejects": prepare_rejects(rejects, lang, show_names)}, out_dir, fmt,
+                        how=settled(how, lang, raw_text))
+
+
+def settled(how: "Written | None", lang: str, raw_text: bool = False) -> "Written":
+    """``how`` (or the defaults) in ``lang``, its CSV text escaped unless ``raw_text``."""
+    how = how or Written()
+    return replace(how, lang=lang, escape=how.escape and not raw_text)
 
 
 def withheld_columns(result: Any, show_names: bool = False) -> list[str]:
@@ -469,37 +481,45 @@ def escape_text(value: str) -> str:
     return value
 
 
-def keep_text(cells: Iterable[Any]) -> None:
-    """openpyxl reads a text beginning with '=' as a formula and '#N/A'… as an error: make every such text cell a
-    text cell again (the value is unchanged)."""
-    for c in cells:
-        if c.data_type in ("f", "e") and isinstance(c.value, str):
-            c.data_type = "s"
-
-
-def excel_text(value: str) -> str:
-    """A text Excel can hold: the control characters an xlsx file cannot contain become U+FFFD."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # heavy: openpyxl, needed only for an xlsx file
-
-    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
-
-
 # --------------------------------------------------------------------------------------------------------------
 # writing
 
 
-def write_csv(df: pd.DataFrame, path: str | Path, escape: bool = True) -> Path:
-    """One table as CSV, as every tieuchi CSV is written: UTF-8, ``true``/``false``, ISO dates, text cells escaped
-    against formula injection unless ``escape`` is false."""
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark: Excel then opens a CSV as UTF-8, not as the local code page
+SHEET_TABLES = {"households": "households", "members": "members", "rejects": None}  # sheet -> survey table it carries
+
+
+@dataclass(frozen=True)
+class Written:
+    """How a run's tables are written, beside the format: ``escape`` (CSV text cells escaped against formula
+    injection), ``bom`` (CSV begins with UTF-8's byte-order mark), ``labels`` (CSV: the labelled view a workbook
+    shows), ``lang``, ``rules`` (the rules' labels, :class:`RuleLabels`) and ``meta`` (the (key, value) pairs of the
+    workbook's info sheet: tieuchi's version, the survey, the options that matter)."""
+
+    escape: bool = True
+    bom: bool = True
+    labels: bool = False
+    lang: str = "vi"
+    rules: RuleLabels | None = None
+    meta: tuple[tuple[str, Any], ...] = ()
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, escape: bool = True, bom: bool = True) -> Path:
+    """One table as CSV, as every tieuchi CSV is written: UTF-8 with a byte-order mark unless ``bom`` is false,
+    ``true``/``false``, ISO dates, text cells escaped against formula injection unless ``escape`` is false."""
     path = Path(path)
     with writing(path):
-        _write_csv(df, path, escape)
+        _write_csv(df, path, escape, bom)
     return path
 
 
-def write_tables(frames: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str, escape: bool = True) -> list[Path]:
+def write_tables(frames: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str, escape: bool = True,
+                 how: Written | None = None, tables: dict[str, str | None] | None = None) -> list[Path]:
     """Write each frame as ``<name>.<fmt>`` in ``out_dir`` (created when missing), or all of them as the sheets of
-    one ``results.xlsx``; return the paths written. ``escape``: CSV text cells escaped against formula injection."""
+    one ``results.xlsx``; return the paths written. ``how``: BOM, labels, language, the rules' labels (``escape``
+    alone is the older spelling of ``how.escape``); ``tables``: the survey table each frame's input columns come
+    from (for their headers and codes)."""
+    how = how or Written(escape=escape)
     if fmt not in FORMATS:
         raise _usage(f"unknown output format {fmt!r}", f"use one of: {', '.join(FORMATS)}",
                      f"định dạng kết quả {fmt!r} không hợp lệ", f"dùng một trong: {', '.join(FORMATS)}",
@@ -508,21 +528,40 @@ def write_tables(frames: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str,
         check_excel_rows(frames)  # before anything is written
     out = make_out_dir(out_dir)
     if fmt == "xlsx":
-        return [write_xlsx(frames, out / XLSX_NAME)]
+        return [write_xlsx(frames, out / XLSX_NAME, how, tables)]
     paths = [out / f"{name}.{fmt}" for name in frames]
-    for df, path in zip(frames.values(), paths):
+    for (name, df), path in zip(frames.items(), paths):
         with writing(path):
             if fmt == "csv":
-                _write_csv(df, path, escape)
+                if how.labels:
+                    lab = labelled(df, _table_of(name, tables), how.lang, how.rules)
+                    df = lab.frame.set_axis(lab.headers, axis=1)
+                _write_csv(df, path, how.escape, how.bom)
             else:
                 _write_parquet(df, path)
     return paths
 
 
+def _table_of(name: str, tables: dict[str, str | None] | None) -> str | None:
+    return (tables or SHEET_TABLES).get(name, SHEET_TABLES.get(name))
+
+
+def write_xlsx(frames: dict[str, pd.DataFrame], path: Path, how: Written | None = None,
+               tables: dict[str, str | None] | None = None) -> Path:
+    """One workbook for people (:mod:`tieuchi.contract.workbook`): an info sheet, a sheet per frame (sheet name =
+    key) with headers in ``how.lang`` over the column ids, codes shown as labels, widths, filter and frozen
+    header, a column sheet and the hidden codes sheet; every text a text cell, never a formula."""
+    how = how or Written()
+    sheets = {name: labelled(df, _table_of(name, tables), how.lang, how.rules) for name, df in frames.items()}
+    with writing(path):
+        write_workbook(path, sheets, how.lang, info_rows(how.lang, how.rules, how.meta))
+    return path
+
+
 def check_excel_rows(frames: dict[str, pd.DataFrame]) -> None:
     """Refuse (a usage error), before anything is written, a frame too long for one Excel sheet."""
     for name, df in frames.items():
-        if len(df) + 1 > EXCEL_MAX_ROWS:
+        if len(df) + HEADER_ROWS > EXCEL_MAX_ROWS:
             raise _usage(
                 f"the {name} sheet would have {len(df):,} rows; Excel holds at most {EXCEL_MAX_ROWS - 1:,} "
                 "data rows per sheet",
@@ -589,70 +628,15 @@ def _try_arrow(s: pd.Series):
         return None
 
 
-def _write_csv(df: pd.DataFrame, path: Path, escape: bool = True) -> None:
+def _write_csv(df: pd.DataFrame, path: Path, escape: bool = True, bom: bool = True) -> None:
     table = _arrow_table(df, for_csv=True, escape=escape)
-    pcsv.write_csv(table, path, pcsv.WriteOptions(include_header=True, quoting_style="needed"))
+    with open(path, "wb") as f:
+        if bom:
+            f.write(BOM)
+        pcsv.write_csv(table, f, pcsv.WriteOptions(include_header=True, quoting_style="needed"))
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     pq.write_table(_arrow_table(df, for_csv=False), path)
 
 
-def write_xlsx(frames: dict[str, pd.DataFrame], path: Path) -> Path:
-    """One workbook, a sheet per frame (sheet name = key), header row frozen; every text a text cell, never a
-    formula."""
-    with writing(path):
-        with pd.ExcelWriter(path, engine="openpyxl") as xw:
-            for name, df in frames.items():
-                ready = _excel_ready(df)
-                ready.to_excel(xw, sheet_name=name, index=False)
-                ws = xw.sheets[name]
-                _keep_text_cells(ws, ready)
-                ws.freeze_panes = "A2"
-    return path
-
-
-def _keep_text_cells(ws: Any, df: pd.DataFrame) -> None:
-    """After pandas wrote ``df`` at A1 (header row 1): the cells openpyxl took for formulas or errors, found column
-    by column without touching the others, made text cells again."""
-    keep_text(ws.cell(row=1, column=j + 1) for j in range(len(df.columns)))
-    for j in range(len(df.columns)):
-        s = df.iloc[:, j]
-        if s.dtype != object:
-            continue
-        odd = _text_mask(s, lambda t: t.startswith("=") & (t.len() > 1)) | s.isin(_EXCEL_ERRORS).to_numpy(bool)
-        if odd.any():
-            keep_text(ws.cell(row=int(i) + 2, column=j + 1) for i in np.flatnonzero(odd))
-
-
-def _text_mask(s: pd.Series, test) -> np.ndarray:
-    """``test`` on the text values of an object column (pandas' vectorised string methods); False elsewhere."""
-    try:
-        got = test(s.str)
-    except (AttributeError, TypeError):  # no text in the column at all
-        return np.zeros(len(s), dtype=bool)
-    return got.astype("boolean").fillna(False).to_numpy(dtype=bool)
-
-
-_EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
-
-
-def _excel_ready(df: pd.DataFrame) -> pd.DataFrame:
-    """openpyxl writes a pandas NA as an error; make missing cells empty and lists text; text without the control
-    characters an xlsx file cannot hold (headers too)."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # heavy: openpyxl, needed only for an xlsx file
-
-    out = {}
-    for name in df.columns:
-        s = df[name]
-        if s.dtype == object and s.map(lambda v: isinstance(v, (list, tuple)), na_action="ignore").fillna(False).any():
-            s = _as_text(s)
-        elif _is_midnight_datetimes(s):
-            s = s.dt.date
-        s = s.astype(object)
-        s = s.where(s.notna(), None)
-        if _text_mask(s, lambda t: t.contains(ILLEGAL_CHARACTERS_RE, regex=True)).any():
-            s = s.map(lambda v: excel_text(v) if isinstance(v, str) else v)
-        out[name] = s
-    ready = pd.DataFrame(out, columns=df.columns, index=df.index)
-    return ready.set_axis([excel_text(str(c)) for c in ready.columns], axis=1)

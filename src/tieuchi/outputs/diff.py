@@ -232,12 +232,13 @@ def text(d: Diff, lang: str = "vi", limit: int = 20) -> str:
 OUTPUTS = ("transitions.csv", "changed.csv", "measures.csv", "diff.json", "rejects.csv")  # what the command writes
 
 
-def write(d: Diff, out, raw_text: bool = False) -> list:
-    """transitions.csv, changed.csv, measures.csv (text cells escaped against formula injection unless `raw_text`)
-    and diff.json (the raw values: JSON is not opened by a spreadsheet) in `out`."""
+def write(d: Diff, out, raw_text: bool = False, bom: bool = True) -> list:
+    """transitions.csv, changed.csv, measures.csv (text cells escaped against formula injection unless `raw_text`;
+    UTF-8 with a byte-order mark unless not `bom`) and diff.json (the raw values: JSON is not opened by a
+    spreadsheet) in `out`."""
 
     out = make_out_dir(out)
-    paths = [write_csv(getattr(d, name), out / f"{name}.csv", escape=not raw_text)
+    paths = [write_csv(getattr(d, name), out / f"{name}.csv", escape=not raw_text, bom=bom)
              for name in ("transitions", "changed", "measures")]
     p = out / "diff.json"
     with writing(p):

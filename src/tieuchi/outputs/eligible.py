@@ -609,18 +609,23 @@ def _reasons(rows: pd.DataFrame, cls: pd.Series, codes, groups: list[list[str]],
 
 def write_lists(lists: dict[str, pd.DataFrame], counts: pd.DataFrame, rejects: pd.DataFrame | None,
                 out_dir: str | Path, fmt: str = "csv", lang: str = "vi", show_names: bool = False,
-                raw_text: bool = False) -> list[Path]:
+                raw_text: bool = False, how: w.Written | None = None) -> list[Path]:
     """Write ``eligible_<item>``, ``counts`` and ``rejects`` with the results writer: csv or parquet files, or one
-    ``eligible.xlsx`` with a sheet per item (sheet name = item id), ``counts`` and ``rejects``. ``raw_text``: CSV
-    text exactly as in the data (no ``'`` before a formula-like value)."""
+    ``eligible.xlsx`` with a sheet per item (sheet name = item id), ``counts`` and ``rejects``, labelled as
+    results.xlsx is. ``raw_text``: CSV text exactly as in the data (no ``'`` before a formula-like value); ``how``:
+    BOM, ``--labels``, the rules' labels and the info sheet's lines."""
+    how = w.settled(how, lang, raw_text)
     frames = {f"eligible_{i}": df for i, df in lists.items()}
     frames[COUNTS] = counts
     frames["rejects"] = w.prepare_rejects(rejects, lang, show_names)
     if fmt != "xlsx":
-        return w.write_tables(frames, out_dir, fmt, escape=not raw_text)
+        return w.write_tables(frames, out_dir, fmt, how=how, tables=LIST_TABLES)
     sheets = {(k[len("eligible_"):] if k.startswith("eligible_") else k): v for k, v in frames.items()}
     w.check_excel_rows(sheets)
-    return [w.write_xlsx(sheets, w.make_out_dir(out_dir) / XLSX_NAME)]
+    return [w.write_xlsx(sheets, w.make_out_dir(out_dir) / XLSX_NAME, how, LIST_TABLES)]
+
+
+LIST_TABLES: dict[str, str | None] = {COUNTS: None, "rejects": None}  # a list's columns are the households' (or None)
 
 
 def output_names(item: str | None = None, fmt: str = "csv", rules: Any = None) -> list[str]:

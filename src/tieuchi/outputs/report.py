@@ -578,11 +578,12 @@ def output_names() -> list[str]:
     return [f"{name}.csv" for name in FILES] + ["report.html", "report.xlsx"]
 
 
-def write(report, out, lang: str = "vi", raw_text: bool = False,
+def write(report, out, lang: str = "vi", raw_text: bool = False, bom: bool = True,
           progress: Callable[[str, int, int], None] | None = None) -> list:
-    """achievement.csv … budget.csv (UTF-8, machine ids, numbers as numbers, text cells escaped against formula
-    injection unless `raw_text`), report.html and report.xlsx. `progress("write", done, total)` after each file and
-    each sheet of the workbook, so that a progress bar moves while the report is written."""
+    """achievement.csv … budget.csv (UTF-8 with a byte-order mark unless not `bom`, machine ids, numbers as numbers,
+    text cells escaped against formula injection unless `raw_text`), report.html and report.xlsx.
+    `progress("write", done, total)` after each file and each sheet of the workbook, so that a progress bar moves
+    while the report is written."""
     out = make_out_dir(out)
     total = len(FILES) + 1 + len(SHEETS) + 1  # the CSV tables, the page, the workbook's info sheet and tables
     done = 0
@@ -595,7 +596,7 @@ def write(report, out, lang: str = "vi", raw_text: bool = False,
 
     paths = []
     for name in FILES:
-        paths.append(write_csv(getattr(report, name), out / f"{name}.csv", escape=not raw_text))
+        paths.append(write_csv(getattr(report, name), out / f"{name}.csv", escape=not raw_text, bom=bom))
         step()
     with writing(out / "report.html"):
         paths.append(write_html(report, out / "report.html", lang=lang))

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable
 
 import pandas as pd
 
-from tieuchi.contract.write import excel_text, keep_text
+from tieuchi.contract.workbook import write_sheet
 from tieuchi.i18n import LANGS
 from tieuchi.outputs.mpi import CONTRIBUTION_COLUMNS, MPI_COLUMNS
 
@@ -981,38 +981,8 @@ def _excel_value(v: Any, kind: str | None) -> Any:
 
 def _write_sheet(ws: Any, columns: list[tuple[str, str | None]], rows: Iterable[list[Any]], lang: str,
                  headers: dict[str, tuple[str, str]]) -> None:
-    from openpyxl.styles import Font  # heavy: openpyxl (about 0.3 s to import)
-    from openpyxl.utils import get_column_letter  # heavy: openpyxl
-
     ids = [c for c, _ in columns]
-    ws.append([_t(c, lang, headers) for c in ids])
-    ws.append(ids)
-    widths = [max(len(_t(c, lang, headers)), len(c)) for c in ids]
-    n = 2
-    for row in rows:
-        row = [excel_text(v) if isinstance(v, str) else v for v in row]
-        ws.append(row)
-        n += 1
-        # commune names, codes, labels: text, never a formula (the row's own cells: ws[n] scans every cell of the
-        # sheet for its width, once per row, which made a 200-commune workbook take tens of seconds)
-        keep_text(ws.cell(row=n, column=j) for j in range(1, len(row) + 1))
-        for j, (v, (_, kind)) in enumerate(zip(row, columns)):
-            if n <= 400:  # width from the first rows is enough and keeps big sheets fast
-                widths[j] = max(widths[j], len(str(v)) + (3 if kind else 0) if v is not None else 0)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for cell in ws[2]:
-        cell.font = Font(italic=True, color="808080")
-    for j, (_, kind) in enumerate(columns, start=1):
-        letter = get_column_letter(j)
-        ws.column_dimensions[letter].width = min(max(widths[j - 1] + 2, 8), 60)
-        if kind:
-            for (cell,) in ws.iter_rows(min_row=3, min_col=j, max_col=j):
-                if cell.value is not None:  # an empty cell without a format is not written at all
-                    cell.number_format = FORMATS[kind]
-    ws.freeze_panes = "A3"
-    if n > 2:
-        ws.auto_filter.ref = f"A2:{get_column_letter(len(ids))}{n}"
+    write_sheet(ws, ids, [_t(c, lang, headers) for c in ids], rows, [k for _, k in columns], FORMATS)
 
 
 def write_xlsx(report: Report, path: str | Path, lang: str = "vi", progress: Callable[[], None] | None = None
