@@ -34,9 +34,11 @@ import pandas as pd
 from rich.table import Table
 
 from tieuchi.contract import write as w
+from tieuchi.contract.results import header
 from tieuchi.engine.reasons import branch_reasons
 from tieuchi.engine.vectorized import evaluator_for
 from tieuchi.errors import UsageError
+from tieuchi.i18n import LANGS
 from tieuchi.rulebook import vocabulary as m
 from tieuchi.rulebook.checks import placeholders
 from tieuchi.rulebook.load import rules_of
@@ -50,12 +52,8 @@ XLSX_NAME = "eligible.xlsx"
 COUNTS = "counts"
 UNDECIDED_CLASS, UNDECIDED_ANSWER = "undecided_class_unknown", "undecided_answer_missing"
 COUNTED = ["eligible", "undecided", UNDECIDED_CLASS, UNDECIDED_ANSWER]  # the counts' figures, in their order
-COUNT_LABELS = {  # what a person reads for each figure of `counts` (headers, the screen)
-    "eligible": {"vi": "Đủ điều kiện", "en": "Eligible"},
-    "undecided": {"vi": "Chưa xác định", "en": "Undecided"},
-    UNDECIDED_CLASS: {"vi": "Chưa xác định: chưa rõ phân loại hộ", "en": "Undecided: household class unknown"},
-    UNDECIDED_ANSWER: {"vi": "Chưa xác định: thiếu thông tin", "en": "Undecided: an answer missing"},
-}
+# what a person reads for each figure of `counts` (headers, the screen): contract/results.yaml owns the words
+COUNT_LABELS = {c: {lang: header(c, lang) for lang in LANGS} for c in COUNTED}
 
 _T = {
     "vi": {
