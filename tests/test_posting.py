@@ -282,8 +282,16 @@ def test_the_index_links_every_commune_its_workbooks_and_its_page_to_print(made)
     assert P.PDF_NAME not in index.split("<tbody>")[1]  # no PDF was made: no link to one
 
 
-def test_without_chromium_the_html_is_written_and_a_note_says_so(made):
+def test_no_pdf_is_printed_unless_asked_and_nothing_is_said_of_it(made):
     tmp_path, written = made()
+    assert not written.notes
+    assert not list((tmp_path / "out").rglob("*.pdf"))
+    assert (folder(tmp_path, "07210") / P.HTML_NAME).is_file()
+
+
+def test_a_pdf_asked_for_without_chromium_writes_the_html_and_a_note_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(P, "find_browser", lambda: None)
+    written = posted(tmp_path, browser="find")
     assert written.notes and "Chromium" in written.notes[0] and P.HTML_NAME in written.notes[0]
     assert not list((tmp_path / "out").rglob("*.pdf"))
     assert (folder(tmp_path, "07210") / P.HTML_NAME).is_file()
@@ -338,8 +346,22 @@ def test_the_command_writes_posting_lists_with_xlsx_by_village_and_says_where_th
     index = tmp_path / "out" / P.FOLDER / P.INDEX
     assert index.is_file()
     assert f"Danh sách niêm yết theo thôn: 2 xã, 6 thôn; mục lục: {index}" in r.stdout.replace("\n", "")
-    assert "Không tìm thấy Chromium" in r.stderr.replace("\n", " ")
+    assert "Chromium" not in r.stderr  # no PDF asked for, none looked for
     assert str(folder(tmp_path, "07210") / f"{HH_ITEM}.xlsx") not in r.stdout  # the index, not 16 paths
+
+
+def test_the_command_with_pdf_and_no_chromium_still_succeeds_and_says_how_to_print(fake_classify, tmp_path):
+    r = run("eligible", TINY, "--on", "2025-06-30", "--out", tmp_path / "out", "--format", "xlsx", "--by", "village",
+            "--pdf")
+    assert r.exit_code == 0, r.output
+    assert "Không tìm thấy Chromium" in r.stderr.replace("\n", " ")
+    assert (folder(tmp_path, "07210") / P.HTML_NAME).is_file()
+
+
+def test_pdf_without_the_posting_lists_is_refused_before_the_survey_is_read(fake_classify, tmp_path):
+    r = run("eligible", TINY, "--on", "2025-06-30", "--out", tmp_path / "out", "--pdf")
+    assert r.exit_code == 2 and "--format xlsx --by village" in r.stderr.replace("\n", " ")
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("args", [["--format", "xlsx"], ["--by", "village"], ["--format", "csv", "--by", "village"]])

@@ -33,6 +33,9 @@ def eligible(
     lang: str = typer.Option("vi", "--lang", metavar="vi|en", help="Language of messages and reasons."),
     show_names: bool = typer.Option(False, "--show-names",
                                     help="Write full_name (personal data; left out by default)."),
+    pdf: bool = typer.Option(False, "--pdf",
+                             help="With --format xlsx --by village: also print each commune's posting lists to PDF "
+                                  "with Chromium (about a minute per commune) / In thêm bản PDF bằng Chromium."),
     rules: Optional[Path] = RULES,
     raw_text: bool = RAW_TEXT,
     labels: bool = LABELS,
@@ -45,13 +48,13 @@ def eligible(
     thôn).
     """
     run(lang_or_default(lang), lambda context: _eligible(context, survey, on, for_year, out, item, commune, by, fmt,
-                                                        lang, show_names, rules, raw_text, labels, no_bom))
+                                                        lang, show_names, rules, raw_text, labels, no_bom, pdf))
 
 
 def _eligible(context: Context, survey: list[Path], on: Optional[str], for_year: Optional[int], out: Path,
               item_opt: Optional[str], commune: Optional[str], by_opt: str, fmt_opt: str, lang_opt: str,
               show_names: bool, rules: Optional[Path] = None, raw_text: bool = False, labels: bool = False,
-              no_bom: bool = False) -> int:
+              no_bom: bool = False, pdf: bool = False) -> int:
     import tieuchi  # lazy: keeps --help fast
     from tieuchi.contract.write import FORMATS, rejects_path  # lazy: keeps --help fast
     from tieuchi.outputs.eligible import (check_by, check_item, eligibility_counts,  # lazy: keeps --help fast
@@ -68,6 +71,13 @@ def _eligible(context: Context, survey: list[Path], on: Optional[str], for_year:
     item = check_item(item_opt, rules_at)  # before a long read
     refuse_outside(rules_at, day)  # outside the program's window: exit 2 before a long read
     posting = fmt == "xlsx" and by == "village"  # the posting lists per village (niem_yet/) too
+    if pdf and not posting:
+        from tieuchi.errors import UsageError  # lazy: keeps --help fast
+
+        raise UsageError("--pdf prints the posting lists per village, which only --format xlsx --by village writes",
+                         "add --format xlsx --by village, or leave out --pdf",
+                         vi="--pdf in danh sách niêm yết theo thôn, chỉ có khi dùng --format xlsx --by village",
+                         vi_hint="thêm --format xlsx --by village, hoặc bỏ --pdf", code="pdf_needs_posting_lists")
     guard_out(out, output_names(item, fmt, rules_at) + ([f"{FOLDER}/{INDEX}"] if posting else []), survey,
               rules=rules)
     how = how_written(lang, rules_at, no_bom=no_bom, labels=labels, raw_text=raw_text, survey=survey,
@@ -82,7 +92,8 @@ def _eligible(context: Context, survey: list[Path], on: Optional[str], for_year:
         counts = eligibility_counts(result, item, commune, by)
         progress("write", 0, 1)
         paths = write_lists(lists, counts, result.rejects, out, fmt, lang, show_names, raw_text, how)
-        posted = write_posting(posting_lists(result, lists, counts, lang, show_names), out, progress) \
+        posted = write_posting(posting_lists(result, lists, counts, lang, show_names), out, progress,
+                               browser="find" if pdf else None) \
             if posting else None
         progress("write", 1, 1)
     out_console().print(render_counts(counts, lang, rules_at))

@@ -8,7 +8,7 @@ and written by ``tieuchi eligible … --format xlsx --by village`` beside ``elig
     OUT/niem_yet/index.html                       every commune, its villages and items, with counts and links
     OUT/niem_yet/<mã xã> <tên xã>/<item>.xlsx      one workbook per item: a "Mục lục" sheet, then one sheet per village
     OUT/niem_yet/<mã xã> <tên xã>/danh_sach.html   every item and village of the commune, one printed page per list
-    OUT/niem_yet/<mã xã> <tên xã>/danh_sach.pdf    the same, printed by Chromium headless when it is installed
+    OUT/niem_yet/<mã xã> <tên xã>/danh_sach.pdf    the same, printed by Chromium headless, when asked (`--pdf`)
 
 Why one folder per commune: a district runs 200 communes of ~10 villages; each commune gets its own folder to hand
 on, a workbook per item stays small (a sheet per village, no 2,000-sheet workbook) and the one HTML/PDF per commune
@@ -373,7 +373,7 @@ class Written:
 
 def write_posting(posting: Posting, out_dir: str | Path,
                   progress: Callable[[str, int, int], None] | None = None,
-                  browser: str | None = "find") -> Written:
+                  browser: str | None = None) -> Written:
     """Write the posting lists under ``out_dir/niem_yet/`` (see the module's docstring). `browser`: the Chromium
     to print PDFs with ("find": look on PATH; None: no PDF). A missing or failing Chromium is a note, never an
     error: the HTML to print is there."""
@@ -397,10 +397,12 @@ def write_posting(posting: Posting, out_dir: str | Path,
         if progress is not None:
             progress("write", k + 1, steps)
     notes, with_pdf = [], set()
+    # a PDF only when asked (`--pdf`): Chromium prints ~400 pages per commune in about a minute, so a district's 200
+    # communes would take hours by default; the HTML prints the same pages from any browser
     exe = find_browser() if browser == "find" else browser
-    if exe is None:
+    if browser == "find" and exe is None:
         notes.append(text(T, "pdf_missing", lang, html=HTML_NAME))
-    else:
+    elif exe is not None:
         failed = []
         for k, (commune, page) in enumerate(htmls):
             pdf = print_pdf(exe, page, page.with_name(PDF_NAME))
