@@ -17,6 +17,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from tieuchi.contract.columns import columns
 from tieuchi.i18n import LANGS
 from tieuchi.outputs.rates import ALL, RATES, commune_denominators, rate_table, rejected_households
 from tieuchi.rulebook.load import rules_of
@@ -41,7 +42,7 @@ LABELS = {
         "regime": "Bộ tiêu chí",
         "overlay": "Bộ điều chỉnh của địa phương",
         "date": "Ngày tham chiếu",
-        "src_communes": "tổng số hộ cư trú của {n} xã (bảng xã, cột households_total)",
+        "src_communes": "tổng số hộ cư trú của {n} xã (bảng xã, cột {col})",
         "src_surveyed": "số hộ được điều tra và phân loại — không có tổng số hộ của xã, nên tỷ lệ này có thể "
                         "cao hơn tỷ lệ trên toàn bộ hộ cư trú",
         "src_mixed": "tổng số hộ cư trú của {n} xã; {m} xã không có tổng số hộ nên dùng số hộ được điều tra ({codes})",
@@ -65,7 +66,7 @@ LABELS = {
         "regime": "Regime",
         "overlay": "Local overlay",
         "date": "Reference date",
-        "src_communes": "all resident households of {n} commune(s) (communes table, households_total)",
+        "src_communes": "all resident households of {n} commune(s) (communes table, column {col})",
         "src_surveyed": "surveyed and classified households — no commune totals were given, so the rates "
                         "may overstate the rates over all resident households",
         "src_mixed": "all resident households of {n} commune(s); {m} commune(s) without a total use their surveyed "
@@ -206,7 +207,9 @@ def _int(n: int, lang: str) -> str:
 def denominator_text(s: Summary, lang: str = "vi") -> str:
     L = LABELS.get(lang, LABELS["en"])
     if s.denominator_source == "communes":
-        return L["src_communes"].format(n=len(s.communes_with_total))
+        # the column as the template names it (Vietnamese), its id in English
+        col = columns("communes")["households_total"].header if lang == "vi" else "households_total"
+        return L["src_communes"].format(n=len(s.communes_with_total), col=col)
     if s.denominator_source == "mixed":
         surveyed = s.communes_surveyed_denominator
         codes = ", ".join(surveyed[:10]) + ("…" if len(surveyed) > 10 else "")
