@@ -101,6 +101,7 @@ def test_results_xlsx_opens_on_an_info_sheet_and_ends_with_what_each_column_mean
     assert info["regime"] == rules.regime.id and info["rules_version"] == rules.version
     assert info["reference_date"] == dt.datetime(2025, 1, 1)
     assert info["tieuchi"] and info["--on"] == ON and info["--engine"] == "vectorized"
+    assert info["survey"] == str(TINY)  # the path as given, not a list's repr
     meaning = {(r[0], r[1]): r[3] for r in wb["Cột"].iter_rows(min_row=3, values_only=True)}
     assert meaning[("households", "household_class")] == "Kết quả phân loại theo chuẩn nghèo"
     assert meaning[("members", "sex")] == "Giới tính"
@@ -174,6 +175,22 @@ def test_eligible_xlsx_is_labelled_as_results_xlsx_is(tmp_path):
     back = read_workbook(tmp_path / "eligible.xlsx")
     assert back["p2_livelihood"]["priority_groups"].iloc[0] == "woman_in_poor_household;poor"
     assert back["counts"]["item"].iloc[0] == "p2_livelihood"
+
+
+def test_the_info_sheet_names_every_survey_file_of_a_several_file_run(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, keep in ((a, 0), (b, 1)):  # TINY's households split in two CSV pairs
+        folder.mkdir()
+        hh = pd.read_csv(TINY / "households.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        mem = pd.read_csv(TINY / "members.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        part = hh.iloc[keep::2]
+        part.to_csv(folder / "households.csv", index=False)
+        mem[mem["household_id"].isin(part["household_id"])].to_csv(folder / "members.csv", index=False)
+    run("classify", a, b, "--on", ON, "--out", tmp_path / "out", "--format", "xlsx")
+    info = {r[1]: r[2] for r in load_workbook(tmp_path / "out" / "results.xlsx")["Thông tin"].iter_rows(
+        min_row=3, values_only=True)}
+    assert info["survey"] == f"{a}; {b}"
+    assert info["read_back"].startswith("Dòng 1 là tiêu đề")
 
 
 def test_every_column_tieuchi_writes_has_a_header_and_a_meaning_in_both_languages(classified, tmp_path):

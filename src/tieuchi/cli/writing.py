@@ -3,6 +3,7 @@
 options that matter). Light to import: the library is imported when a command runs."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -15,7 +16,8 @@ def how_written(lang: str, rules_at: Any = None, *, no_bom: bool = False, labels
 
     meta: list[tuple[str, Any]] = [("tieuchi", __version__)]
     if survey is not None:
-        meta.append(("survey", str(survey)))
+        given = [survey] if isinstance(survey, (str, Path)) else list(survey)  # SURVEY may be given several times
+        meta.append(("survey", "; ".join(str(p) for p in given)))
     meta += [(k, v) for k, v in (options or {}).items() if v is not None and v is not False]
     return Written(escape=not raw_text, bom=not no_bom, labels=labels, lang=lang, rules=rule_labels(rules_at, lang),
                    meta=tuple(meta))

@@ -43,14 +43,16 @@ T = table(
         "column": "Mã cột", "header": "Tiêu đề", "meaning": "Ý nghĩa", "kind": "Loại", "code": "Mã",
         "label": "Nhãn", "regime": "Chuẩn nghèo", "regime_label": "Tên chuẩn nghèo",
         "rules_version": "Phiên bản quy tắc", "reference_date": "Ngày tham chiếu", "tieuchi": "Phiên bản tieuchi",
-        "survey": "Dữ liệu điều tra", "lang": "Ngôn ngữ", "option": "Tuỳ chọn {o}", "read_back":
+        "survey": "Dữ liệu điều tra", "lang": "Ngôn ngữ", "option": "Tuỳ chọn {o}",
+        "read_back_item": "Cách đọc bằng chương trình", "read_back":
         "Dòng 1 là tiêu đề, dòng 2 là mã cột (để chương trình đọc: pandas.read_excel(..., header=1)); trang "
         "'codes' (ẩn) cho mã của từng nhãn"},
     en={"info": "Info", "columns": "Columns", "item": "Item", "key": "Key", "value": "Value", "sheet": "Sheet",
         "column": "Column id", "header": "Header", "meaning": "Meaning", "kind": "Kind", "code": "Code",
         "label": "Label", "regime": "Poverty standard", "regime_label": "Standard name",
         "rules_version": "Rules version", "reference_date": "Reference date", "tieuchi": "tieuchi version",
-        "survey": "Survey", "lang": "Language", "option": "Option {o}", "read_back":
+        "survey": "Survey", "lang": "Language", "option": "Option {o}",
+        "read_back_item": "Reading it by program", "read_back":
         "Row 1 holds the headers, row 2 the column ids (for programs: pandas.read_excel(..., header=1)); the hidden "
         "'codes' sheet gives the code of every label"},
 )
@@ -230,7 +232,7 @@ def info_rows(lang: str, rules: Any = None, meta: Iterable[tuple[str, Any]] = ()
             (text(T, key, lang) if key in T[lang] else key)
         rows.append((label, key, value if isinstance(value, (int, float, str)) or value is None else str(value)))
     rows.append((text(T, "lang", lang), "lang", lang))
-    rows.append((text(T, "columns", lang), "read_back", text(T, "read_back", lang)))
+    rows.append((text(T, "read_back_item", lang), "read_back", text(T, "read_back", lang)))
     return rows
 
 
