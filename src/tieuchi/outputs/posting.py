@@ -546,7 +546,9 @@ def _heading(ws: Any, posting: Posting, commune: CommunePosting, n: int, village
     """The authority (left) and the national motto (right) in rows 1-2 over `n` columns; the next free row."""
 
     lang = posting.lang
-    left = min(max(round(n * 0.4), 2), n - 1) if n > 2 else 1
+    # the authority's block spans at least 3 columns: over STT and Mã hộ alone (narrow), "ỦY BAN NHÂN DÂN" wraps
+    # onto the commune's name in LibreOffice
+    left = min(max(round(n * 0.4), 3), n - 1) if n > 2 else 1
     _merged(ws, 1, 1, left, text(T, "authority", lang), style=BOLD)
     _merged(ws, 2, 1, left, commune.shown(lang).upper(), style=BOLD)
     _merged(ws, 1, left + 1, n, text(T, "nation", lang), style=BOLD)
