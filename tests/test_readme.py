@@ -84,3 +84,15 @@ def test_the_generators_survey_is_classified_without_a_reject_at_the_date_the_re
     earlier = tieuchi.classify(hh, mem, on="2024-12-01", communes=com)
     rejected = 50_000 - len(earlier.households)
     assert f"({rejected:,} of the 50,000 at 2024-12-01)" in text
+
+
+def test_the_readmes_tieuchi_test_figures_are_what_tieuchi_test_gives():
+    from tieuchi.casework import runner
+
+    text = readme()
+    assert f"the {len(runner.run().cases)} shipped cases" in text
+    overlay = runner.run(rules=ROOT / "rules" / "overlays" / "example_higher_rural_line.yaml")
+    assert f"tieuchi test: {len(overlay.cases)} cases" in text
+    assert f"Passed {overlay.passed}, failed {len(overlay.failures)}" in text
+    values = len(overlay.changed)
+    assert f"{values} value(s) in {len({id(c.case) for c in overlay.changed})} case(s)" in text
