@@ -117,7 +117,10 @@ def test_a_report_for_one_commune_keeps_the_whole_survey_row_and_that_communes_r
     page = render_html(one)
     assert "Báo cáo cho xã" in page and "Xã Cao Xá (07213)" in page and "Xã Lam Cốt" not in page
     text = report.summary_text(one, "en")
-    assert "Commune Xã Cao Xá (07213)" in text and "persons short" in text
+    assert "\nXã Cao Xá (07213)" in text and "Commune Xã" not in text and "persons short" in text
+    assert "\nXã Cao Xá (07213)" in report.summary_text(one, "vi") and "Xã Xã" not in report.summary_text(one, "vi")
+    one.communes = {}  # a commune without a name: its code, said as a commune
+    assert "\nXã 07213\n" in report.summary_text(one, "vi") and "\nCommune 07213\n" in report.summary_text(one, "en")
 
 
 def test_an_unknown_commune_code_is_refused_listing_the_codes_the_survey_has(demo, plan):

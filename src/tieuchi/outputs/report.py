@@ -623,12 +623,12 @@ _SUMMARY = {
     "vi": {"title": "Kết quả thực hiện chỉ tiêu (toàn địa bàn khảo sát)", "met": "đạt", "not_met": "chưa đạt",
            "not_measurable": "không đo được", "no_numeric_target": "không có chỉ tiêu bằng số",
            "not_judged": "không đánh giá", "poor": "Tỷ lệ hộ nghèo", "near_poor": "Tỷ lệ hộ cận nghèo",
-           "mpi": "Chỉ số nghèo đa chiều (Alkire–Foster)", "commune": "Xã {name} ({code})",
+           "mpi": "Chỉ số nghèo đa chiều (Alkire–Foster)", "commune": "{name} ({code})", "commune_code": "Xã {code}",
            "short": "còn thiếu {n} {unit}"},
     "en": {"title": "Target achievement (whole survey)", "met": "met", "not_met": "not met",
            "not_measurable": "not measurable", "no_numeric_target": "no numeric target", "not_judged": "not judged",
            "poor": "Poverty rate", "near_poor": "Near-poverty rate", "mpi": "Multidimensional poverty (Alkire–Foster)",
-           "commune": "Commune {name} ({code})", "short": "{n} {unit} short"},
+           "commune": "{name} ({code})", "commune_code": "Commune {code}", "short": "{n} {unit} short"},
 }
 
 
@@ -657,7 +657,10 @@ def summary_text(report, lang: str = "vi") -> str:
         lines.append(f"{t['mpi']}: H = {fmt_number(x['H'] * 100, lang, 2)}%, A = {fmt_number(x['A'] * 100, lang, 2)}%, "
                      f"M0 = {fmt_number(x['M0'] * 100, lang, 2)}% (k = {k_text})")
     for code in report.selected:
-        lines.append(t["commune"].format(name=report.communes.get(code, code), code=code))
+        # a commune's name says what it is ("Xã Cao Xá", "Thị trấn Cao Thượng"); a commune without a name: its code
+        name = report.communes.get(code)
+        lines.append(t["commune"].format(name=name, code=code) if name and name != code else
+                     t["commune_code"].format(code=code))
         own = report.achievement[report.achievement["scope"].astype("string") == code]
         for row in own.itertuples(index=False):
             if row.status == "not_measurable":
