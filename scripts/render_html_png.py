@@ -10,21 +10,12 @@ enough for the page (the default 3000 px shows the first sections of a report).
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def find_browser() -> str | None:
-    for name in BROWSERS:
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
+from tieuchi.outputs.posting import BROWSERS, find_browser  # one list of the browsers tieuchi prints with
 
 
 def render(html: Path, png: Path, width: int = 1200, height: int = 3000, timeout: float = 120) -> Path:
